@@ -1,0 +1,162 @@
+//! Layered configuration: defaults < TOML file < environment < command-line flags.
+//!
+//! Every setting is parsed from text by one function whichever layer it comes from, so a bad
+//! value always gets the same message naming the setting, the value and what is allowed.
+//! (figment layers values too, but its errors name neither the environment variable nor the
+//! allowed values, and it has no yes/no booleans.)
+
+mod settings;
+mod types;
+
+pub use types::*;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where the layers come from. `env` is passed in rather than read here so tests can set it.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    pub env: HashMap<String, String>,
+    /// `(toml key, value)` pairs from command-line flags, applied last.
+    pub overrides: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub fn from_process_env(file: Option<PathBuf>) -> Self {
+        Self {
+            file,
+            env: std::env::vars().collect(),
+            overrides: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid {origin}: {problem}")]
+    Invalid { origin: String, problem: String },
+    #[error("cannot read config file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Toml { path: String, message: String },
+    #[error("unknown setting `{key}` in {path}; see the configuration table in the README")]
+    UnknownKey { key: String, path: String },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl Config {
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(path) = &sources.file {
+            for (key, value) in read_toml(path)? {
+                let setting = settings::by_key(&key).ok_or_else(|| ConfigError::UnknownKey {
+                    key: key.clone(),
+                    path: path.display().to_string(),
+                })?;
+                settings::apply(&mut cfg, setting, &value, || {
+                    format!("setting `{key}` in {}", path.display())
+                })?;
+                seen.insert(setting.key);
+            }
+        }
+        for setting in settings::ALL {
+            for env in setting.env {
+                if let Some(value) = sources.env.get(*env) {
+                    settings::apply(&mut cfg, setting, value, || {
+                        format!("environment variable {env}")
+                    })?;
+                    seen.insert(setting.key);
+                    break;
+                }
+            }
+        }
+        for (key, value) in &sources.overrides {
+            let setting = settings::by_key(key).ok_or_else(|| ConfigError::UnknownKey {
+                key: key.clone(),
+                path: "command-line flags".into(),
+            })?;
+            settings::apply(&mut cfg, setting, value, || format!("flag for `{key}`"))?;
+            seen.insert(setting.key);
+        }
+        cfg.finish(&seen)?;
+        Ok(cfg)
+    }
+
+    /// Cross-setting rules and derived values, once every layer is in.
+    fn finish(&mut self, seen: &std::collections::HashSet<&str>) -> Result<(), ConfigError> {
+        if !seen.contains("listen") {
+            let port = self.base_url.port_or_known_default().unwrap_or(3001);
+            self.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        }
+        if !seen.contains("session.secure_cookies") {
+            self.session.secure_cookies = self.base_url.scheme() == "https";
+        }
+        if self.secret.is_none() && self.base_url.scheme() == "https" {
+            return Err(ConfigError::Conflict(format!(
+                "BETTER_AUTH_SECRET is not set but BASE_URL is {}: an https deployment needs a fixed secret (32+ random characters)",
+                self.base_url
+            )));
+        }
+        if self.mode == Mode::Shared && self.session.password_hash != crate::domain::password::HashAlgorithm::Scrypt {
+            return Err(ConfigError::Conflict(
+                "PASSWORD_HASH must be scrypt in shared mode: the Node app can only verify Better Auth's scrypt format".into(),
+            ));
+        }
+        if self.session.update_age > self.session.expires_in {
+            return Err(ConfigError::Conflict(format!(
+                "SESSION_UPDATE_AGE ({}) is larger than SESSION_EXPIRES_IN ({}): sessions would never slide",
+                self.session.update_age, self.session.expires_in
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Flattens a TOML file into `(dotted key, text value)` pairs; arrays become comma lists.
+fn read_toml(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    flatten("", &table, &mut out);
+    Ok(out)
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::String(s) => out.push((key, s.clone())),
+            toml::Value::Array(items) => {
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|i| match i {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                out.push((key, parts.join(",")));
+            }
+            other => out.push((key, other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

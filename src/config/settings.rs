@@ -1,0 +1,223 @@
+//! The table of settings: TOML key, environment names, and the parser that applies a value.
+
+use super::{Config, ConfigError, LogFormat, Mode, Secret, TenantSource};
+use crate::domain::password::HashAlgorithm;
+
+pub struct Setting {
+    pub key: &'static str,
+    /// Environment names, first match wins.
+    pub env: &'static [&'static str],
+    /// Whether the value may be echoed in an error.
+    pub secret: bool,
+    apply: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+pub fn by_key(key: &str) -> Option<&'static Setting> {
+    ALL.iter().find(|s| s.key == key)
+}
+
+pub fn apply(
+    cfg: &mut Config,
+    setting: &Setting,
+    value: &str,
+    origin: impl FnOnce() -> String,
+) -> Result<(), ConfigError> {
+    (setting.apply)(cfg, value.trim()).map_err(|allowed| {
+        let shown = if setting.secret {
+            "<hidden>".to_owned()
+        } else {
+            format!("{value:?}")
+        };
+        ConfigError::Invalid {
+            origin: origin(),
+            problem: format!("got {shown}; {allowed}"),
+        }
+    })
+}
+
+pub fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err("expected true/false, 1/0 or yes/no".into()),
+    }
+}
+
+fn whole<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+    v: &str,
+    min: T,
+    max: T,
+    unit: &str,
+) -> Result<T, String> {
+    let allowed = || format!("expected a whole number of {unit} from {min} to {max}");
+    let n: T = v.parse().map_err(|_| allowed())?;
+    if n < min || n > max {
+        return Err(allowed());
+    }
+    Ok(n)
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+const DAY: i64 = 86_400;
+
+macro_rules! setting {
+    ($key:literal, [$($env:literal),*], $secret:literal, |$cfg:ident, $v:ident| $body:expr) => {
+        Setting { key: $key, env: &[$($env),*], secret: $secret, apply: |$cfg, $v| { $body; Ok(()) } }
+    };
+}
+
+pub static ALL: &[Setting] = &[
+    setting!("mode", ["SESSIONKEEPER_MODE"], false, |c, v| {
+        c.mode = match v.to_ascii_lowercase().as_str() {
+            "owned" => Mode::Owned,
+            "shared" => Mode::Shared,
+            _ => return Err("expected owned or shared".into()),
+        }
+    }),
+    setting!("secret", ["BETTER_AUTH_SECRET", "AUTH_SECRET"], true, |c, v| {
+        if v.is_empty() {
+            return Err("expected a non-empty secret (32+ random characters)".into());
+        }
+        c.secret = Some(Secret::new(v))
+    }),
+    setting!("base_url", ["BASE_URL"], false, |c, v| {
+        let url = url::Url::parse(v).map_err(|_| "expected an http:// or https:// URL such as http://localhost:3001".to_string())?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err("expected an http:// or https:// URL such as http://localhost:3001".into());
+        }
+        c.base_url = url
+    }),
+    setting!("listen", ["LISTEN_ADDR"], false, |c, v| {
+        c.listen = v.parse().map_err(|_| "expected host:port, such as 127.0.0.1:3001 or 0.0.0.0:3001".to_string())?
+    }),
+    setting!("database_url", ["DATABASE_URL"], false, |c, v| {
+        let ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| v.starts_with(p));
+        if !ok {
+            return Err("expected sqlite://PATH (SQLite) or postgres://... (PostgreSQL)".into());
+        }
+        c.database_url = v.to_owned()
+    }),
+    setting!("database_max_connections", ["DATABASE_MAX_CONNECTIONS"], false, |c, v| {
+        c.database_max_connections = whole(v, 1u32, 1000, "connections")?
+    }),
+    setting!("log_format", ["LOG_FORMAT"], false, |c, v| {
+        c.log_format = match v.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err("expected text or json".into()),
+        }
+    }),
+    setting!("session.expires_in", ["SESSION_EXPIRES_IN"], false, |c, v| {
+        c.session.expires_in = whole(v, 60i64, 400 * DAY, "seconds")?
+    }),
+    setting!("session.update_age", ["SESSION_UPDATE_AGE"], false, |c, v| {
+        c.session.update_age = whole(v, 0i64, 400 * DAY, "seconds")?
+    }),
+    setting!("session.fresh_age", ["SESSION_FRESH_AGE"], false, |c, v| {
+        c.session.fresh_age = whole(v, 0i64, 400 * DAY, "seconds (0 turns the check off)")?
+    }),
+    setting!("session.trusted_origins", ["BETTER_AUTH_TRUSTED_ORIGINS", "TRUSTED_ORIGINS"], false, |c, v| {
+        let origins = list(v);
+        for o in &origins {
+            if !o.contains("://") {
+                return Err(format!("expected comma-separated origins such as https://app.example.com or https://*.example.com; {o:?} has no scheme"));
+            }
+        }
+        c.session.trusted_origins = origins
+    }),
+    setting!("session.trusted_proxies", ["TRUSTED_PROXIES"], false, |c, v| {
+        let mut nets = Vec::new();
+        for item in list(v) {
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("expected comma-separated IP addresses or CIDR ranges; {item:?} is neither"))?;
+            nets.push(net);
+        }
+        c.session.trusted_proxies = nets
+    }),
+    setting!("session.cookie_prefix", ["COOKIE_PREFIX"], false, |c, v| {
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err("expected letters, digits, - or _ (Better Auth's default is better-auth)".into());
+        }
+        c.session.cookie_prefix = v.to_owned()
+    }),
+    setting!("session.secure_cookies", ["SECURE_COOKIES"], false, |c, v| {
+        c.session.secure_cookies = parse_bool(v)?
+    }),
+    setting!("session.password_hash", ["PASSWORD_HASH"], false, |c, v| {
+        c.session.password_hash = match v.to_ascii_lowercase().as_str() {
+            "scrypt" => HashAlgorithm::Scrypt,
+            "argon2id" => HashAlgorithm::Argon2id,
+            _ => return Err("expected scrypt or argon2id".into()),
+        }
+    }),
+    setting!("session_management.cleanup_interval_minutes", ["SESSION_CLEANUP_INTERVAL_MINUTES"], false, |c, v| {
+        c.cleanup.interval_minutes = whole(v, 1u64, 525_600, "minutes")?
+    }),
+    setting!("session_management.max_sessions_per_user", ["MAX_SESSIONS_PER_USER"], false, |c, v| {
+        c.cleanup.policy.max_sessions_per_user = whole(v, 1u32, 100_000, "sessions")?
+    }),
+    setting!("session_management.inactivity_timeout_days", ["SESSION_INACTIVITY_TIMEOUT_DAYS"], false, |c, v| {
+        c.cleanup.policy.inactivity_days = whole(v, 1u32, 36_500, "days")?
+    }),
+    setting!("session_management.clean_expired_tokens", ["CLEAN_EXPIRED_TOKENS"], false, |c, v| {
+        c.cleanup.policy.clean_expired_tokens = parse_bool(v)?
+    }),
+    setting!("session_management.clean_inactive_sessions", ["CLEAN_INACTIVE_SESSIONS"], false, |c, v| {
+        c.cleanup.policy.clean_inactive_sessions = parse_bool(v)?
+    }),
+    setting!("session_management.enforce_session_limits", ["ENFORCE_SESSION_LIMITS"], false, |c, v| {
+        c.cleanup.policy.enforce_session_limits = parse_bool(v)?
+    }),
+    setting!("session_management.enable_cleanup_logs", ["ENABLE_SESSION_CLEANUP_LOGS"], false, |c, v| {
+        c.cleanup.logs = parse_bool(v)?
+    }),
+    setting!("session_management.automatic_cleanup", ["AUTOMATIC_SESSION_CLEANUP"], false, |c, v| {
+        c.cleanup.automatic = parse_bool(v)?
+    }),
+    setting!("session_management.cleanup_on_startup", ["CLEANUP_ON_STARTUP"], false, |c, v| {
+        c.cleanup.on_startup = parse_bool(v)?
+    }),
+    setting!("session_management.batch_size", ["SESSION_CLEANUP_BATCH_SIZE"], false, |c, v| {
+        c.cleanup.batch_size = whole(v, 1u32, 100_000, "rows")?
+    }),
+    setting!("session_management.batch_pause_ms", ["SESSION_CLEANUP_BATCH_PAUSE_MS"], false, |c, v| {
+        c.cleanup.batch_pause_ms = whole(v, 0u64, 60_000, "milliseconds")?
+    }),
+    setting!("session_management.jitter_percent", ["SESSION_CLEANUP_JITTER_PERCENT"], false, |c, v| {
+        c.cleanup.jitter_percent = whole(v, 0u32, 50, "percent")?
+    }),
+    setting!("session_management.lease_seconds", ["SESSION_CLEANUP_LEASE_SECONDS"], false, |c, v| {
+        c.cleanup.lease_seconds = whole(v, 2u64, 86_400, "seconds")?
+    }),
+    setting!("session_management.sample_size", ["SESSION_CLEANUP_SAMPLE_SIZE"], false, |c, v| {
+        c.cleanup.sample_size = whole(v, 0u32, 1000, "sessions")?
+    }),
+    setting!("admin.api_token", ["ADMIN_API_TOKEN"], true, |c, v| {
+        if v.len() < 16 {
+            return Err("expected at least 16 characters (unset it to turn the service token off)".into());
+        }
+        c.admin.api_token = Some(Secret::new(v))
+    }),
+    setting!("admin.tenant_admin_role", ["TENANT_ADMIN_ROLE"], false, |c, v| {
+        if v.is_empty() || v.contains(',') {
+            return Err("expected one role name without commas".into());
+        }
+        c.admin.tenant_admin_role = v.to_owned()
+    }),
+    setting!("admin.tenant_source", ["TENANT_SOURCE"], false, |c, v| {
+        c.admin.tenant_source = match v.to_ascii_lowercase().as_str() {
+            "user" => TenantSource::UserColumn,
+            "organization" => TenantSource::ActiveOrganization,
+            _ => return Err("expected user (the user's tenantId column) or organization (the session's activeOrganizationId)".into()),
+        }
+    }),
+];

@@ -1,0 +1,150 @@
+use crate::domain::password::HashAlgorithm;
+use crate::domain::policy::CleanupPolicy;
+use ipnet::IpNet;
+use std::net::SocketAddr;
+use url::Url;
+
+/// A value that must never reach a log: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// sessionkeeper owns the database and is the auth server.
+    Owned,
+    /// sessionkeeper manages the sessions of a database a Better Auth app owns.
+    Shared,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where a session's tenant comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantSource {
+    /// `user.tenantId`, added by our migration.
+    UserColumn,
+    /// `session.activeOrganizationId`, from Better Auth's organization plugin.
+    ActiveOrganization,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    /// `None` until start-up generates a development secret.
+    pub secret: Option<Secret>,
+    pub base_url: Url,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub log_format: LogFormat,
+    pub session: SessionConfig,
+    pub cleanup: CleanupConfig,
+    pub admin: AdminConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Seconds a session lives after its last refresh.
+    pub expires_in: i64,
+    /// Seconds after which a session check slides the expiry.
+    pub update_age: i64,
+    /// Seconds after creation during which a session may list sessions; 0 turns the check off.
+    pub fresh_age: i64,
+    pub trusted_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cookie_prefix: String,
+    pub secure_cookies: bool,
+    pub password_hash: HashAlgorithm,
+}
+
+#[derive(Debug, Clone)]
+pub struct CleanupConfig {
+    pub interval_minutes: u64,
+    pub policy: CleanupPolicy,
+    pub logs: bool,
+    pub automatic: bool,
+    pub on_startup: bool,
+    pub batch_size: u32,
+    pub batch_pause_ms: u64,
+    pub jitter_percent: u32,
+    pub lease_seconds: u64,
+    pub sample_size: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub api_token: Option<Secret>,
+    pub tenant_admin_role: String,
+    pub tenant_source: TenantSource,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Owned,
+            secret: None,
+            base_url: Url::parse("http://localhost:3001").unwrap_or_else(|_| unreachable!()),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3001)),
+            database_url: "sqlite://sessionkeeper.db".into(),
+            database_max_connections: 10,
+            log_format: LogFormat::Text,
+            session: SessionConfig {
+                expires_in: 60 * 60 * 24 * 7,
+                update_age: 60 * 60 * 24,
+                fresh_age: 60 * 60 * 24,
+                trusted_origins: Vec::new(),
+                trusted_proxies: Vec::new(),
+                cookie_prefix: "better-auth".into(),
+                secure_cookies: false,
+                password_hash: HashAlgorithm::Scrypt,
+            },
+            cleanup: CleanupConfig {
+                interval_minutes: 60,
+                policy: CleanupPolicy::default(),
+                logs: true,
+                automatic: true,
+                on_startup: true,
+                batch_size: 1000,
+                batch_pause_ms: 20,
+                jitter_percent: 10,
+                lease_seconds: 60,
+                sample_size: 20,
+            },
+            admin: AdminConfig {
+                api_token: None,
+                tenant_admin_role: "tenant-admin".into(),
+                tenant_source: TenantSource::UserColumn,
+            },
+        }
+    }
+}
+
+impl Config {
+    /// The origin of `BASE_URL`, always trusted.
+    pub fn base_origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}

@@ -1,0 +1,121 @@
+//! The cleanup semantics as a pure function. The stores implement the same rules in SQL; the
+//! property tests check that both agree.
+
+use super::policy::CleanupPolicy;
+use serde::Serialize;
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime};
+
+/// The three layers of a run, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Expired,
+    Inactive,
+    Excess,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 3] = [Layer::Expired, Layer::Inactive, Layer::Excess];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Expired => "expired",
+            Layer::Inactive => "inactive",
+            Layer::Excess => "excess",
+        }
+    }
+}
+
+/// The columns a cleanup decision reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionMeta {
+    pub id: String,
+    pub user_id: String,
+    pub expires_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Sessions whose last activity (`updatedAt`) is before this instant are inactive.
+pub fn inactive_cutoff(policy: &CleanupPolicy, now: OffsetDateTime) -> OffsetDateTime {
+    now - Duration::days(i64::from(policy.inactivity_days))
+}
+
+/// The layer (if any) that removes each session, by these rules:
+/// 1. expired: `expiresAt < now`;
+/// 2. inactive: not expired and `updatedAt < now - inactivity`;
+/// 3. excess: among each user's sessions that no enabled earlier layer removes, all but the
+///    `max` most recently active (by `updatedAt`, then `createdAt`, then `id`, newest first).
+pub fn plan(sessions: &[SessionMeta], policy: &CleanupPolicy, now: OffsetDateTime) -> Vec<(String, Layer)> {
+    let cutoff = inactive_cutoff(policy, now);
+    let mut out = Vec::new();
+    let mut survivors: HashMap<&str, Vec<&SessionMeta>> = HashMap::new();
+    for s in sessions {
+        let expired = s.expires_at < now;
+        if policy.clean_expired_tokens && expired {
+            out.push((s.id.clone(), Layer::Expired));
+        } else if policy.clean_inactive_sessions && !expired && s.updated_at < cutoff {
+            out.push((s.id.clone(), Layer::Inactive));
+        } else {
+            survivors.entry(&s.user_id).or_default().push(s);
+        }
+    }
+    if policy.enforce_session_limits {
+        let keep = policy.max_sessions_per_user as usize;
+        for list in survivors.values_mut() {
+            if list.len() > keep {
+                list.sort_by(|a, b| {
+                    (b.updated_at, b.created_at, &b.id).cmp(&(a.updated_at, a.created_at, &a.id))
+                });
+                out.extend(list[keep..].iter().map(|s| (s.id.clone(), Layer::Excess)));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn meta(id: &str, user: &str, expires: OffsetDateTime, updated: OffsetDateTime) -> SessionMeta {
+        SessionMeta {
+            id: id.into(),
+            user_id: user.into(),
+            expires_at: expires,
+            created_at: updated,
+            updated_at: updated,
+        }
+    }
+
+    #[test]
+    fn boundaries_are_exclusive() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let p = CleanupPolicy { max_sessions_per_user: 100, ..Default::default() };
+        let sessions = vec![
+            meta("at-expiry", "u", now, now),
+            meta("just-expired", "u", now - Duration::milliseconds(1), now),
+            meta("at-timeout", "u", now + Duration::days(1), now - Duration::days(30)),
+            meta("past-timeout", "u", now + Duration::days(1), now - Duration::days(30) - Duration::milliseconds(1)),
+        ];
+        let got = plan(&sessions, &p, now);
+        assert_eq!(
+            got,
+            vec![
+                ("just-expired".to_string(), Layer::Expired),
+                ("past-timeout".to_string(), Layer::Inactive)
+            ]
+        );
+    }
+
+    #[test]
+    fn excess_keeps_most_recent_with_ties_broken_by_created_then_id() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let p = CleanupPolicy { max_sessions_per_user: 2, ..Default::default() };
+        let t = now - Duration::hours(1);
+        let sessions = vec![meta("a", "u", now + Duration::days(1), t), meta("b", "u", now + Duration::days(1), t), meta("c", "u", now + Duration::days(1), t)];
+        assert_eq!(plan(&sessions, &p, now), vec![("a".to_string(), Layer::Excess)]);
+    }
+}

@@ -1,0 +1,18 @@
+//! Pure session logic: no I/O, no HTTP, time comes from an injected [`Clock`].
+
+pub mod cleanup_plan;
+pub mod clock;
+pub mod cookie;
+pub mod device;
+pub mod ids;
+pub mod ip;
+pub mod model;
+pub mod password;
+pub mod policy;
+pub mod run;
+pub mod timefmt;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use model::{NewUser, Session, SessionWithUser, User};
+pub use policy::CleanupPolicy;

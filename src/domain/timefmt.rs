@@ -1,0 +1,70 @@
+//! Dates as Better Auth writes them: ISO-8601 UTC with milliseconds and `Z`
+//! (`2026-11-28T06:29:23.262Z`), in JSON and in SQLite's text columns.
+
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset, macros::format_description};
+
+const ISO_MS: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+pub fn format(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(ISO_MS)
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000Z"))
+}
+
+/// Accepts any RFC 3339 timestamp (Better Auth's own form included).
+pub fn parse(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| t.to_offset(UtcOffset::UTC))
+}
+
+/// `#[serde(with = "timefmt::iso")]` for `OffsetDateTime` fields.
+pub mod iso {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse(&s).ok_or_else(|| D::Error::custom(format!("invalid timestamp {s:?}")))
+    }
+}
+
+/// `#[serde(with = "timefmt::iso_opt")]` for `Option<OffsetDateTime>` fields.
+pub mod iso_opt {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&super::format(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => super::parse(&s)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("invalid timestamp {s:?}"))),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn formats_like_javascript_to_iso_string() {
+        let t = datetime!(2026-11-28 06:29:23.262 UTC);
+        assert_eq!(format(t), "2026-11-28T06:29:23.262Z");
+        assert_eq!(format(datetime!(2026-01-02 03:04:05 UTC)), "2026-01-02T03:04:05.000Z");
+        assert_eq!(parse("2026-11-28T06:29:23.262Z"), Some(t));
+    }
+}

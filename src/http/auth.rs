@@ -1,0 +1,285 @@
+//! Better Auth's email-and-password and session routes (COMPAT.md §4.1), with the bearer
+//! plugin's `set-auth-token` header.
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{JsonBody, OptionalJson, Peer, client_info, dont_remember, session_token};
+use crate::domain::model::{NewUser, SessionWithUser};
+use crate::service::{Issued, SessionCheck, SessionKeeper, SignUp};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-up/email", post(sign_up))
+        .route("/sign-in/email", post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/get-session", get(get_session).post(get_session_post))
+        .route("/list-sessions", get(list_sessions))
+        .route("/revoke-session", post(revoke_session))
+        .route("/revoke-sessions", post(revoke_sessions))
+        .route("/revoke-other-sessions", post(revoke_other_sessions))
+        .route("/update-user", post(update_user))
+        .route("/ok", get(|| async { axum::Json(json!({"ok": true})) }))
+}
+
+/// Response headers that travel with a JSON body: cookies and the bearer token.
+#[derive(Default)]
+pub struct Cookies(Vec<(HeaderName, HeaderValue)>);
+
+impl Cookies {
+    fn push(&mut self, name: HeaderName, value: String) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            self.0.push((name, v));
+        }
+    }
+
+    /// A live session cookie, plus `set-auth-token` as the bearer plugin adds it.
+    fn session(keeper: &SessionKeeper, token: &str, remember_me: bool) -> Self {
+        let n = &keeper.cookies;
+        let mut out = Cookies::default();
+        let max_age = remember_me.then_some(keeper.config.session.expires_in);
+        out.push(header::SET_COOKIE, n.set(&n.session_token, &keeper.signer.sign_for_cookie(token), max_age));
+        if !remember_me {
+            out.push(header::SET_COOKIE, n.set(&n.dont_remember, &keeper.signer.sign_for_cookie("true"), None));
+        }
+        out.push(HeaderName::from_static("set-auth-token"), keeper.signer.sign(token));
+        out.push(header::ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-token".into());
+        out
+    }
+
+    fn cleared(keeper: &SessionKeeper) -> Self {
+        let mut out = Cookies::default();
+        for c in keeper.cookies.expire_all() {
+            out.push(header::SET_COOKIE, c);
+        }
+        out
+    }
+
+    fn with(self, status: StatusCode, body: Value) -> Response {
+        let mut res = (status, axum::Json(body)).into_response();
+        for (k, v) in self.0 {
+            res.headers_mut().append(k, v);
+        }
+        res
+    }
+}
+
+/// A request made with a live session.
+pub struct Authed {
+    pub data: SessionWithUser,
+    pub token: String,
+    /// Cookies to send when the check slid the session.
+    pub cookies: Cookies,
+}
+
+/// The caller's session, refreshed by the updateAge rule as on every Better Auth route.
+pub async fn require_session(keeper: &SessionKeeper, headers: &HeaderMap) -> ApiResult<Authed> {
+    let token = session_token(keeper, headers).ok_or_else(ApiError::unauthorized)?;
+    let allow_refresh = !dont_remember(keeper, headers);
+    match keeper.check_session(&token, allow_refresh).await? {
+        SessionCheck::Valid { data, refreshed } => {
+            let cookies = if refreshed { Cookies::session(keeper, &token, true) } else { Cookies::default() };
+            Ok(Authed { data, token, cookies })
+        }
+        SessionCheck::Missing | SessionCheck::Expired => Err(ApiError::unauthorized()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUpBody {
+    name: String,
+    email: String,
+    password: String,
+    image: Option<String>,
+    remember_me: Option<bool>,
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    peer: Peer,
+    JsonBody(body): JsonBody<SignUpBody>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let input = SignUp {
+        user: NewUser { name: body.name, email: body.email, image: body.image, role: None, tenant_id: None },
+        password: body.password,
+        remember_me: body.remember_me.unwrap_or(true),
+    };
+    let issued = keeper.sign_up(input, client_info(keeper, &headers, &peer)).await?;
+    Ok(issued_response(keeper, &issued, json!({ "token": issued.token, "user": issued.user })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInBody {
+    email: String,
+    password: String,
+    remember_me: Option<bool>,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    peer: Peer,
+    JsonBody(body): JsonBody<SignInBody>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let client = client_info(keeper, &headers, &peer);
+    let issued = keeper
+        .sign_in(&body.email, body.password, body.remember_me.unwrap_or(true), client)
+        .await?;
+    Ok(issued_response(
+        keeper,
+        &issued,
+        json!({ "redirect": false, "token": issued.token, "user": issued.user }),
+    ))
+}
+
+fn issued_response(keeper: &SessionKeeper, issued: &Issued, body: Value) -> Response {
+    Cookies::session(keeper, &issued.token, issued.remember_me).with(StatusCode::OK, body)
+}
+
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let Some(token) = session_token(keeper, &headers) else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "FAILED_TO_GET_SESSION", "Failed to get session"));
+    };
+    keeper.sign_out(&token).await?;
+    Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "success": true })))
+}
+
+/// `?disableRefresh=` is parsed with `z.coerce.boolean()`: any non-empty value is true.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct GetSessionQuery {
+    disable_refresh: Option<String>,
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<GetSessionQuery>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let disable_refresh = query.disable_refresh.is_some_and(|v| !v.is_empty());
+    let mut res = match session_token(keeper, &headers) {
+        None => Cookies::default().with(StatusCode::OK, Value::Null),
+        Some(token) => {
+            let allow_refresh = !disable_refresh && !dont_remember(keeper, &headers);
+            match keeper.check_session(&token, allow_refresh).await {
+                Ok(SessionCheck::Valid { data, refreshed }) => {
+                    let body = json!({
+                        "session": data.session.to_json(&token),
+                        "user": data.user,
+                    });
+                    let cookies = if refreshed { Cookies::session(keeper, &token, true) } else { Cookies::default() };
+                    cookies.with(StatusCode::OK, body)
+                }
+                Ok(SessionCheck::Missing | SessionCheck::Expired) => Cookies::cleared(keeper).with(StatusCode::OK, Value::Null),
+                Err(crate::service::Error::FailedToGetSession) => {
+                    let e = ApiError::from(crate::service::Error::FailedToGetSession);
+                    Cookies::cleared(keeper).with(e.status, json!({ "message": e.message, "code": e.code }))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+async fn get_session_post() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+        "POST method requires deferSessionRefresh to be enabled in session config",
+    )
+}
+
+async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let authed = require_session(keeper, &headers).await?;
+    let sessions = keeper.list_sessions(&authed.data).await?;
+    let shown: Vec<String> = sessions
+        .iter()
+        .map(|s| keeper.shown_token(s, &authed.data.session, &authed.token))
+        .collect();
+    let body: Vec<_> = sessions.iter().zip(&shown).map(|(s, t)| s.to_json(t)).collect();
+    Ok(authed.cookies.with(StatusCode::OK, json!(body)))
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    token: String,
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RevokeBody>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let authed = require_session(keeper, &headers).await?;
+    let was_current = keeper.revoke_session(&authed.data, &body.token).await?;
+    let cookies = if was_current { Cookies::cleared(keeper) } else { authed.cookies };
+    Ok(cookies.with(StatusCode::OK, json!({ "status": true })))
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJson(_): OptionalJson<Value>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let authed = require_session(keeper, &headers).await?;
+    keeper.revoke_sessions(&authed.data).await?;
+    Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "status": true })))
+}
+
+async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJson(_): OptionalJson<Value>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let authed = require_session(keeper, &headers).await?;
+    keeper.revoke_other_sessions(&authed.data).await?;
+    Ok(authed.cookies.with(StatusCode::OK, json!({ "status": true })))
+}
+
+#[derive(Deserialize, Default)]
+struct UpdateUserBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    image: Option<Option<String>>,
+    email: Option<Value>,
+}
+
+/// Tells an absent `image` (leave it) from `"image": null` (clear it).
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<UpdateUserBody>,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    if body.email.is_some() {
+        return Err(crate::service::Error::EmailCannotBeUpdated.into());
+    }
+    let authed = require_session(keeper, &headers).await?;
+    keeper.update_user(&authed.data, body.name, body.image).await?;
+    Ok(authed.cookies.with(StatusCode::OK, json!({ "status": true })))
+}

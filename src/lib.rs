@@ -1,0 +1,14 @@
+//! sessionkeeper: a Better Auth–compatible session authority with cleanup, limits and an
+//! admin view of sessions.
+//!
+//! Layers, inner to outer: [`domain`] (pure rules), [`store`] (SQLite and PostgreSQL behind one
+//! trait), [`service`] (the core API), then its clients: [`http`], [`cli`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,7 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    sessionkeeper::cli::run(sessionkeeper::cli::Cli::parse()).await
+}

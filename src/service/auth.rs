@@ -1,0 +1,311 @@
+//! Sign-up, sign-in and the session lifecycle, following Better Auth (COMPAT.md §3).
+
+use super::{Error, Result, SessionKeeper};
+use crate::domain::ids::new_id;
+use crate::domain::model::{NewUser, Session, SessionWithUser, User};
+use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
+use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
+use crate::store::StoreError;
+use time::{Duration, OffsetDateTime};
+
+/// Where a request came from, recorded on the sessions it creates. Better Auth stores an empty
+/// string, not NULL, when a value is unknown.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip_address: String,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub user: NewUser,
+    pub password: String,
+    pub remember_me: bool,
+}
+
+/// A new session and the raw token that only its holder ever sees.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub user: User,
+    pub session: Session,
+    pub token: String,
+    pub remember_me: bool,
+}
+
+/// The outcome of checking a presented token.
+#[derive(Debug, Clone)]
+pub enum SessionCheck {
+    /// No such session (or it was revoked).
+    Missing,
+    /// The session had expired; its row has now been deleted.
+    Expired,
+    Valid {
+        data: SessionWithUser,
+        /// True when this check slid the expiry (the cookie must be re-sent).
+        refreshed: bool,
+    },
+}
+
+/// Better Auth lowercases e-mails and rejects what zod's `email()` rejects; this accepts the
+/// common `local@domain.tld` form.
+fn normalize_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if valid { Ok(email) } else { Err(Error::InvalidEmail) }
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let len = password.chars().count();
+    if len < MIN_LENGTH {
+        return Err(Error::PasswordTooShort);
+    }
+    if len > MAX_LENGTH {
+        return Err(Error::PasswordTooLong);
+    }
+    Ok(())
+}
+
+impl SessionKeeper {
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Creates a user with a password. Used by sign-up and by `users create`.
+    pub async fn create_user(&self, new: NewUser, password: String) -> Result<User> {
+        let email = normalize_email(&new.email)?;
+        if new.name.trim().is_empty() {
+            return Err(Error::Validation("[body.name] Name is required".into()));
+        }
+        check_password(&password)?;
+        let algorithm = self.config.session.password_hash;
+        let hash = self.hashing(move || password::hash(&password, algorithm)).await?;
+        let now = self.now();
+        let user = User {
+            name: new.name,
+            email,
+            email_verified: false,
+            image: new.image,
+            created_at: now,
+            updated_at: now,
+            role: Some(new.role.unwrap_or_else(|| "user".into())),
+            banned: Some(false),
+            ban_reason: None,
+            ban_expires: None,
+            id: new_id(),
+            tenant_id: new.tenant_id,
+        };
+        match self.store.insert_user(&user, &hash).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Duplicate(_)) => Err(Error::UserExists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn sign_up(&self, input: SignUp, client: ClientInfo) -> Result<Issued> {
+        let user = self.create_user(input.user, input.password).await?;
+        self.issue_session(user, input.remember_me, client).await
+    }
+
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        remember_me: bool,
+        client: ClientInfo,
+    ) -> Result<Issued> {
+        let email = normalize_email(email)?;
+        let found = self.store.find_user_by_email(&email).await?;
+        let stored = found
+            .as_ref()
+            .and_then(|f| f.password_hash.clone())
+            .unwrap_or_else(|| password::dummy_hash().to_owned());
+        // A miss verifies against a dummy hash so that it costs what a wrong password costs.
+        let ok = self.hashing(move || password::verify(&password, &stored)).await?;
+        let Some(found) = found.filter(|f| ok && f.password_hash.is_some()) else {
+            return Err(Error::InvalidCredentials);
+        };
+        let mut user = found.user;
+        if user.banned == Some(true) {
+            let now = self.now();
+            match user.ban_expires {
+                Some(until) if until < now => {
+                    user.banned = Some(false);
+                    user.ban_expires = None;
+                    user.ban_reason = None;
+                }
+                _ => return Err(Error::Banned),
+            }
+        }
+        self.issue_session(user, remember_me, client).await
+    }
+
+    /// Creates a session for `user`, evicting its least recently active ones beyond the limit.
+    pub async fn issue_session(&self, user: User, remember_me: bool, client: ClientInfo) -> Result<Issued> {
+        let now = self.now();
+        // rememberMe=false gives a fixed one-day session that never slides (COMPAT.md §3.2).
+        let lifetime = if remember_me {
+            Duration::seconds(self.config.session.expires_in)
+        } else {
+            Duration::days(1)
+        };
+        let token = new_id();
+        let session = Session {
+            id: new_id(),
+            token: self.token_storage.key(&token),
+            expires_at: now + lifetime,
+            created_at: now,
+            updated_at: now,
+            ip_address: Some(client.ip_address),
+            user_agent: Some(client.user_agent),
+            user_id: user.id.clone(),
+            impersonated_by: None,
+            active_organization_id: None,
+        };
+        let policy = &self.config.cleanup.policy;
+        let limit = policy.enforce_session_limits.then_some(policy.max_sessions_per_user);
+        let evicted = self.store.insert_session(&session, limit, now).await?;
+        if evicted > 0 {
+            tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
+            metrics::counter!("sessionkeeper_sessions_evicted_at_sign_in_total").increment(evicted);
+        }
+        Ok(Issued { user, session, token, remember_me })
+    }
+
+    /// Better Auth's get-session: the session for a raw token, deleting it when expired and
+    /// sliding it once `updateAge` has passed since its expiry was last set.
+    pub async fn check_session(&self, token: &str, allow_refresh: bool) -> Result<SessionCheck> {
+        let Some(mut data) = self.store.find_session(&self.token_storage.key(token)).await? else {
+            return Ok(SessionCheck::Missing);
+        };
+        let now = self.now();
+        if data.session.is_expired(now) {
+            self.store.delete_session(&data.session.id).await?;
+            return Ok(SessionCheck::Expired);
+        }
+        let s = &self.config.session;
+        let due = data.session.expires_at - Duration::seconds(s.expires_in) + Duration::seconds(s.update_age) <= now;
+        if !(allow_refresh && due) {
+            return Ok(SessionCheck::Valid { data, refreshed: false });
+        }
+        let expires_at = now + Duration::seconds(s.expires_in);
+        if !self.store.touch_session(&data.session.id, expires_at, now).await? {
+            return Err(Error::FailedToGetSession);
+        }
+        data.session.expires_at = expires_at;
+        data.session.updated_at = now;
+        Ok(SessionCheck::Valid { data, refreshed: true })
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        if let Some(found) = self.store.find_session(&self.token_storage.key(token)).await? {
+            self.store.delete_session(&found.session.id).await?;
+        }
+        Ok(())
+    }
+
+    /// What `token` a listed session shows: the caller's own raw token, the stored token in
+    /// shared mode (Better Auth shows it too), or else an opaque handle revoke-session accepts.
+    pub fn shown_token(&self, session: &Session, current: &Session, raw_current: &str) -> String {
+        if session.id == current.id {
+            raw_current.to_owned()
+        } else if self.token_storage == TokenStorage::Plain {
+            session.token.clone()
+        } else {
+            session_ref(&session.id)
+        }
+    }
+
+    /// The caller's unexpired sessions (at most 100, as Better Auth caps them), without
+    /// impersonation sessions.
+    pub async fn list_sessions(&self, current: &SessionWithUser) -> Result<Vec<Session>> {
+        let now = self.now();
+        let fresh_age = self.config.session.fresh_age;
+        if fresh_age > 0 && now - current.session.created_at >= Duration::seconds(fresh_age) {
+            return Err(Error::SessionNotFresh);
+        }
+        let mut sessions = self
+            .store
+            .list_user_sessions(&current.user.id, Some(now), 100)
+            .await?;
+        sessions.retain(|s| s.impersonated_by.is_none());
+        Ok(sessions)
+    }
+
+    /// Revokes one of the caller's sessions by raw token or listed handle. Like Better Auth,
+    /// succeeds silently when the session is not the caller's. Returns true when it was the
+    /// caller's current session.
+    pub async fn revoke_session(&self, current: &SessionWithUser, token: &str) -> Result<bool> {
+        let target = match parse_session_ref(token) {
+            Some(id) => self.store.find_session_by_id(id).await?,
+            None => self
+                .store
+                .find_session(&self.token_storage.key(token))
+                .await?
+                .map(|f| f.session),
+        };
+        match target {
+            Some(s) if s.user_id == current.user.id => {
+                self.store.delete_session(&s.id).await?;
+                Ok(s.id == current.session.id)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
+        Ok(self.store.delete_user_sessions(&current.user.id, None, None).await?)
+    }
+
+    /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
+    pub async fn revoke_other_sessions(&self, current: &SessionWithUser) -> Result<u64> {
+        let now = self.now();
+        Ok(self
+            .store
+            .delete_user_sessions(&current.user.id, Some(&current.session.id), Some(now))
+            .await?)
+    }
+
+    pub async fn update_user(
+        &self,
+        current: &SessionWithUser,
+        name: Option<String>,
+        image: Option<Option<String>>,
+    ) -> Result<User> {
+        let mut user = current.user.clone();
+        if let Some(name) = name {
+            if name.trim().is_empty() {
+                return Err(Error::Validation("[body.name] Name must not be empty".into()));
+            }
+            user.name = name;
+        }
+        if let Some(image) = image {
+            user.image = image;
+        }
+        user.updated_at = self.now();
+        if !self.store.update_user_profile(&user).await? {
+            return Err(Error::Unauthorized);
+        }
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(normalize_email(" Bob@Example.COM ").unwrap(), "bob@example.com");
+        for bad in ["", "bob", "@x.io", "bob@", "bob@localhost", "a b@x.io", "bob@.x", "a@b@c.io"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}

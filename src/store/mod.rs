@@ -1,0 +1,140 @@
+//! Persistence: one [`Store`] trait, a SQLite and a PostgreSQL backend behind it.
+//!
+//! Both backends run the same SQL (built from the [`Schema`] in [`queries`]); the shared
+//! method bodies live once in `common.rs`, and each backend module adds only what differs:
+//! its pool, how a write transaction starts, and how a user row is locked.
+
+mod common;
+pub mod postgres;
+pub mod queries;
+pub mod schema;
+pub mod sqlite;
+pub mod ts;
+
+use crate::config::Mode;
+use crate::domain::{Session, SessionWithUser, User};
+use async_trait::async_trait;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub use schema::Schema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (e.g. an e-mail already registered).
+    #[error("duplicate {0}")]
+    Duplicate(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("schema check failed: {0}")]
+    Schema(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A user row with its credential password hash, for sign-in.
+#[derive(Debug, Clone)]
+pub struct UserWithPassword {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// Users and sessions: everything the auth path needs.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates what the mode owns: in owned mode the Better Auth schema and our tables, in
+    /// shared mode only our own tables.
+    async fn migrate(&self, mode: Mode) -> Result<()>;
+
+    /// Inserts a user and its credential account in one transaction.
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserWithPassword>>;
+    async fn find_user(&self, id: &str) -> Result<Option<User>>;
+    /// Writes `name`, `image` and `updatedAt` of an existing user.
+    async fn update_user_profile(&self, user: &User) -> Result<bool>;
+
+    /// Inserts a session. With `max_active`, first evicts the user's least recently active
+    /// unexpired sessions so that at most `max_active` remain, in the same transaction and
+    /// serialised per user, so the limit holds under concurrent sign-ins. Returns how many
+    /// sessions were evicted.
+    async fn insert_session(
+        &self,
+        session: &Session,
+        max_active: Option<u32>,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// The session stored under `token_key`, with its user.
+    async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>>;
+    async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>>;
+    /// Slides a session; false when the row is gone.
+    async fn touch_session(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn delete_session(&self, id: &str) -> Result<bool>;
+    /// A user's sessions, oldest first; with `active_at`, only those expiring after it.
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        active_at: Option<OffsetDateTime>,
+        limit: u32,
+    ) -> Result<Vec<Session>>;
+    /// Deletes a user's sessions, optionally sparing one and optionally only unexpired ones.
+    async fn delete_user_sessions(
+        &self,
+        user_id: &str,
+        except_id: Option<&str>,
+        unexpired_at: Option<OffsetDateTime>,
+    ) -> Result<u64>;
+}
+
+/// Opens the store named by `database_url`, creating a SQLite file when missing.
+pub async fn connect(
+    database_url: &str,
+    max_connections: u32,
+    schema: Schema,
+) -> Result<Arc<dyn Store>> {
+    if database_url.starts_with("postgres") {
+        Ok(Arc::new(
+            postgres::PgStore::connect(database_url, max_connections, schema).await?,
+        ))
+    } else {
+        Ok(Arc::new(
+            sqlite::SqliteStore::connect(database_url, max_connections, schema).await?,
+        ))
+    }
+}
+
+/// Maps a unique violation to [`StoreError::Duplicate`].
+fn on_unique(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(what),
+        _ => StoreError::from(e),
+    }
+}

@@ -1,0 +1,64 @@
+//! PostgreSQL: for production and for many instances behind a load balancer.
+
+use super::common::impl_store;
+use super::queries::Queries;
+use super::{Schema, StoreError};
+use crate::config::Mode;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+    pub(crate) q: Queries,
+    pub(crate) schema: Schema,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32, schema: Schema) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("sessionkeeper");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        Ok(Self::from_pool(pool, schema))
+    }
+
+    pub fn from_pool(pool: PgPool, schema: Schema) -> Self {
+        Self { q: Queries::new(&schema), pool, schema }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Row lock on the user: concurrent sign-ins of one user count and evict one at a time.
+    async fn lock_user(
+        tx: &mut Transaction<'static, Postgres>,
+        sql: &'static str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql).bind(user_id).fetch_optional(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn run_migrations(&self, mode: Mode) -> Result<(), StoreError> {
+        if mode == Mode::Owned {
+            let mut auth = sqlx::migrate!("./migrations/postgres/auth");
+            auth.dangerous_set_table_name("sessionkeeper_auth_migrations");
+            auth.run(&self.pool).await?;
+        }
+        let mut own = sqlx::migrate!("./migrations/postgres/own");
+        own.dangerous_set_table_name("sessionkeeper_migrations");
+        own.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl_store!(PgStore, sqlx::postgres::PgRow, Backend::Postgres);

@@ -1,0 +1,195 @@
+//! The SQL of the session and user paths, built once from the [`Schema`]. Both backends run
+//! the same text: SQLite accepts PostgreSQL's `$n` placeholders.
+
+use super::schema::{Schema, col_or_null, q};
+
+/// Column order of [`Queries::session_cols`]; rows are decoded by position.
+pub const SESSION_COLS: usize = 10;
+
+/// Statements are `&'static str`: sqlx takes `'static` SQL without copying it, and these are
+/// built once per store and live as long as it (leaking a few KiB per store opened).
+#[derive(Debug, Clone)]
+pub struct Queries {
+    pub session_cols: &'static str,
+    pub user_cols: &'static str,
+    pub find_user_by_email: &'static str,
+    pub find_user_by_id: &'static str,
+    pub insert_user: &'static str,
+    pub insert_account: &'static str,
+    pub update_user: &'static str,
+    pub find_session_with_user: &'static str,
+    pub find_session_by_id: &'static str,
+    pub insert_session: &'static str,
+    pub count_active_sessions: &'static str,
+    pub evict_least_active: &'static str,
+    pub lock_user: &'static str,
+    pub touch_session: &'static str,
+    pub delete_session: &'static str,
+    pub list_user_sessions: &'static str,
+    pub delete_user_sessions: &'static str,
+}
+
+impl Queries {
+    pub fn new(schema: &Schema) -> Self {
+        let u = &schema.user;
+        let s = &schema.session;
+        let a = &schema.account;
+        let (ut, st, at) = (q(&u.table), q(&s.table), q(&a.table));
+
+        let session_cols = [
+            format!("s.{}", q(&s.id)),
+            format!("s.{}", q(&s.token)),
+            format!("s.{}", q(&s.expires_at)),
+            format!("s.{}", q(&s.created_at)),
+            format!("s.{}", q(&s.updated_at)),
+            format!("s.{}", q(&s.ip_address)),
+            format!("s.{}", q(&s.user_agent)),
+            format!("s.{}", q(&s.user_id)),
+            col_or_null("s", &s.impersonated_by, "impersonatedBy"),
+            col_or_null("s", &s.active_organization_id, "activeOrganizationId"),
+        ]
+        .join(", ");
+        let user_cols = [
+            format!("u.{}", q(&u.id)),
+            format!("u.{}", q(&u.name)),
+            format!("u.{}", q(&u.email)),
+            format!("u.{}", q(&u.email_verified)),
+            format!("u.{}", q(&u.image)),
+            format!("u.{}", q(&u.created_at)),
+            format!("u.{}", q(&u.updated_at)),
+            col_or_null("u", &u.role, "role"),
+            col_or_null("u", &u.banned, "banned"),
+            col_or_null("u", &u.ban_reason, "banReason"),
+            col_or_null("u", &u.ban_expires, "banExpires"),
+            col_or_null("u", &u.tenant_id, "tenantId"),
+        ]
+        .join(", ");
+
+        let mut user_insert_cols = vec![
+            q(&u.id),
+            q(&u.name),
+            q(&u.email),
+            q(&u.email_verified),
+            q(&u.image),
+            q(&u.created_at),
+            q(&u.updated_at),
+        ];
+        // Optional columns are bound in this order: role, banned, tenantId.
+        for c in [&u.role, &u.banned, &u.tenant_id].into_iter().flatten() {
+            user_insert_cols.push(q(c));
+        }
+        let insert_user = insert_sql(&ut, &user_insert_cols);
+
+        let mut session_insert_cols = vec![
+            q(&s.id),
+            q(&s.token),
+            q(&s.expires_at),
+            q(&s.created_at),
+            q(&s.updated_at),
+            q(&s.ip_address),
+            q(&s.user_agent),
+            q(&s.user_id),
+        ];
+        for c in [&s.impersonated_by, &s.active_organization_id].into_iter().flatten() {
+            session_insert_cols.push(q(c));
+        }
+        let insert_session = insert_sql(&st, &session_insert_cols);
+
+        let activity_asc = format!(
+            "{} ASC, {} ASC, {} ASC",
+            q(&s.updated_at),
+            q(&s.created_at),
+            q(&s.id)
+        );
+
+        Self {
+            find_user_by_email: leak(format!(
+                "SELECT {user_cols}, a.{pw} FROM {ut} u LEFT JOIN {at} a ON a.{auid} = u.{uid} AND a.{prov} = 'credential' WHERE u.{email} = $1",
+                pw = q(&a.password),
+                auid = q(&a.user_id),
+                uid = q(&u.id),
+                prov = q(&a.provider_id),
+                email = q(&u.email),
+            )),
+            find_user_by_id: leak(format!("SELECT {user_cols} FROM {ut} u WHERE u.{} = $1", q(&u.id))),
+            insert_user: leak(insert_user),
+            insert_account: leak(insert_sql(
+                &at,
+                &[
+                    q(&a.id),
+                    q(&a.account_id),
+                    q(&a.provider_id),
+                    q(&a.user_id),
+                    q(&a.password),
+                    q(&a.created_at),
+                    q(&a.updated_at),
+                ],
+            )),
+            update_user: leak(format!(
+                "UPDATE {ut} SET {} = $2, {} = $3, {} = $4 WHERE {} = $1",
+                q(&u.name),
+                q(&u.image),
+                q(&u.updated_at),
+                q(&u.id)
+            )),
+            find_session_with_user: leak(format!(
+                "SELECT {session_cols}, {user_cols} FROM {st} s JOIN {ut} u ON u.{} = s.{} WHERE s.{} = $1",
+                q(&u.id),
+                q(&s.user_id),
+                q(&s.token)
+            )),
+            find_session_by_id: leak(format!(
+                "SELECT {session_cols} FROM {st} s WHERE s.{} = $1",
+                q(&s.id)
+            )),
+            insert_session: leak(insert_session),
+            count_active_sessions: leak(format!(
+                "SELECT COUNT(*) FROM {st} WHERE {} = $1 AND {} >= $2",
+                q(&s.user_id),
+                q(&s.expires_at)
+            )),
+            evict_least_active: leak(format!(
+                "DELETE FROM {st} WHERE {id} IN (SELECT {id} FROM {st} WHERE {uid} = $1 AND {exp} >= $2 ORDER BY {activity_asc} LIMIT $3)",
+                id = q(&s.id),
+                uid = q(&s.user_id),
+                exp = q(&s.expires_at),
+            )),
+            lock_user: leak(format!("SELECT 1 FROM {ut} WHERE {} = $1 FOR UPDATE", q(&u.id))),
+            touch_session: leak(format!(
+                "UPDATE {st} SET {} = $2, {} = $3 WHERE {} = $1",
+                q(&s.expires_at),
+                q(&s.updated_at),
+                q(&s.id)
+            )),
+            delete_session: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id))),
+            list_user_sessions: leak(format!(
+                "SELECT {session_cols} FROM {st} s WHERE s.{uid} = $1 AND ($2 IS NULL OR s.{exp} > $2) ORDER BY s.{created} ASC, s.{id} ASC LIMIT $3",
+                uid = q(&s.user_id),
+                exp = q(&s.expires_at),
+                created = q(&s.created_at),
+                id = q(&s.id),
+            )),
+            delete_user_sessions: leak(format!(
+                "DELETE FROM {st} WHERE {uid} = $1 AND ($2 IS NULL OR {id} <> $2) AND ($3 IS NULL OR {exp} >= $3)",
+                uid = q(&s.user_id),
+                id = q(&s.id),
+                exp = q(&s.expires_at),
+            )),
+            session_cols: leak(session_cols),
+            user_cols: leak(user_cols),
+        }
+    }
+}
+
+fn insert_sql(table: &str, cols: &[String]) -> String {
+    let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        params.join(", ")
+    )
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}

@@ -1,0 +1,119 @@
+//! Table and column names. Better Auth lets an app rename both (modelName, `fields`, plural
+//! tables); every query is built from this mapping once, at start-up.
+
+/// Names of the Better Auth tables and columns sessionkeeper reads and writes. Optional
+/// columns belong to plugins or to our own migration and may be absent in a shared database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    pub user: UserColumns,
+    pub session: SessionColumns,
+    pub account: AccountColumns,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserColumns {
+    pub table: String,
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: String,
+    pub image: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub role: Option<String>,
+    pub banned: Option<String>,
+    pub ban_reason: Option<String>,
+    pub ban_expires: Option<String>,
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionColumns {
+    pub table: String,
+    pub id: String,
+    pub token: String,
+    pub expires_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    pub user_id: String,
+    pub impersonated_by: Option<String>,
+    pub active_organization_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountColumns {
+    pub table: String,
+    pub id: String,
+    pub account_id: String,
+    pub provider_id: String,
+    pub user_id: String,
+    pub password: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn s(v: &str) -> String {
+    v.to_owned()
+}
+
+impl Default for Schema {
+    /// Better Auth's own names, plus the admin plugin, the organization plugin's
+    /// `activeOrganizationId` and our `tenantId` (what the owned-mode migration creates).
+    fn default() -> Self {
+        Self {
+            user: UserColumns {
+                table: s("user"),
+                id: s("id"),
+                name: s("name"),
+                email: s("email"),
+                email_verified: s("emailVerified"),
+                image: s("image"),
+                created_at: s("createdAt"),
+                updated_at: s("updatedAt"),
+                role: Some(s("role")),
+                banned: Some(s("banned")),
+                ban_reason: Some(s("banReason")),
+                ban_expires: Some(s("banExpires")),
+                tenant_id: Some(s("tenantId")),
+            },
+            session: SessionColumns {
+                table: s("session"),
+                id: s("id"),
+                token: s("token"),
+                expires_at: s("expiresAt"),
+                created_at: s("createdAt"),
+                updated_at: s("updatedAt"),
+                ip_address: s("ipAddress"),
+                user_agent: s("userAgent"),
+                user_id: s("userId"),
+                impersonated_by: Some(s("impersonatedBy")),
+                active_organization_id: Some(s("activeOrganizationId")),
+            },
+            account: AccountColumns {
+                table: s("account"),
+                id: s("id"),
+                account_id: s("accountId"),
+                provider_id: s("providerId"),
+                user_id: s("userId"),
+                password: s("password"),
+                created_at: s("createdAt"),
+                updated_at: s("updatedAt"),
+            },
+        }
+    }
+}
+
+/// A double-quoted SQL identifier.
+pub fn q(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// `alias."column" AS "as"`, or `NULL AS "as"` when the column is absent.
+pub fn col_or_null(alias: &str, col: &Option<String>, as_name: &str) -> String {
+    match col {
+        Some(c) => format!("{alias}.{} AS {}", q(c), q(as_name)),
+        None => format!("NULL AS {}", q(as_name)),
+    }
+}

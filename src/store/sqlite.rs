@@ -1,0 +1,70 @@
+//! SQLite: the embedded default. Dates are Better Auth's ISO text, booleans 0/1.
+
+use super::common::impl_store;
+use super::queries::Queries;
+use super::{Schema, StoreError};
+use crate::config::Mode;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+    pub(crate) q: Queries,
+    pub(crate) schema: Schema,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, max_connections: u32, schema: Schema) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::from_pool(pool, schema))
+    }
+
+    pub fn from_pool(pool: SqlitePool, schema: Schema) -> Self {
+        Self { q: Queries::new(&schema), pool, schema }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// `BEGIN IMMEDIATE` takes the write lock up front: a deferred transaction that reads then
+    /// writes fails with SQLITE_BUSY instead of waiting when another writer got in first.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The immediate transaction already serialises writers.
+    async fn lock_user(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _sql: &'static str,
+        _user_id: &str,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn run_migrations(&self, mode: Mode) -> Result<(), StoreError> {
+        if mode == Mode::Owned {
+            let mut auth = sqlx::migrate!("./migrations/sqlite/auth");
+            auth.dangerous_set_table_name("sessionkeeper_auth_migrations");
+            auth.run(&self.pool).await?;
+        }
+        let mut own = sqlx::migrate!("./migrations/sqlite/own");
+        own.dangerous_set_table_name("sessionkeeper_migrations");
+        own.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl_store!(SqliteStore, sqlx::sqlite::SqliteRow, Backend::Sqlite);
