@@ -1,0 +1,311 @@
+//! The test harness: `spawn_app` starts the whole server on 127.0.0.1:0 against a fresh
+//! database, with a manual clock.
+
+#![allow(dead_code)]
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use sessionkeeper::app::Application;
+use sessionkeeper::config::{Config, Sources};
+use sessionkeeper::domain::ManualClock;
+use sessionkeeper::service::SessionKeeper;
+use sessionkeeper::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+pub const BASE_URL: &str = "http://localhost:3001";
+pub const PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database: a SQLite file in a temporary directory, or a new PostgreSQL database on
+/// the server named by `TEST_DATABASE_URL` (dropped when the test ends).
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_drop: Option<(String, String)>,
+}
+
+/// The PostgreSQL server for tests. In CI (`CI=true`) it must be set and reachable, so the
+/// PostgreSQL half fails rather than skips.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("TEST_DATABASE_URL is not set in CI: the PostgreSQL tests must run");
+            }
+            None
+        }
+    }
+}
+
+impl TestDb {
+    pub async fn new(db: Db) -> Option<TestDb> {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(TestDb { url, _dir: Some(dir), pg_drop: None })
+            }
+            Db::Postgres => {
+                let Some(admin) = pg_admin_url() else {
+                    // Straight to stderr: libtest captures eprintln!, and a skip must be seen.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "skipped: PostgreSQL half of this test (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it)"
+                    );
+                    return None;
+                };
+                let name = format!("sk_test_{}", sessionkeeper::domain::ids::generate_id(12).to_lowercase());
+                let mut conn = pg_connect(&admin).await;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = with_database(&admin, &name);
+                Some(TestDb { url, _dir: None, pg_drop: Some((admin, name)) })
+            }
+        }
+    }
+}
+
+async fn pg_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at TEST_DATABASE_URL is unreachable: {e}"))
+}
+
+fn with_database(admin: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_drop.take() {
+            // Dropped from a plain thread: Drop may run inside or outside a runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        let mut conn = pg_connect(&admin).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub keeper: Arc<SessionKeeper>,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Settings for a test server, as environment variables (the same names users set).
+pub struct Settings(pub Vec<(String, String)>);
+
+impl Settings {
+    pub fn new() -> Self {
+        Settings(vec![])
+    }
+    pub fn set(mut self, k: &str, v: &str) -> Self {
+        self.0.push((k.into(), v.into()));
+        self
+    }
+}
+
+pub fn test_config(db_url: &str, settings: &Settings) -> Config {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("BETTER_AUTH_SECRET", SECRET),
+        ("BASE_URL", BASE_URL),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", db_url),
+        ("AUTOMATIC_SESSION_CLEANUP", "false"),
+        ("DATABASE_MAX_CONNECTIONS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(settings.0.iter().cloned());
+    Config::load(&Sources { env, ..Default::default() }).expect("test config")
+}
+
+/// Starts the server on a fresh database; `None` when that store is not available here.
+pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, Settings::new()).await
+}
+
+pub async fn spawn_app_with(db: Db, settings: Settings) -> Option<TestApp> {
+    let db = TestDb::new(db).await?;
+    let config = test_config(&db.url, &settings);
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let app = Application::build_with_clock(config, clock.clone()).await.expect("app starts");
+    let addr = app.local_addr();
+    let keeper = app.keeper.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        addr,
+        url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        keeper,
+        clock,
+        db,
+        shutdown: Some(tx),
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(String::from))
+            .collect()
+    }
+
+    /// `name=value` of the session cookie this response set, for a later `Cookie` header.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("better-auth.session_token=") && !c.starts_with("better-auth.session_token=;"))
+            .map(|c| c.split(';').next().unwrap_or_default().to_string())
+    }
+
+    pub fn auth_token(&self) -> Option<String> {
+        self.headers.get("set-auth-token").and_then(|v| v.to_str().ok()).map(String::from)
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.keeper.store
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
+        let res = req.send().await.expect("request reaches the server");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Res { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
+        let mut req = self.http.get(format!("{}{path}", self.url));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        self.send(req).await
+    }
+
+    /// A POST from the trusted origin, as a browser would send it.
+    pub async fn post(&self, path: &str, cookie: Option<&str>, body: Value) -> Res {
+        let mut req = self.http.post(format!("{}{path}", self.url)).header("origin", BASE_URL).json(&body);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        self.send(req).await
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Res {
+        let body = serde_json::json!({"name": "Test User", "email": email, "password": PASSWORD});
+        let res = self.post("/api/auth/sign-up/email", None, body).await;
+        assert_eq!(res.status, 200, "sign-up failed: {:?}", res.body);
+        res
+    }
+
+    pub async fn sign_in(&self, email: &str) -> Res {
+        let body = serde_json::json!({"email": email, "password": PASSWORD});
+        let res = self.post("/api/auth/sign-in/email", None, body).await;
+        assert_eq!(res.status, 200, "sign-in failed: {:?}", res.body);
+        res
+    }
+
+    /// Signs up and returns the session cookie.
+    pub async fn user_cookie(&self, email: &str) -> String {
+        self.sign_up(email).await.session_cookie().expect("session cookie")
+    }
+}
+
+/// Runs the same test body on SQLite and on PostgreSQL:
+/// `both_stores!(name, |app| async move { ... });` or with settings
+/// `both_stores!(name, settings, |app| ...)`.
+#[macro_export]
+macro_rules! both_stores {
+    ($name:ident, |$app:ident| $body:expr) => {
+        $crate::both_stores!($name, $crate::helpers::Settings::new(), |$app| $body);
+    };
+    ($name:ident, $settings:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Db::Sqlite, $settings).await else {
+                    return;
+                };
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Db::Postgres, $settings).await else {
+                    return;
+                };
+                $body.await
+            }
+        }
+    };
+}
+
+impl TestApp {
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        use sessionkeeper::domain::Clock;
+        self.clock.now()
+    }
+}

@@ -1,0 +1,9 @@
+//! One integration-test binary (one link step). Every test runs the real server on a random
+//! loopback port against a real SQLite file and, where a PostgreSQL is configured, a fresh
+//! PostgreSQL database.
+
+mod helpers;
+
+mod auth;
+mod config_errors;
+mod limits;
