@@ -1,10 +1,11 @@
 //! Start-up: configuration in, a running server out. Used by `serve`, by the tests (port 0) and
 //! by applications that embed sessionkeeper.
 
-use crate::config::{Config, Mode, Secret};
+use crate::config::{Config, Mode, Secret, TenantSource};
 use crate::domain::{Clock, SystemClock};
 use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
+use crate::store::schema::TenantColumn;
 use crate::store::{self, Schema, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,9 +32,18 @@ pub fn ensure_secret(config: &mut Config) {
     }
 }
 
+/// The table and column names the configuration implies.
+pub fn schema_for(config: &Config) -> Schema {
+    let mut schema = Schema::default();
+    if config.admin.tenant_source == TenantSource::ActiveOrganization {
+        schema.tenant = TenantColumn::Session("activeOrganizationId".into());
+    }
+    schema
+}
+
 /// Opens and migrates the store the configuration names.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartError> {
-    let store = store::connect(&config.database_url, config.database_max_connections, Schema::default()).await?;
+    let store = store::connect(&config.database_url, config.database_max_connections, schema_for(config)).await?;
     store.migrate(config.mode).await?;
     if config.mode == Mode::Shared {
         tracing::info!("shared mode: Better Auth's tables are left as they are");

@@ -10,9 +10,11 @@ pub mod model;
 pub mod password;
 pub mod policy;
 pub mod run;
+pub mod scope;
 pub mod timefmt;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use model::{NewUser, Session, SessionWithUser, User};
 pub use policy::CleanupPolicy;
+pub use scope::Scope;

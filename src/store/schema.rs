@@ -8,6 +8,42 @@ pub struct Schema {
     pub user: UserColumns,
     pub session: SessionColumns,
     pub account: AccountColumns,
+    pub tenant: TenantColumn,
+}
+
+/// Where a session's tenant is read from (the `TENANT_SOURCE` setting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantColumn {
+    /// A column of the session's user (`user.tenantId` by default).
+    User(String),
+    /// A column of the session itself (`session.activeOrganizationId`).
+    Session(String),
+}
+
+impl Schema {
+    /// SQL for the tenant of session alias `s` (joined user alias `u` when needed):
+    /// `u."tenantId"` or `s."activeOrganizationId"`.
+    pub fn tenant_expr(&self, s: &str, u: &str) -> String {
+        match &self.tenant {
+            TenantColumn::User(c) => format!("{u}.{}", q(c)),
+            TenantColumn::Session(c) => format!("{s}.{}", q(c)),
+        }
+    }
+
+    /// A predicate on session alias `s` that is true when its tenant equals parameter
+    /// `$param`, without needing a join.
+    pub fn tenant_filter(&self, s: &str, param: usize) -> String {
+        match &self.tenant {
+            TenantColumn::User(c) => format!(
+                "{s}.{} IN (SELECT tu.{} FROM {} tu WHERE tu.{} = ${param})",
+                q(&self.session.user_id),
+                q(&self.user.id),
+                q(&self.user.table),
+                q(c)
+            ),
+            TenantColumn::Session(c) => format!("{s}.{} = ${param}", q(c)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +137,7 @@ impl Default for Schema {
                 created_at: s("createdAt"),
                 updated_at: s("updatedAt"),
             },
+            tenant: TenantColumn::User(s("tenantId")),
         }
     }
 }
