@@ -9,3 +9,4 @@ mod compat;
 mod config_errors;
 mod limits;
 mod operations;
+mod schema;
