@@ -2,6 +2,7 @@
 //! them. Handlers are thin: extract, call [`SessionKeeper`], map the result.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .merge(dashboard::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // The default span records method and path only: never headers, which hold tokens.
