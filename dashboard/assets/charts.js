@@ -4,7 +4,7 @@
 import { s } from './dom.js';
 import { num } from './format.js';
 
-const ROW = 32;
+const ROW = 30;
 
 function clip(text, max = 34) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

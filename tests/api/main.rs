@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod compat;
 mod config_errors;
+mod dashboard;
 mod limits;
 mod operations;
 mod schema;

@@ -41,7 +41,7 @@ export function renderAudit(root) {
       h('td', { 'data-label': 'When' }, timeEl(h, e.at), h('span', { class: 'sub', text: date(e.at) })),
       h('td', { 'data-label': 'Actor', text: e.actor ?? '–' }),
       h('td', { 'data-label': 'Action' }, h('span', { class: 'badge', text: e.action })),
-      h('td', { 'data-label': 'Target', class: 'mono', text: e.target ?? '–' }),
+      h('td', { 'data-label': 'Target' }, h('span', { class: 'mono', text: e.target ?? '–' })),
       h('td', { 'data-label': 'Criteria', text: criteriaText(e.criteria) }),
       h('td', { 'data-label': 'Count', class: 'num', text: num(e.count) }));
   }

@@ -161,8 +161,8 @@ export function renderCleanup(root, { who, confirm, toast }) {
             h('caption', { class: 'sr-only', text: 'Sessions the run would delete (a sample)' }),
             h('thead', {}, h('tr', {}, ['Session', 'User', 'Why', 'Last used', 'Expires'].map((c) => h('th', { scope: 'col', text: c })))),
             h('tbody', {}, sample.map((x) => h('tr', {},
-              h('td', { 'data-label': 'Session', class: 'mono', text: x.sessionId }),
-              h('td', { 'data-label': 'User', class: 'mono', text: x.userId }),
+              h('td', { 'data-label': 'Session' }, h('span', { class: 'mono', text: x.sessionId })),
+              h('td', { 'data-label': 'User' }, h('span', { class: 'mono', text: x.userId })),
               h('td', { 'data-label': 'Why', text: x.layer }),
               h('td', { 'data-label': 'Last used' }, timeEl(h, x.updatedAt)),
               h('td', { 'data-label': 'Expires' }, timeEl(h, x.expiresAt)))))))

@@ -36,6 +36,7 @@ export function renderOverview(root, { who, params, setParams }) {
   const tenantSelect = h('select', { name: 'tenantId', disabled: true },
     h('option', { value: '', text: 'All tenants' }));
   const tenantField = field('Tenant', tenantSelect);
+  tenantField.wrap.className = 'inline-field';
   const refresh = h('button', { type: 'button', class: 'ghost', text: 'Refresh' });
   const head = h('div', { class: 'view-head' },
     h('h1', { text: 'Overview' }), generated, h('span', { class: 'spacer' }),
@@ -51,7 +52,7 @@ export function renderOverview(root, { who, params, setParams }) {
     cards.append(h('div', { class: `card${c.warn ? ' warn' : ''}` }, h('div', { class: 'label', text: c.label }), value, hint));
   }
 
-  const rows = 7;
+  const rows = 6;
   const byTenant = chartPanel('Sessions by tenant', 'chart-tenant', barChartHeight(rows));
   const byDevice = chartPanel('By device type', 'chart-device', barChartHeight(rows));
   const byBrowser = chartPanel('By browser', 'chart-browser', barChartHeight(rows));

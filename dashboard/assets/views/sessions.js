@@ -60,7 +60,7 @@ export function renderSessions(root, { who, params, setParams, confirm, toast })
       h('h2', { id: 'sessions-title', class: 'sr-only', text: 'Session list' }),
       h('div', { class: 'row-actions' }, revokeSelected, summary),
       h('div', { class: 'table-wrap' },
-        h('table', { class: 'stack sessions' },
+        h('table', { class: 'stack sessions', 'aria-busy': 'true' },
           h('thead', {}, h('tr', {}, COLUMNS.map((c, i) => h('th', { scope: 'col' }, i === 0 ? selectAll : c)))),
           tbody)),
       h('div', { class: 'pager' }, pageLabel, h('span', { class: 'spacer' }), prev, next)),
@@ -111,6 +111,8 @@ export function renderSessions(root, { who, params, setParams, confirm, toast })
   }
 
   async function load() {
+    const table = tbody.parentElement;
+    table.setAttribute('aria-busy', 'true');
     clear();
     prev.disabled = true;
     next.disabled = true;
@@ -134,6 +136,8 @@ export function renderSessions(root, { who, params, setParams, confirm, toast })
       summary.textContent = '\u00a0';
       showError(`Sessions could not load: ${describe(e)}`, load);
       prev.disabled = page === 0;
+    } finally {
+      table.setAttribute('aria-busy', 'false');
     }
   }
 
@@ -171,13 +175,13 @@ export function renderSessions(root, { who, params, setParams, confirm, toast })
         h('span', { class: 'device', text: device(s) }),
         h('span', { class: 'sub', text: s.deviceType }),
         s.impersonatedBy ? h('span', { class: 'badge', text: `impersonated by ${s.impersonatedBy}` }) : null),
-      h('td', { 'data-label': 'IP address', class: 'mono', text: s.ipAddress || '–' }),
+      h('td', { 'data-label': 'IP address' }, h('span', { class: 'mono', text: s.ipAddress || '–' })),
       h('td', { 'data-label': 'Created' }, timeEl(h, s.createdAt)),
       h('td', { 'data-label': 'Last used' }, timeEl(h, s.updatedAt)),
       h('td', { 'data-label': 'Expires' }, timeEl(h, s.expiresAt)),
       h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${s.status}`, text: s.status })),
       h('td', { 'data-label': 'Actions' },
-        h('div', { class: 'row-actions' },
+        h('div', { class: 'cell-actions' },
           h('button', { type: 'button', class: 'ghost small', 'aria-label': `Revoke session ${s.id} of ${owner(s)}`, text: 'Revoke', onclick: () => revokeOne(s) }),
           h('button', { type: 'button', class: 'ghost small', 'aria-label': `Revoke all sessions of ${owner(s)}`, text: 'Revoke all of user', onclick: () => revokeUser(s) }))));
   }
