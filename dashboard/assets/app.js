@@ -29,6 +29,7 @@ let toastTimer = null;
 
 function toast(message) {
   toastEl.textContent = message;
+  toastEl.hidden = false;
   toastEl.classList.add('show');
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => toastEl.classList.remove('show'), 4000);
@@ -78,6 +79,9 @@ function describeWho(w) {
 
 function route() {
   unmount();
+  // A message about the previous view would be misread on the next one.
+  toastEl.hidden = true;
+  toastEl.classList.remove('show');
   if (!who) return;
   const { name, params } = parseHash();
   const view = VIEWS[name];
@@ -108,6 +112,9 @@ async function signOut() {
     toast(`Sign-out failed: ${describe(e)}`);
     return;
   }
+  // The next person to sign in starts at the overview (an expired session, by contrast, keeps
+  // the place so that signing in again returns to it).
+  history.replaceState(null, '', location.pathname);
   showSignIn('You are signed out.');
 }
 

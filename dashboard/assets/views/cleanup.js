@@ -83,8 +83,12 @@ export function renderCleanup(root, { who, confirm, toast }) {
   let historyCursor = null;
   let lastSeenRunId;
 
-  function showError(message) {
-    error.replaceChildren(h('div', { class: 'banner error' }, message));
+  // One banner per source (status, history, run), so one failure does not hide another.
+  const errors = new Map();
+  function setError(source, message) {
+    if (message) errors.set(source, message);
+    else errors.delete(source);
+    error.replaceChildren(...[...errors.values()].map((m) => h('div', { class: 'banner error' }, m)));
   }
 
   function policyBody() {
@@ -103,6 +107,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
     try {
       const st = await api('/api/admin/sessions/cleanup/status');
       if (!alive) return;
+      setError('status', null);
       showStatus(st);
       const lastId = st.lastRun?.runId ?? null;
       if (lastSeenRunId !== undefined && lastId !== lastSeenRunId) loadHistory(true);
@@ -112,7 +117,8 @@ export function renderCleanup(root, { who, confirm, toast }) {
     } catch (e) {
       if (!alive) return;
       statusBody.replaceChildren(h('p', { class: 'muted', text: 'Status unavailable.' }));
-      showError(`Cleanup status could not load: ${describe(e)}`);
+      lastRunBody.replaceChildren(h('p', { class: 'muted', text: 'Unknown while the status is unavailable.' }));
+      setError('status', `Cleanup status could not load: ${describe(e)}`);
       clearTimeout(timer);
       timer = setTimeout(loadStatus, 10000);
     }
@@ -178,7 +184,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
   async function doRun(dryRun) {
     preview.disabled = true;
     runNow.disabled = true;
-    error.replaceChildren();
+    setError('run', null);
     try {
       const body = { ...policyBody(), dryRun };
       const run = await api('/api/admin/sessions/cleanup', { method: 'POST', body });
@@ -189,8 +195,8 @@ export function renderCleanup(root, { who, confirm, toast }) {
       await Promise.all([loadStatus(), loadHistory(true)]);
       return run;
     } catch (e) {
-      if (e.code === 'CLEANUP_ALREADY_RUNNING') showError(`A cleanup is already running (run ${e.body?.runId ?? 'unknown'}). Try again when it has finished.`);
-      else showError(`${dryRun ? 'Preview' : 'Cleanup'} failed: ${describe(e)}`);
+      if (e.code === 'CLEANUP_ALREADY_RUNNING') setError('run', `A cleanup is already running (run ${e.body?.runId ?? 'unknown'}). Try again when it has finished.`);
+      else setError('run', `${dryRun ? 'Preview' : 'Cleanup'} failed: ${describe(e)}`);
       return null;
     } finally {
       preview.disabled = false;
@@ -231,6 +237,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
     try {
       const res = await api('/api/admin/sessions/cleanup/runs', { query: { limit: 10, cursor: historyCursor ?? '' } });
       if (!alive) return;
+      setError('history', null);
       const rows = res.runs.map(historyRow);
       if (fresh) historyBody.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: HISTORY_COLUMNS.length, class: 'muted', text: 'No runs yet.' }))]));
       else historyBody.append(...rows);
@@ -239,7 +246,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
     } catch (e) {
       if (!alive) return;
       if (fresh) historyBody.replaceChildren(h('tr', {}, h('td', { colspan: HISTORY_COLUMNS.length, class: 'muted', text: 'History unavailable.' })));
-      showError(`Run history could not load: ${describe(e)}`);
+      setError('history', `Run history could not load: ${describe(e)}`);
     } finally {
       more.disabled = false;
     }

@@ -9,11 +9,11 @@ const CARDS = [
   { key: 'totalSessions', label: 'Total sessions' },
   { key: 'totalActiveSessions', label: 'Active' },
   { key: 'expiredSessions', label: 'Expired', hint: () => 'past their expiry' },
-  { key: 'inactiveSessions', label: 'Inactive', hint: (s) => `unused for ${s.inactivityDays} days` },
-  { key: 'usersOverLimit', label: 'Users over the limit', hint: (s) => `more than ${s.maxSessionsPerUser} active`, warn: true },
-  { key: 'usersWithSessions', label: 'Users with sessions' },
-  { key: 'createdLast24h', label: 'Created in 24 h' },
-  { key: 'oldestActiveSessionAgeSeconds', label: 'Oldest active session', format: duration, hint: () => 'age' },
+  { key: 'inactiveSessions', label: 'Inactive', hint: (s) => `unused ${s.inactivityDays}+ days` },
+  { key: 'usersOverLimit', label: 'Over the limit', hint: (s) => `users with > ${s.maxSessionsPerUser}`, warn: true },
+  { key: 'usersWithSessions', label: 'Users', hint: () => 'with sessions' },
+  { key: 'createdLast24h', label: 'New in 24 h' },
+  { key: 'oldestActiveSessionAgeSeconds', label: 'Oldest active', format: duration, hint: () => 'session age' },
 ];
 
 function chartPanel(title, id, height, wide = false) {
