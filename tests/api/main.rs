@@ -5,6 +5,9 @@
 mod helpers;
 
 mod auth;
+mod cleanup;
+mod cleanup_prop;
+mod cleanup_seed;
 mod compat;
 mod config_errors;
 mod limits;
