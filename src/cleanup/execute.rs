@@ -3,6 +3,7 @@
 
 use super::{CleanupError, CleanupService, LEASE_NAME};
 use crate::domain::cleanup_plan::Layer;
+use crate::domain::clock::truncate_ms;
 use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Scope};
 use crate::metrics as m;
@@ -48,6 +49,24 @@ impl CleanupService {
         };
         self.flush_pending().await;
         let run_id = crate::domain::ids::new_id();
+        // A real run takes the lease first and only then reads the clock, so that recorded
+        // runs of different instances never seem to overlap.
+        let lease = if dry_run {
+            None
+        } else {
+            let now = self.clock.now();
+            let lease_seconds = self.config.lease_seconds;
+            let acquired = self
+                .store
+                .acquire_lease(LEASE_NAME, &self.instance_id, &run_id, lease_seconds, now)
+                .await;
+            if let Ok(LeaseOutcome::HeldBy { run_id, .. }) = acquired {
+                return Err(CleanupError::AlreadyRunning {
+                    run_id: run_id.unwrap_or_default(),
+                });
+            }
+            Some(acquired)
+        };
         let started_at = self.clock.now();
         let timer = Instant::now();
         let criteria = Criteria {
@@ -55,58 +74,36 @@ impl CleanupService {
             now: started_at,
             scope: &scope,
         };
+        self.live().running_run_id = Some(run_id.clone());
 
         let mut sample = None;
-        let (counts, result) = if dry_run {
-            self.live().running_run_id = Some(run_id.clone());
-            match self.preview(&criteria).await {
+        let (counts, result) = match lease {
+            None => match self.preview(&criteria).await {
                 Ok((counts, entries)) => {
                     sample = Some(entries);
                     (counts, Ok(()))
                 }
                 Err(e) => (LayerCounts::default(), Err(Halt::from(e))),
-            }
-        } else {
-            let lease = self
-                .store
-                .acquire_lease(
-                    LEASE_NAME,
-                    &self.instance_id,
-                    &run_id,
-                    self.config.lease_seconds,
-                    started_at,
-                )
-                .await;
-            match lease {
-                Ok(LeaseOutcome::HeldBy { run_id, .. }) => {
-                    return Err(CleanupError::AlreadyRunning {
-                        run_id: run_id.unwrap_or_default(),
-                    });
+            },
+            Some(Err(e)) => (LayerCounts::default(), Err(Halt::from(e))),
+            Some(Ok(_acquired)) => {
+                let mut batches = Batches {
+                    service: self,
+                    token,
+                    run_id: &run_id,
+                    criteria,
+                    counts: LayerCounts::default(),
+                    last_renewal: Instant::now(),
+                };
+                let result = batches.delete_all().await;
+                if let Err(e) = self
+                    .store
+                    .release_lease(LEASE_NAME, &self.instance_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
                 }
-                Ok(LeaseOutcome::Acquired) => {
-                    self.live().running_run_id = Some(run_id.clone());
-                    let mut batches = Batches {
-                        service: self,
-                        token,
-                        run_id: &run_id,
-                        criteria,
-                        counts: LayerCounts::default(),
-                        last_renewal: Instant::now(),
-                    };
-                    let result = batches.delete_all().await;
-                    if let Err(e) = self
-                        .store
-                        .release_lease(LEASE_NAME, &self.instance_id)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
-                    }
-                    (batches.counts, result)
-                }
-                Err(e) => {
-                    self.live().running_run_id = Some(run_id.clone());
-                    (LayerCounts::default(), Err(Halt::from(e)))
-                }
+                (batches.counts, result)
             }
         };
 
@@ -124,7 +121,7 @@ impl CleanupService {
             counts,
             total: counts.total(),
             started_at,
-            finished_at: Some(started_at + elapsed),
+            finished_at: Some(truncate_ms(started_at + elapsed)),
             duration_ms: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
             outcome,
             error,
