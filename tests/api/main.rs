@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod cleanup;
 mod cleanup_cli;
+mod cleanup_fault;
 mod cleanup_multi;
 mod cleanup_prop;
 mod cleanup_seed;
