@@ -1,6 +1,7 @@
 //! Start-up: configuration in, a running server out. Used by `serve`, by the tests (port 0) and
 //! by applications that embed sessionkeeper.
 
+use crate::cleanup::CleanupService;
 use crate::config::{Config, Mode, Secret, TenantSource};
 use crate::domain::{Clock, SystemClock};
 use crate::http::{self, AppState};
@@ -61,6 +62,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartE
 
 pub struct Application {
     pub keeper: Arc<SessionKeeper>,
+    pub cleanup: Arc<CleanupService>,
     listener: TcpListener,
 }
 
@@ -79,8 +81,13 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
         let keeper = Arc::new(SessionKeeper::new(config, store, clock));
-        Ok(Self { keeper, listener })
+        Ok(Self {
+            keeper,
+            cleanup,
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -89,18 +96,24 @@ impl Application {
             .unwrap_or_else(|_| self.keeper.config.listen)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests. Runs the cleanup
+    /// service alongside when automatic cleanup is on, and stops it (between batches) at the end.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = http::router(AppState::new(self.keeper.clone()));
-        axum::serve(
+        if self.keeper.config.cleanup.automatic {
+            self.cleanup.start();
+        }
+        let app = http::router(AppState::new(self.keeper.clone(), self.cleanup.clone()));
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        self.cleanup.stop().await;
+        served
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line: thin wrappers over the library.
 
+mod cleanup;
 mod users;
 
 use crate::app::{Application, open_store, shutdown_signal};
@@ -41,6 +42,8 @@ enum Command {
     },
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Run the session cleanup once now (see the README's "Session cleanup").
+    Cleanup(cleanup::CleanupArgs),
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -67,6 +70,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             sources.overrides.push(("listen".into(), v.clone()));
         }
     }
+    if let Some(Command::Cleanup(args)) = &cli.command {
+        sources.overrides.extend(args.overrides());
+    }
     let config = match Config::load(&sources) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
@@ -78,6 +84,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     }) {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Cleanup(args) => cleanup::run(config, args).await,
         Command::Users { command } => users::run(config, command).await,
     };
     match result {

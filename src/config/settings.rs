@@ -207,6 +207,12 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.interval_minutes = whole(v, 1u64, 525_600, "minutes")? }
     ),
     setting!(
+        "session_management.cleanup_interval_seconds",
+        ["SESSION_CLEANUP_INTERVAL_SECONDS"],
+        false,
+        |c, v| { c.cleanup.interval_seconds = Some(whole(v, 1u64, 31_536_000, "seconds")?) }
+    ),
+    setting!(
         "session_management.max_sessions_per_user",
         ["MAX_SESSIONS_PER_USER"],
         false,

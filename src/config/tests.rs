@@ -146,3 +146,92 @@ fn layers_apply_in_order_file_then_env_then_flags() {
         "{e}"
     );
 }
+
+#[test]
+fn every_cleanup_boolean_accepts_each_spelling_and_names_itself_when_wrong() {
+    let names = [
+        "CLEAN_EXPIRED_TOKENS",
+        "CLEAN_INACTIVE_SESSIONS",
+        "ENFORCE_SESSION_LIMITS",
+        "ENABLE_SESSION_CLEANUP_LOGS",
+        "AUTOMATIC_SESSION_CLEANUP",
+        "CLEANUP_ON_STARTUP",
+    ];
+    let read = |c: &Config, name: &str| match name {
+        "CLEAN_EXPIRED_TOKENS" => c.cleanup.policy.clean_expired_tokens,
+        "CLEAN_INACTIVE_SESSIONS" => c.cleanup.policy.clean_inactive_sessions,
+        "ENFORCE_SESSION_LIMITS" => c.cleanup.policy.enforce_session_limits,
+        "ENABLE_SESSION_CLEANUP_LOGS" => c.cleanup.logs,
+        "AUTOMATIC_SESSION_CLEANUP" => c.cleanup.automatic,
+        _ => c.cleanup.on_startup,
+    };
+    for name in names {
+        for (v, want) in [
+            ("true", true),
+            ("False", false),
+            ("1", true),
+            ("0", false),
+            ("YES", true),
+            ("no", false),
+        ] {
+            let c = load(&[(name, v)]).unwrap();
+            assert_eq!(read(&c, name), want, "{name}={v}");
+        }
+        let e = err(&[(name, "on")]);
+        assert!(e.contains(name) && e.contains("\"on\""), "{e}");
+    }
+}
+
+#[test]
+fn cleanup_numbers_are_checked_and_named() {
+    let c = load(&[
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "15"),
+        ("MAX_SESSIONS_PER_USER", "3"),
+        ("SESSION_INACTIVITY_TIMEOUT_DAYS", "7"),
+        ("SESSION_CLEANUP_BATCH_SIZE", "500"),
+        ("SESSION_CLEANUP_BATCH_PAUSE_MS", "0"),
+        ("SESSION_CLEANUP_JITTER_PERCENT", "0"),
+        ("SESSION_CLEANUP_LEASE_SECONDS", "30"),
+        ("SESSION_CLEANUP_SAMPLE_SIZE", "5"),
+    ])
+    .unwrap();
+    assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(900));
+    assert_eq!(c.cleanup.policy.max_sessions_per_user, 3);
+    assert_eq!(c.cleanup.policy.inactivity_days, 7);
+    assert_eq!(
+        (
+            c.cleanup.batch_size,
+            c.cleanup.batch_pause_ms,
+            c.cleanup.jitter_percent
+        ),
+        (500, 0, 0)
+    );
+    assert_eq!((c.cleanup.lease_seconds, c.cleanup.sample_size), (30, 5));
+
+    let c = load(&[
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "15"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(2));
+
+    for (name, bad) in [
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "0"),
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "-1"),
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "soon"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "0"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "-3"),
+        ("MAX_SESSIONS_PER_USER", "0"),
+        ("MAX_SESSIONS_PER_USER", "-2"),
+        ("SESSION_INACTIVITY_TIMEOUT_DAYS", "0"),
+        ("SESSION_CLEANUP_BATCH_SIZE", "0"),
+        ("SESSION_CLEANUP_JITTER_PERCENT", "90"),
+        ("SESSION_CLEANUP_LEASE_SECONDS", "1"),
+    ] {
+        let e = err(&[(name, bad)]);
+        assert!(
+            e.contains(name) && e.contains(&format!("{bad:?}")) && e.contains("expected"),
+            "{name}={bad}: {e}"
+        );
+    }
+}

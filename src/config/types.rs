@@ -79,6 +79,8 @@ pub struct SessionConfig {
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
     pub interval_minutes: u64,
+    /// Overrides `interval_minutes` when set (for tests and short-lived demos).
+    pub interval_seconds: Option<u64>,
     pub policy: CleanupPolicy,
     pub logs: bool,
     pub automatic: bool,
@@ -88,6 +90,16 @@ pub struct CleanupConfig {
     pub jitter_percent: u32,
     pub lease_seconds: u64,
     pub sample_size: u32,
+}
+
+impl CleanupConfig {
+    /// The time between two scheduled runs, before jitter.
+    pub fn interval(&self) -> std::time::Duration {
+        let secs = self
+            .interval_seconds
+            .unwrap_or(self.interval_minutes.saturating_mul(60));
+        std::time::Duration::from_secs(secs)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +131,7 @@ impl Default for Config {
             },
             cleanup: CleanupConfig {
                 interval_minutes: 60,
+                interval_seconds: None,
                 policy: CleanupPolicy::default(),
                 logs: true,
                 automatic: true,

@@ -6,6 +6,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sessionkeeper::app::Application;
+use sessionkeeper::cleanup::CleanupService;
 use sessionkeeper::config::{Config, Sources};
 use sessionkeeper::domain::ManualClock;
 use sessionkeeper::service::SessionKeeper;
@@ -131,6 +132,7 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub keeper: Arc<SessionKeeper>,
+    pub cleanup: Arc<CleanupService>,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
@@ -183,6 +185,7 @@ pub async fn spawn_app_with(db: Db, settings: Settings) -> Option<TestApp> {
         .expect("app starts");
     let addr = app.local_addr();
     let keeper = app.keeper.clone();
+    let cleanup = app.cleanup.clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -192,6 +195,7 @@ pub async fn spawn_app_with(db: Db, settings: Settings) -> Option<TestApp> {
         url: format!("http://{addr}"),
         http: reqwest::Client::new(),
         keeper,
+        cleanup,
         clock,
         db,
         shutdown: Some(tx),

@@ -5,6 +5,12 @@
 mod helpers;
 
 mod auth;
+mod cleanup;
+mod cleanup_cli;
+mod cleanup_fault;
+mod cleanup_multi;
+mod cleanup_prop;
+mod cleanup_seed;
 mod compat;
 mod config_errors;
 mod limits;
