@@ -5,7 +5,7 @@ use crate::config::{Config, Mode, Secret, TenantSource};
 use crate::domain::{Clock, SystemClock};
 use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
-use crate::store::schema::TenantColumn;
+use crate::store::schema_check::{self, Expectations};
 use crate::store::{self, Schema, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Schema(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -35,26 +37,67 @@ pub fn ensure_secret(config: &mut Config) {
     }
 }
 
-/// The table and column names the configuration implies.
+/// The table and column names the configuration asks for (before the start-up check has
+/// dropped absent plugin columns).
 pub fn schema_for(config: &Config) -> Schema {
-    let mut schema = Schema::default();
-    if config.admin.tenant_source == TenantSource::ActiveOrganization {
-        schema.tenant = TenantColumn::Session("activeOrganizationId".into());
-    }
-    schema
+    Schema::from_config(config)
 }
 
-/// Opens and migrates the store the configuration names.
+/// What the start-up check must find, from the configuration.
+fn expectations(config: &Config) -> Expectations {
+    let mut required_optional = std::collections::BTreeSet::new();
+    if config.admin.tenant_source == TenantSource::ActiveOrganization {
+        required_optional.insert("session.active_organization_id");
+    }
+    let mut explicit: std::collections::BTreeSet<String> =
+        config.schema.names.keys().map(|k| k.to_string()).collect();
+    if config.schema.use_plural {
+        explicit.extend(["user.table", "session.table", "account.table"].map(String::from));
+    }
+    Expectations {
+        explicit,
+        required_optional,
+    }
+}
+
+/// Opens the store the configuration names, creates what the mode owns, and checks that the
+/// Better Auth tables and columns sessionkeeper needs are there. In shared mode the check runs
+/// first, so a wrong database is left exactly as it was.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartError> {
-    let store = store::connect(
+    let store = store::open(
         &config.database_url,
         config.database_max_connections,
         schema_for(config),
+        config.mode,
     )
     .await?;
-    store.migrate(config.mode).await?;
+    if config.mode == Mode::Owned {
+        store.migrate(config.mode).await?;
+    }
+    let checked = match schema_check::verify(&*store, &expectations(config)).await {
+        Ok(c) => c,
+        Err(StoreError::Schema(message)) => return Err(StartError::Schema(message)),
+        Err(e) => return Err(e.into()),
+    };
+    for warning in &checked.warnings {
+        tracing::warn!("schema: {warning}");
+    }
+    let store = if &checked.schema == store.schema() {
+        store
+    } else {
+        store.with_schema(checked.schema)
+    };
     if config.mode == Mode::Shared {
-        tracing::info!("shared mode: Better Auth's tables are left as they are");
+        store.migrate(config.mode).await?;
+        let s = store.schema();
+        tracing::info!(
+            user = %s.user.table,
+            session = %s.session.table,
+            account = %s.account.table,
+            admin_plugin = s.user.role.is_some(),
+            organization_plugin = s.session.active_organization_id.is_some(),
+            "shared mode: Better Auth's tables are left as they are"
+        );
     }
     Ok(store)
 }

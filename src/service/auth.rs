@@ -32,7 +32,9 @@ pub struct Issued {
     pub remember_me: bool,
 }
 
-/// The outcome of checking a presented token.
+/// The outcome of checking a presented token. Short-lived and returned by value; boxing the
+/// large variant would only add an allocation per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SessionCheck {
     /// No such session (or it was revoked).

@@ -23,6 +23,7 @@ fn run_with(env: &[(&str, &str)]) -> (i32, String) {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn bad_values_exit_2_with_a_clear_message() {
     let cases: &[(&[(&str, &str)], &[&str])] = &[
         (
