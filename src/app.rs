@@ -64,6 +64,23 @@ fn expectations(config: &Config) -> Expectations {
 /// Better Auth tables and columns sessionkeeper needs are there. In shared mode the check runs
 /// first, so a wrong database is left exactly as it was.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartError> {
+    open_store_with(config, true).await
+}
+
+/// [`open_store`]; with `create_own_tables` false, shared mode writes nothing at all (for dry
+/// runs).
+pub async fn open_store_with(
+    config: &Config,
+    create_own_tables: bool,
+) -> Result<Arc<dyn store::Store>, StartError> {
+    if config.mode == Mode::Shared
+        && let Some(path) = sqlite_path(&config.database_url)
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(StartError::Schema(format!(
+            "{path} does not exist: in shared mode DATABASE_URL must name the Better Auth app's existing database (sessionkeeper does not create it)"
+        )));
+    }
     let store = store::open(
         &config.database_url,
         config.database_max_connections,
@@ -72,6 +89,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartE
     )
     .await?;
     if config.mode == Mode::Owned {
+        refuse_foreign_better_auth(&*store).await?;
         store.migrate(config.mode).await?;
     }
     let checked = match schema_check::verify(&*store, &expectations(config)).await {
@@ -88,7 +106,9 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartE
         store.with_schema(checked.schema)
     };
     if config.mode == Mode::Shared {
-        store.migrate(config.mode).await?;
+        if create_own_tables {
+            store.migrate(config.mode).await?;
+        }
         let s = store.schema();
         tracing::info!(
             user = %s.user.table,
@@ -100,6 +120,31 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartE
         );
     }
     Ok(store)
+}
+
+/// The file of a `sqlite:` URL, when it names one (not `:memory:`).
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Owned mode would try to create Better Auth's tables in a Better Auth app's database and
+/// fail half-way with "already exists"; say what to do instead.
+async fn refuse_foreign_better_auth(store: &dyn store::Store) -> Result<(), StartError> {
+    if !store.owned_schema_applied().await?
+        && store
+            .table_columns(&store.schema().session.table)
+            .await?
+            .is_some()
+    {
+        return Err(StartError::Schema(
+            "this database already has Better Auth tables that sessionkeeper did not create: to manage the sessions of an existing Better Auth app, set SESSIONKEEPER_MODE=shared (mode = \"shared\")".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub struct Application {

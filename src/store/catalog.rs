@@ -33,6 +33,8 @@ pub trait CatalogStore: Send + Sync {
     /// exist.
     async fn table_columns(&self, table: &str) -> Result<Option<Vec<ColumnInfo>>>;
     async fn index_state(&self, name: &str) -> Result<IndexState>;
+    /// Whether owned mode's Better Auth schema migration has ever succeeded here.
+    async fn owned_schema_applied(&self) -> Result<bool>;
     /// Runs one `CREATE INDEX` / `DROP INDEX` statement outside any transaction, as
     /// `CONCURRENTLY` requires.
     async fn run_index_ddl(&self, sql: String) -> Result<()>;
@@ -79,6 +81,22 @@ macro_rules! impl_catalog {
                     Some(true) => IndexState::Valid,
                     Some(false) => IndexState::Invalid,
                 })
+            }
+
+            async fn owned_schema_applied(&self) -> Result<bool> {
+                if self
+                    .table_columns("sessionkeeper_auth_migrations")
+                    .await?
+                    .is_none()
+                {
+                    return Ok(false);
+                }
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sessionkeeper_auth_migrations WHERE success",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n > 0)
             }
 
             async fn run_index_ddl(&self, sql: String) -> Result<()> {

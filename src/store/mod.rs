@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod common;
+pub mod indexes;
 pub mod mapping;
 pub mod postgres;
 pub mod queries;
