@@ -22,10 +22,12 @@ fn run_with(env: &[(&str, &str)]) -> (i32, String) {
     (code, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Environment to set, and what stderr must mention.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
-#[allow(clippy::type_complexity)]
 fn bad_values_exit_2_with_a_clear_message() {
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (
             &[("DATABASE_URL", "mysql://x")],
             &["DATABASE_URL", "mysql://x", "sqlite://"],

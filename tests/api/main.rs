@@ -5,5 +5,8 @@
 mod helpers;
 
 mod auth;
+mod compat;
 mod config_errors;
 mod limits;
+mod operations;
+mod schema;
