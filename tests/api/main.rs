@@ -10,3 +10,4 @@ mod config_errors;
 mod limits;
 mod operations;
 mod schema;
+mod shared;
