@@ -11,3 +11,4 @@ mod limits;
 mod operations;
 mod schema;
 mod shared;
+mod shared_node;
