@@ -235,3 +235,83 @@ fn cleanup_numbers_are_checked_and_named() {
         );
     }
 }
+
+#[test]
+fn schema_names_come_from_toml_and_env_and_need_shared_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessionkeeper.toml");
+    std::fs::write(
+        &path,
+        "mode = \"shared\"\n[schema]\nuse_plural = true\n[schema.session]\ntable = \"auth_sessions\"\nuser_id = \"user_id\"\n[schema.user]\nemail_verified = \"email_verified\"\n",
+    )
+    .unwrap();
+    let sources = Sources {
+        file: Some(path.clone()),
+        env: [(
+            "SCHEMA_SESSION_EXPIRES_AT".to_string(),
+            "expires_at".to_string(),
+        )]
+        .into(),
+        overrides: vec![],
+    };
+    let c = Config::load(&sources).unwrap();
+    assert!(c.schema.use_plural);
+    assert_eq!(
+        c.schema.names.get("session.table").map(String::as_str),
+        Some("auth_sessions")
+    );
+    assert_eq!(
+        c.schema.names.get("session.user_id").map(String::as_str),
+        Some("user_id")
+    );
+    assert_eq!(
+        c.schema.names.get("session.expires_at").map(String::as_str),
+        Some("expires_at")
+    );
+    assert_eq!(
+        c.schema
+            .names
+            .get("user.email_verified")
+            .map(String::as_str),
+        Some("email_verified")
+    );
+    assert_eq!(c.schema.names.len(), 4);
+
+    // A typo in a field name is an unknown setting, named with its full key.
+    std::fs::write(
+        &path,
+        "mode = \"shared\"\n[schema.session]\nuserid = \"user_id\"\n",
+    )
+    .unwrap();
+    let e = Config::load(&Sources {
+        file: Some(path.clone()),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("schema.session.userid"), "{e}");
+
+    // Names are quoted identifiers; anything that could leave the quotes is refused.
+    let e = err(&[
+        ("SESSIONKEEPER_MODE", "shared"),
+        ("SCHEMA_SESSION_TABLE", "session\"; drop table x; --"),
+    ]);
+    assert!(
+        e.contains("SCHEMA_SESSION_TABLE") && e.contains("letters, digits"),
+        "{e}"
+    );
+
+    // Owned mode creates Better Auth's default names, so a mapping there is a mistake.
+    let e = err(&[("SCHEMA_USER_TABLE", "users")]);
+    assert!(
+        e.contains("schema.user.table") && e.contains("owned"),
+        "{e}"
+    );
+    assert!(
+        load(&[
+            ("SESSIONKEEPER_MODE", "shared"),
+            ("SCHEMA_USER_TABLE", "users")
+        ])
+        .is_ok()
+    );
+}

@@ -59,6 +59,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub cleanup: CleanupConfig,
     pub admin: AdminConfig,
+    pub schema: SchemaMapping,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +110,23 @@ pub struct AdminConfig {
     pub tenant_source: TenantSource,
 }
 
+/// `[schema]`: the names an app gave Better Auth's tables and columns (its `modelName`,
+/// `fields` and `usePlural` options). Only the names that were set are kept, keyed
+/// `"<table>.<field>"` (`"session.user_id"`); every other name is Better Auth's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaMapping {
+    /// Plural default table names (`users`, `sessions`, `accounts`), as Better Auth's adapter
+    /// option `usePlural` gives.
+    pub use_plural: bool,
+    pub names: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl SchemaMapping {
+    pub fn is_default(&self) -> bool {
+        !self.use_plural && self.names.is_empty()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -147,6 +165,7 @@ impl Default for Config {
                 tenant_admin_role: "tenant-admin".into(),
                 tenant_source: TenantSource::UserColumn,
             },
+            schema: SchemaMapping::default(),
         }
     }
 }

@@ -16,3 +16,5 @@ mod config_errors;
 mod limits;
 mod operations;
 mod schema;
+mod shared;
+mod shared_node;
