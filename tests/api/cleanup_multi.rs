@@ -230,13 +230,13 @@ async fn two_servers_share_the_cleanup_and_survive_a_killed_holder() {
     assert_eq!(holder.child.id(), holder_pid);
     holder.child.kill().unwrap(); // SIGKILL: no release, no record
     holder.child.wait().unwrap();
-    // A DELETE the holder had already sent still commits after the client dies: let it land
-    // before counting (the lease keeps the survivor out far longer than this).
-    tokio::time::sleep(Duration::from_millis(1000)).await;
     let killed_at: OffsetDateTime = sqlx::query_scalar("SELECT now()")
         .fetch_one(&mut c)
         .await
         .unwrap();
+    // A DELETE the holder had already sent still commits after the client dies: let it land
+    // before counting (the lease keeps the survivor out far longer than this).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let left_at_kill = sessions_left(&mut c).await;
     assert!(left_at_kill > 0, "the run finished before the kill");
 
