@@ -5,9 +5,17 @@
 mod helpers;
 
 mod auth;
+mod cleanup;
+mod cleanup_cli;
+mod cleanup_fault;
+mod cleanup_multi;
+mod cleanup_prop;
+mod cleanup_seed;
 mod compat;
 mod config_errors;
 mod dashboard;
 mod limits;
 mod operations;
 mod schema;
+mod shared;
+mod shared_node;
