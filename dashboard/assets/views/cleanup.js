@@ -3,7 +3,7 @@
 
 import { api, describe } from '../api.js';
 import { h, field } from '../dom.js';
-import { date, ms, num, plural, timeEl } from '../format.js';
+import { date, duration, ms, num, plural, timeEl } from '../format.js';
 import { skeletonRows } from './overview.js';
 
 const LAYERS = [
@@ -135,14 +135,17 @@ export function renderCleanup(root, { who, confirm, toast }) {
       runNow.disabled = false;
     }
     const p = st.policy;
+    const every = duration(st.intervalSeconds ?? st.intervalMinutes * 60);
+    const sofar = st.runningCounts ? ` · so far ${num(st.runningCounts.expired)} expired, ${num(st.runningCounts.inactive)} inactive, ${num(st.runningCounts.excess)} over limit` : '';
     statusBody.replaceChildren(kv([
-      ['Automatic cleanup', h('span', { 'data-field': 'enabled', text: st.enabled ? `on, every ${st.intervalMinutes} min` : 'off' })],
-      ['State', st.running ? h('span', { class: 'badge running', 'data-field': 'running', text: `running (${st.runningRunId ?? 'elsewhere'})` }) : h('span', { 'data-field': 'running', text: 'idle' })],
+      ['Automatic cleanup', h('span', { 'data-field': 'enabled', text: st.enabled ? `on, every ${every}` : 'off' })],
+      ['State', st.running ? h('span', { 'data-field': 'running' }, h('span', { class: 'badge running', text: 'running' }), ` ${st.runningRunId ?? 'on another instance'}${sofar}`) : h('span', { 'data-field': 'running', text: 'idle' })],
       ['Next run', st.nextRunAt ? h('span', {}, timeEl(h, st.nextRunAt), ` (${date(st.nextRunAt)})`) : h('span', { class: 'muted', text: 'not scheduled' })],
       ['Policy', `${p.cleanExpiredTokens ? 'expired' : '—'} · ${p.cleanInactiveSessions ? `inactive > ${p.inactivityDays} d` : '—'} · ${p.enforceSessionLimits ? `limit ${p.maxSessionsPerUser}/user` : 'no limit'}`],
-      ['Runs so far', `${num(st.totals.runs)} (${num(st.totals.failedRuns)} failed)`],
+      ['Runs so far', `${num(st.totals.runs)} (${num(st.totals.failedRuns)} failed) on instance ${st.instanceId}`],
       ['Deleted so far', `${num(st.totals.deleted.expired)} expired · ${num(st.totals.deleted.inactive)} inactive · ${num(st.totals.deleted.excess)} over limit`],
-    ]));
+      st.unrecordedRuns ? ['Not yet recorded', h('span', { class: 'badge failed', text: `${st.unrecordedRuns} runs wait for the database` })] : null,
+    ].filter(Boolean)));
     const r = st.lastRun;
     lastRunBody.replaceChildren(r
       ? h('div', {},
