@@ -47,3 +47,10 @@ export function field(labelText, control) {
   control.id = id;
   return { wrap: h('div', {}, h('label', { for: id, text: labelText }), control), input: control };
 }
+
+/** Placeholder table rows of the height real rows take, while data loads. */
+export function skeletonRows(n, cols) {
+  return Array.from({ length: n }, () =>
+    h('tr', { class: 'skeleton-row', 'aria-hidden': 'true' },
+      Array.from({ length: cols }, () => h('td', {}, h('div', { class: 'skeleton row' })))));
+}

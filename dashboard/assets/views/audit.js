@@ -1,9 +1,8 @@
 // The audit log: who deleted or changed what, newest first.
 
 import { api, describe } from '../api.js';
-import { h } from '../dom.js';
+import { h, skeletonRows } from '../dom.js';
 import { date, num, timeEl } from '../format.js';
-import { skeletonRows } from './overview.js';
 
 const COLUMNS = ['When', 'Actor', 'Action', 'Target', 'Criteria', 'Count'];
 

@@ -2,9 +2,8 @@
 // policy that may differ from the configured one, and the run history.
 
 import { api, describe } from '../api.js';
-import { h, field } from '../dom.js';
+import { h, field, skeletonRows } from '../dom.js';
 import { date, duration, ms, num, plural, timeEl } from '../format.js';
-import { skeletonRows } from './overview.js';
 
 const LAYERS = [
   ['expired', 'Expired'],

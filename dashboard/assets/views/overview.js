@@ -1,7 +1,7 @@
 // Counts and charts from GET /api/admin/sessions/stats.
 
 import { api, describe } from '../api.js';
-import { h, clear, field } from '../dom.js';
+import { h, clear, field, skeletonRows } from '../dom.js';
 import { barChart, barChartHeight, columnChart, COLUMN_CHART_HEIGHT } from '../charts.js';
 import { num, duration, date, tenantName } from '../format.js';
 
@@ -137,10 +137,4 @@ export function renderOverview(root, { who, params, setParams }) {
   return () => {
     alive = false;
   };
-}
-
-export function skeletonRows(n, cols) {
-  return Array.from({ length: n }, () =>
-    h('tr', { class: 'skeleton-row', 'aria-hidden': 'true' },
-      Array.from({ length: cols }, () => h('td', {}, h('div', { class: 'skeleton row' })))));
 }

@@ -2,9 +2,8 @@
 // selected, all of a user) behind a confirmation that states how many sessions go.
 
 import { api, describe } from '../api.js';
-import { h, field } from '../dom.js';
+import { h, field, skeletonRows } from '../dom.js';
 import { date, plural, tenantName, timeEl } from '../format.js';
-import { skeletonRows } from './overview.js';
 
 const FILTERS = ['tenantId', 'userId', 'status', 'ip', 'userAgent'];
 const COLUMNS = ['', 'User', 'Tenant', 'Device', 'IP address', 'Created', 'Last used', 'Expires', 'Status', 'Actions'];
