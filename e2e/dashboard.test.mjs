@@ -97,6 +97,18 @@ async function assertClean(where) {
   const csp = await page.evaluate(() => window.__csp);
   eq(csp, [], `no CSP violations (${where})`);
   eq(pageErrors, [], `no script errors (${where})`);
+  // A JavaScript null or undefined that reached the page: a text node that is exactly one, or
+  // a sentence with one in it (ids are 32 random characters, so never match either form).
+  const leaked = await page.evaluate(() => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const bad = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const t = n.textContent.trim();
+      if (/^(null|undefined|NaN)$/.test(t) || / (null|undefined|NaN)\b|\[object Object\]/.test(t)) bad.push(t);
+    }
+    return bad.length ? bad : null;
+  });
+  eq(leaked, null, `no raw null/undefined/NaN shown (${where})`);
 }
 
 /** Every visible control has an accessible name. */

@@ -159,7 +159,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
 
   function showResult(run, heading) {
     const sample = run.sample ?? [];
-    resultBody.replaceChildren(
+    resultBody.replaceChildren(...[
       h('h3', { text: heading }),
       outcomeLine(run),
       layerCounts(run.counts, run.total, run.dryRun ? 'preview' : 'run'),
@@ -176,7 +176,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
               h('td', { 'data-label': 'Expires' }, timeEl(h, x.expiresAt)))))))
         : null,
       run.dryRun && run.total > sample.length && sample.length ? h('p', { class: 'muted', text: `Showing ${sample.length} of ${run.total}.` }) : null,
-    );
+    ].filter(Boolean));
   }
 
   function outcomeLine(run) {
