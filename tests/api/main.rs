@@ -17,4 +17,5 @@ mod limits;
 mod operations;
 mod schema;
 mod shared;
+mod shared_cleanup;
 mod shared_node;
