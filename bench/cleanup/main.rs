@@ -82,7 +82,11 @@ impl Load {
 }
 
 /// Get-session from `workers` loopback clients until `stop` is set.
-fn start_load(base: &str, cookies: &[String], stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Load> {
+fn start_load(
+    base: &str,
+    cookies: &[String],
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Load> {
     let base = base.to_owned();
     let cookies = cookies.to_vec();
     tokio::spawn(async move {
@@ -98,7 +102,10 @@ fn start_load(base: &str, cookies: &[String], stop: Arc<AtomicBool>) -> tokio::t
                     let t = Instant::now();
                     let res = http.get(&url).header("cookie", &cookie).send().await;
                     let ok = match res {
-                        Ok(r) => r.status().is_success() && r.text().await.is_ok_and(|b| b.contains("\"user\"")),
+                        Ok(r) => {
+                            r.status().is_success()
+                                && r.text().await.is_ok_and(|b| b.contains("\"user\""))
+                        }
                         Err(_) => false,
                     };
                     assert!(ok, "get-session failed under load");
@@ -111,7 +118,10 @@ fn start_load(base: &str, cookies: &[String], stop: Arc<AtomicBool>) -> tokio::t
         for t in tasks {
             latencies.extend(t.await.unwrap_or_default());
         }
-        Load { latencies, elapsed: start.elapsed() }
+        Load {
+            latencies,
+            elapsed: start.elapsed(),
+        }
     })
 }
 
@@ -161,12 +171,21 @@ struct Row {
 
 #[tokio::main]
 async fn main() {
-    let admin = env_or("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
-    let n: u64 = env_or("BENCH_SESSIONS", "1000000").parse().expect("BENCH_SESSIONS");
+    let admin = env_or(
+        "BENCH_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let n: u64 = env_or("BENCH_SESSIONS", "1000000")
+        .parse()
+        .expect("BENCH_SESSIONS");
     let workers: usize = env_or("BENCH_WORKERS", "4").parse().expect("BENCH_WORKERS");
-    let idle_secs: u64 = env_or("BENCH_IDLE_SECONDS", "10").parse().expect("BENCH_IDLE_SECONDS");
+    let idle_secs: u64 = env_or("BENCH_IDLE_SECONDS", "10")
+        .parse()
+        .expect("BENCH_IDLE_SECONDS");
 
-    let mut c = PgConnection::connect(&admin).await.expect("BENCH_DATABASE_URL reachable");
+    let mut c = PgConnection::connect(&admin)
+        .await
+        .expect("BENCH_DATABASE_URL reachable");
     exec(&mut c, "DROP DATABASE IF EXISTS sk_bench WITH (FORCE)").await;
     exec(&mut c, "CREATE DATABASE sk_bench").await;
     let mut url = url::Url::parse(&admin).expect("URL");
@@ -177,13 +196,20 @@ async fn main() {
     for (k, v) in [
         ("DATABASE_URL", db_url.as_str()),
         ("LISTEN_ADDR", "127.0.0.1:0"),
-        ("BETTER_AUTH_SECRET", "bench-secret-0123456789abcdef0123456789"),
+        (
+            "BETTER_AUTH_SECRET",
+            "bench-secret-0123456789abcdef0123456789",
+        ),
         ("AUTOMATIC_SESSION_CLEANUP", "false"),
         ("ENABLE_SESSION_CLEANUP_LOGS", "false"),
     ] {
         env.insert(k.into(), v.into());
     }
-    let config = Config::load(&Sources { env, ..Default::default() }).expect("config");
+    let config = Config::load(&Sources {
+        env,
+        ..Default::default()
+    })
+    .expect("config");
     let cfg = config.cleanup.clone();
     let app = Application::build(config).await.expect("app");
     let base = format!("http://{}", app.local_addr());
@@ -213,24 +239,41 @@ async fn main() {
         let load = start_load(&base, &cookies, stop.clone());
         tokio::time::sleep(Duration::from_secs(idle_secs)).await;
         stop.store(true, Ordering::Relaxed);
-        results.push(Row { name: "idle (no cleanup)".into(), rows: 0, secs: 0.0, load: load.await.unwrap() });
+        results.push(Row {
+            name: "idle (no cleanup)".into(),
+            rows: 0,
+            secs: 0.0,
+            load: load.await.unwrap(),
+        });
     }
     {
         let stop = Arc::new(AtomicBool::new(false));
         let load = start_load(&base, &cookies, stop.clone());
         let mut del = PgConnection::connect(&db_url).await.unwrap();
         let t = Instant::now();
-        let rows = exec(&mut del, "DELETE FROM \"session\" WHERE \"expiresAt\" < now()").await;
+        let rows = exec(
+            &mut del,
+            "DELETE FROM \"session\" WHERE \"expiresAt\" < now()",
+        )
+        .await;
         let secs = t.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
-        results.push(Row { name: "plain DELETE (expired)".into(), rows, secs, load: load.await.unwrap() });
+        results.push(Row {
+            name: "plain DELETE (expired)".into(),
+            rows,
+            secs,
+            load: load.await.unwrap(),
+        });
     }
     let expired_only = CleanupPolicy {
         clean_inactive_sessions: false,
         enforce_session_limits: false,
         ..cfg.policy
     };
-    for (name, policy) in [("sessionkeeper, expired layer", expired_only), ("sessionkeeper, all layers", cfg.policy)] {
+    for (name, policy) in [
+        ("sessionkeeper, expired layer", expired_only),
+        ("sessionkeeper, all layers", cfg.policy),
+    ] {
         seed(&mut c, n).await;
         let stop = Arc::new(AtomicBool::new(false));
         let load = start_load(&base, &cookies, stop.clone());
@@ -241,15 +284,27 @@ async fn main() {
             .expect("cleanup runs");
         let secs = t.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
-        assert_eq!(run.outcome, sessionkeeper::domain::run::Outcome::Ok, "{:?}", run.error);
+        assert_eq!(
+            run.outcome,
+            sessionkeeper::domain::run::Outcome::Ok,
+            "{:?}",
+            run.error
+        );
         println!("{name}: {:?}", run.counts);
-        results.push(Row { name: name.into(), rows: run.total, secs, load: load.await.unwrap() });
+        results.push(Row {
+            name: name.into(),
+            rows: run.total,
+            secs,
+            load: load.await.unwrap(),
+        });
     }
 
     let idle_p99 = results[0].load.pct(0.99);
     let plain_rate = results[1].rows as f64 / results[1].secs;
     println!();
-    println!("| run | rows deleted | seconds | rows/s | vs plain DELETE | get-session req/s | p50 ms | p99 ms | p99 vs idle |");
+    println!(
+        "| run | rows deleted | seconds | rows/s | vs plain DELETE | get-session req/s | p50 ms | p99 ms | p99 vs idle |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {
         let (rate, ratio) = if r.rows > 0 {
@@ -262,7 +317,11 @@ async fn main() {
             "| {} | {} | {} | {rate} | {ratio} | {:.0} | {:.2} | {:.2} | {:.2}x |",
             r.name,
             r.rows,
-            if r.secs > 0.0 { format!("{:.2}", r.secs) } else { "-".into() },
+            if r.secs > 0.0 {
+                format!("{:.2}", r.secs)
+            } else {
+                "-".into()
+            },
             r.load.rps(),
             r.load.pct(0.5),
             r.load.pct(0.99),
