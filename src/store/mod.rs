@@ -4,6 +4,8 @@
 //! method bodies live once in `common.rs`, and each backend module adds only what differs:
 //! its pool, how a write transaction starts, and how a user row is locked.
 
+pub mod admin;
+pub mod admin_queries;
 mod common;
 pub mod postgres;
 pub mod queries;
@@ -60,7 +62,7 @@ pub struct UserWithPassword {
 
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: admin::AdminStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip, for readiness.

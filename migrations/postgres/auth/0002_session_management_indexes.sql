@@ -3,3 +3,4 @@ create index "sessionkeeper_session_expiresAt_idx" on "session" ("expiresAt");
 create index "sessionkeeper_session_updatedAt_idx" on "session" ("updatedAt");
 create index "sessionkeeper_session_userId_activity_idx" on "session" ("userId", "updatedAt" desc, "createdAt" desc, "id" desc);
 create index "sessionkeeper_user_tenantId_idx" on "user" ("tenantId");
+create index "sessionkeeper_session_createdAt_id_idx" on "session" ("createdAt" desc, "id" desc);
