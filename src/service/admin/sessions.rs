@@ -319,22 +319,29 @@ impl SessionKeeper {
                 "the session id must be 1 to 128 characters".into(),
             ));
         }
+        let not_found = || Error::NotFound {
+            code: "SESSION_NOT_FOUND",
+            message: "Session not found".into(),
+        };
+        // Read first, so that the audit entry names the session's tenant for a global admin too.
+        let found = self
+            .store
+            .find_admin_session(id)
+            .await?
+            .ok_or_else(not_found)?;
         if !self
             .store
             .delete_admin_session(id, actor.scope.tenant())
             .await?
         {
-            return Err(Error::NotFound {
-                code: "SESSION_NOT_FOUND",
-                message: "Session not found".into(),
-            });
+            return Err(not_found());
         }
         let record = Record {
             action: "sessions.revoke",
             target: Some(format!("session:{id}")),
             criteria: None,
             count: 1,
-            tenant: actor.scope.tenant(),
+            tenant: found.tenant_id.as_deref().or(actor.scope.tenant()),
         };
         self.audit(actor, record).await;
         Ok(RevokeResult {

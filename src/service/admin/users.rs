@@ -256,6 +256,15 @@ impl SessionKeeper {
         })
     }
 
+    /// The tenant an action on `user` is recorded under: the user's own with the user column,
+    /// else the actor's (an organisation belongs to sessions, not users).
+    fn tenant_of<'a>(&self, actor: &'a Actor, user: &'a User) -> Option<&'a str> {
+        match self.config.admin.tenant_source {
+            crate::config::TenantSource::UserColumn => user.tenant_id.as_deref(),
+            crate::config::TenantSource::ActiveOrganization => actor.scope.tenant(),
+        }
+    }
+
     /// The target user, when the actor may act on them. `perm` names the refusal.
     async fn target_user(&self, actor: &Actor, user_id: &str, perm: Permission) -> Result<User> {
         if user_id.is_empty() || user_id.len() > 128 {
@@ -327,26 +336,29 @@ impl SessionKeeper {
                 .await?
                 .map(|f| f.session.id),
         };
-        let Some(id) = id else {
+        let session = match id {
+            Some(id) => self.store.find_admin_session(&id).await?,
+            None => None,
+        };
+        let Some(session) = session else {
             return Ok(SuccessBody { success: true });
         };
-        if let Scope::Tenant(t) = &actor.scope {
-            let session = self.store.find_admin_session(&id).await?;
-            if session.is_some_and(|s| s.tenant_id.as_deref() != Some(t.as_str())) {
-                return Err(REVOKE_SESSIONS.denied());
-            }
+        if let Scope::Tenant(t) = &actor.scope
+            && session.tenant_id.as_deref() != Some(t.as_str())
+        {
+            return Err(REVOKE_SESSIONS.denied());
         }
         if self
             .store
-            .delete_admin_session(&id, actor.scope.tenant())
+            .delete_admin_session(&session.id, actor.scope.tenant())
             .await?
         {
             let record = Record {
                 action: "user.revoke_session",
-                target: Some(format!("session:{id}")),
+                target: Some(format!("session:{}", session.id)),
                 criteria: None,
                 count: 1,
-                tenant: actor.scope.tenant(),
+                tenant: session.tenant_id.as_deref(),
             };
             self.audit(actor, record).await;
         }
@@ -370,7 +382,7 @@ impl SessionKeeper {
             target: Some(format!("user:{}", user.id)),
             criteria: None,
             count,
-            tenant: actor.scope.tenant(),
+            tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
         Ok(SuccessBody { success: true })
@@ -411,7 +423,7 @@ impl SessionKeeper {
             target: Some(format!("user:{}", user.id)),
             criteria: Some(json!({ "banReason": reason, "banExpiresIn": body.ban_expires_in })),
             count: deleted,
-            tenant: actor.scope.tenant(),
+            tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
         Ok(UserEnvelope { user })
@@ -429,7 +441,7 @@ impl SessionKeeper {
             target: Some(format!("user:{}", user.id)),
             criteria: None,
             count: 1,
-            tenant: actor.scope.tenant(),
+            tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
         Ok(UserEnvelope { user })
@@ -460,7 +472,7 @@ impl SessionKeeper {
             target: Some(format!("user:{}", user.id)),
             criteria: Some(json!({ "role": role })),
             count: 1,
-            tenant: actor.scope.tenant(),
+            tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
         Ok(UserEnvelope { user })
