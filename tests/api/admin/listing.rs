@@ -136,7 +136,7 @@ both_stores!(
         );
         assert_eq!(s["ipAddress"], "198.51.100.1");
         assert!(s.get("token").is_none());
-        assert_no_secret(&res.body, &[active.token.clone()]);
+        assert_no_secret(&res.body, std::slice::from_ref(&active.token));
         assert_eq!(res.body["limit"], 50);
         assert_eq!(res.body["nextCursor"], serde_json::Value::Null);
     }
