@@ -17,7 +17,10 @@ pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Fills in a development secret when none is configured, loudly.
@@ -43,7 +46,12 @@ pub fn schema_for(config: &Config) -> Schema {
 
 /// Opens and migrates the store the configuration names.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartError> {
-    let store = store::connect(&config.database_url, config.database_max_connections, schema_for(config)).await?;
+    let store = store::connect(
+        &config.database_url,
+        config.database_max_connections,
+        schema_for(config),
+    )
+    .await?;
     store.migrate(config.mode).await?;
     if config.mode == Mode::Shared {
         tracing::info!("shared mode: Better Auth's tables are left as they are");
@@ -61,7 +69,10 @@ impl Application {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn build_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+    pub async fn build_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         ensure_secret(&mut config);
         let store = open_store(&config).await?;
         let addr = config.listen;
@@ -73,15 +84,23 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| self.keeper.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.keeper.config.listen)
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = http::router(AppState::new(self.keeper.clone()));
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 

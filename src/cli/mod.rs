@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "sessionkeeper", version, about = "A Better Auth–compatible session authority")]
+#[command(
+    name = "sessionkeeper",
+    version,
+    about = "A Better Auth–compatible session authority"
+)]
 pub struct Cli {
     /// TOML configuration file (values in it are overridden by the environment and flags).
     #[arg(long, global = true, value_name = "FILE")]
@@ -68,7 +72,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Err(e) => return config_error(&e),
     };
     crate::telemetry::init(config.log_format == LogFormat::Json);
-    let result = match cli.command.unwrap_or(Command::Serve { listen: None, base_url: None }) {
+    let result = match cli.command.unwrap_or(Command::Serve {
+        listen: None,
+        base_url: None,
+    }) {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Users { command } => users::run(config, command).await,
@@ -89,18 +96,29 @@ fn config_error(e: &ConfigError) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(
         addr = %app.local_addr(),
         base_url = %app.keeper.config.base_url,
         database = app.keeper.store.backend().as_str(),
         "sessionkeeper listening"
     );
-    app.run_until(shutdown_signal()).await.map_err(|e| e.to_string())
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn migrate(config: Config) -> Result<(), String> {
     open_store(&config).await.map_err(|e| e.to_string())?;
-    println!("database is up to date ({})", if config.is_postgres() { "postgres" } else { "sqlite" });
+    println!(
+        "database is up to date ({})",
+        if config.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
     Ok(())
 }

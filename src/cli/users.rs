@@ -26,14 +26,33 @@ pub enum UsersCommand {
 
 pub async fn run(mut config: Config, command: UsersCommand) -> Result<(), String> {
     match command {
-        UsersCommand::Create { email, name, role, tenant } => {
+        UsersCommand::Create {
+            email,
+            name,
+            role,
+            tenant,
+        } => {
             let password = read_password()?;
             ensure_secret(&mut config);
             let store = open_store(&config).await.map_err(|e| e.to_string())?;
             let keeper = SessionKeeper::new(config, store, Arc::new(SystemClock));
-            let new = NewUser { name, email, image: None, role: Some(role), tenant_id: tenant };
-            let user = keeper.create_user(new, password).await.map_err(|e| e.to_string())?;
-            println!("created user {} <{}> with role {}", user.id, user.email, user.role.unwrap_or_default());
+            let new = NewUser {
+                name,
+                email,
+                image: None,
+                role: Some(role),
+                tenant_id: tenant,
+            };
+            let user = keeper
+                .create_user(new, password)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "created user {} <{}> with role {}",
+                user.id,
+                user.email,
+                user.role.unwrap_or_default()
+            );
             Ok(())
         }
     }
@@ -50,7 +69,10 @@ fn read_password() -> Result<String, String> {
         return Ok(first);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
         return Err("no password on standard input".into());

@@ -103,7 +103,9 @@ impl Config {
                 self.base_url
             )));
         }
-        if self.mode == Mode::Shared && self.session.password_hash != crate::domain::password::HashAlgorithm::Scrypt {
+        if self.mode == Mode::Shared
+            && self.session.password_hash != crate::domain::password::HashAlgorithm::Scrypt
+        {
             return Err(ConfigError::Conflict(
                 "PASSWORD_HASH must be scrypt in shared mode: the Node app can only verify Better Auth's scrypt format".into(),
             ));
@@ -124,10 +126,12 @@ fn read_toml(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
         path: path.display().to_string(),
         source,
     })?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Toml {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
     let mut out = Vec::new();
     flatten("", &table, &mut out);
     Ok(out)

@@ -81,32 +81,46 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected owned or shared".into()),
         }
     }),
-    setting!("secret", ["BETTER_AUTH_SECRET", "AUTH_SECRET"], true, |c, v| {
-        if v.is_empty() {
-            return Err("expected a non-empty secret (32+ random characters)".into());
+    setting!(
+        "secret",
+        ["BETTER_AUTH_SECRET", "AUTH_SECRET"],
+        true,
+        |c, v| {
+            if v.is_empty() {
+                return Err("expected a non-empty secret (32+ random characters)".into());
+            }
+            c.secret = Some(Secret::new(v))
         }
-        c.secret = Some(Secret::new(v))
-    }),
+    ),
     setting!("base_url", ["BASE_URL"], false, |c, v| {
-        let url = url::Url::parse(v).map_err(|_| "expected an http:// or https:// URL such as http://localhost:3001".to_string())?;
+        let url = url::Url::parse(v).map_err(|_| {
+            "expected an http:// or https:// URL such as http://localhost:3001".to_string()
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err("expected an http:// or https:// URL such as http://localhost:3001".into());
         }
         c.base_url = url
     }),
     setting!("listen", ["LISTEN_ADDR"], false, |c, v| {
-        c.listen = v.parse().map_err(|_| "expected host:port, such as 127.0.0.1:3001 or 0.0.0.0:3001".to_string())?
+        c.listen = v
+            .parse()
+            .map_err(|_| "expected host:port, such as 127.0.0.1:3001 or 0.0.0.0:3001".to_string())?
     }),
     setting!("database_url", ["DATABASE_URL"], false, |c, v| {
-        let ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| v.starts_with(p));
+        let ok = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| v.starts_with(p));
         if !ok {
             return Err("expected sqlite://PATH (SQLite) or postgres://... (PostgreSQL)".into());
         }
         c.database_url = v.to_owned()
     }),
-    setting!("database_max_connections", ["DATABASE_MAX_CONNECTIONS"], false, |c, v| {
-        c.database_max_connections = whole(v, 1u32, 1000, "connections")?
-    }),
+    setting!(
+        "database_max_connections",
+        ["DATABASE_MAX_CONNECTIONS"],
+        false,
+        |c, v| { c.database_max_connections = whole(v, 1u32, 1000, "connections")? }
+    ),
     setting!("log_format", ["LOG_FORMAT"], false, |c, v| {
         c.log_format = match v.to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
@@ -114,44 +128,71 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected text or json".into()),
         }
     }),
-    setting!("session.expires_in", ["SESSION_EXPIRES_IN"], false, |c, v| {
-        c.session.expires_in = whole(v, 60i64, 400 * DAY, "seconds")?
-    }),
-    setting!("session.update_age", ["SESSION_UPDATE_AGE"], false, |c, v| {
-        c.session.update_age = whole(v, 0i64, 400 * DAY, "seconds")?
-    }),
+    setting!(
+        "session.expires_in",
+        ["SESSION_EXPIRES_IN"],
+        false,
+        |c, v| { c.session.expires_in = whole(v, 60i64, 400 * DAY, "seconds")? }
+    ),
+    setting!(
+        "session.update_age",
+        ["SESSION_UPDATE_AGE"],
+        false,
+        |c, v| { c.session.update_age = whole(v, 0i64, 400 * DAY, "seconds")? }
+    ),
     setting!("session.fresh_age", ["SESSION_FRESH_AGE"], false, |c, v| {
         c.session.fresh_age = whole(v, 0i64, 400 * DAY, "seconds (0 turns the check off)")?
     }),
-    setting!("session.trusted_origins", ["BETTER_AUTH_TRUSTED_ORIGINS", "TRUSTED_ORIGINS"], false, |c, v| {
-        let origins = list(v);
-        for o in &origins {
-            if !o.contains("://") {
-                return Err(format!("expected comma-separated origins such as https://app.example.com or https://*.example.com; {o:?} has no scheme"));
+    setting!(
+        "session.trusted_origins",
+        ["BETTER_AUTH_TRUSTED_ORIGINS", "TRUSTED_ORIGINS"],
+        false,
+        |c, v| {
+            let origins = list(v);
+            for o in &origins {
+                if !o.contains("://") {
+                    return Err(format!(
+                        "expected comma-separated origins such as https://app.example.com or https://*.example.com; {o:?} has no scheme"
+                    ));
+                }
             }
+            c.session.trusted_origins = origins
         }
-        c.session.trusted_origins = origins
-    }),
-    setting!("session.trusted_proxies", ["TRUSTED_PROXIES"], false, |c, v| {
-        let mut nets = Vec::new();
-        for item in list(v) {
-            let net = item
+    ),
+    setting!(
+        "session.trusted_proxies",
+        ["TRUSTED_PROXIES"],
+        false,
+        |c, v| {
+            let mut nets = Vec::new();
+            for item in list(v) {
+                let net = item
                 .parse::<ipnet::IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| format!("expected comma-separated IP addresses or CIDR ranges; {item:?} is neither"))?;
-            nets.push(net);
+                nets.push(net);
+            }
+            c.session.trusted_proxies = nets
         }
-        c.session.trusted_proxies = nets
-    }),
+    ),
     setting!("session.cookie_prefix", ["COOKIE_PREFIX"], false, |c, v| {
-        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err("expected letters, digits, - or _ (Better Auth's default is better-auth)".into());
+        if v.is_empty()
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(
+                "expected letters, digits, - or _ (Better Auth's default is better-auth)".into(),
+            );
         }
         c.session.cookie_prefix = v.to_owned()
     }),
-    setting!("session.secure_cookies", ["SECURE_COOKIES"], false, |c, v| {
-        c.session.secure_cookies = parse_bool(v)?
-    }),
+    setting!(
+        "session.secure_cookies",
+        ["SECURE_COOKIES"],
+        false,
+        |c, v| { c.session.secure_cookies = parse_bool(v)? }
+    ),
     setting!("session.password_hash", ["PASSWORD_HASH"], false, |c, v| {
         c.session.password_hash = match v.to_ascii_lowercase().as_str() {
             "scrypt" => HashAlgorithm::Scrypt,
@@ -159,60 +200,109 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected scrypt or argon2id".into()),
         }
     }),
-    setting!("session_management.cleanup_interval_minutes", ["SESSION_CLEANUP_INTERVAL_MINUTES"], false, |c, v| {
-        c.cleanup.interval_minutes = whole(v, 1u64, 525_600, "minutes")?
-    }),
-    setting!("session_management.max_sessions_per_user", ["MAX_SESSIONS_PER_USER"], false, |c, v| {
-        c.cleanup.policy.max_sessions_per_user = whole(v, 1u32, 100_000, "sessions")?
-    }),
-    setting!("session_management.inactivity_timeout_days", ["SESSION_INACTIVITY_TIMEOUT_DAYS"], false, |c, v| {
-        c.cleanup.policy.inactivity_days = whole(v, 1u32, 36_500, "days")?
-    }),
-    setting!("session_management.clean_expired_tokens", ["CLEAN_EXPIRED_TOKENS"], false, |c, v| {
-        c.cleanup.policy.clean_expired_tokens = parse_bool(v)?
-    }),
-    setting!("session_management.clean_inactive_sessions", ["CLEAN_INACTIVE_SESSIONS"], false, |c, v| {
-        c.cleanup.policy.clean_inactive_sessions = parse_bool(v)?
-    }),
-    setting!("session_management.enforce_session_limits", ["ENFORCE_SESSION_LIMITS"], false, |c, v| {
-        c.cleanup.policy.enforce_session_limits = parse_bool(v)?
-    }),
-    setting!("session_management.enable_cleanup_logs", ["ENABLE_SESSION_CLEANUP_LOGS"], false, |c, v| {
-        c.cleanup.logs = parse_bool(v)?
-    }),
-    setting!("session_management.automatic_cleanup", ["AUTOMATIC_SESSION_CLEANUP"], false, |c, v| {
-        c.cleanup.automatic = parse_bool(v)?
-    }),
-    setting!("session_management.cleanup_on_startup", ["CLEANUP_ON_STARTUP"], false, |c, v| {
-        c.cleanup.on_startup = parse_bool(v)?
-    }),
-    setting!("session_management.batch_size", ["SESSION_CLEANUP_BATCH_SIZE"], false, |c, v| {
-        c.cleanup.batch_size = whole(v, 1u32, 100_000, "rows")?
-    }),
-    setting!("session_management.batch_pause_ms", ["SESSION_CLEANUP_BATCH_PAUSE_MS"], false, |c, v| {
-        c.cleanup.batch_pause_ms = whole(v, 0u64, 60_000, "milliseconds")?
-    }),
-    setting!("session_management.jitter_percent", ["SESSION_CLEANUP_JITTER_PERCENT"], false, |c, v| {
-        c.cleanup.jitter_percent = whole(v, 0u32, 50, "percent")?
-    }),
-    setting!("session_management.lease_seconds", ["SESSION_CLEANUP_LEASE_SECONDS"], false, |c, v| {
-        c.cleanup.lease_seconds = whole(v, 2u64, 86_400, "seconds")?
-    }),
-    setting!("session_management.sample_size", ["SESSION_CLEANUP_SAMPLE_SIZE"], false, |c, v| {
-        c.cleanup.sample_size = whole(v, 0u32, 1000, "sessions")?
-    }),
+    setting!(
+        "session_management.cleanup_interval_minutes",
+        ["SESSION_CLEANUP_INTERVAL_MINUTES"],
+        false,
+        |c, v| { c.cleanup.interval_minutes = whole(v, 1u64, 525_600, "minutes")? }
+    ),
+    setting!(
+        "session_management.max_sessions_per_user",
+        ["MAX_SESSIONS_PER_USER"],
+        false,
+        |c, v| { c.cleanup.policy.max_sessions_per_user = whole(v, 1u32, 100_000, "sessions")? }
+    ),
+    setting!(
+        "session_management.inactivity_timeout_days",
+        ["SESSION_INACTIVITY_TIMEOUT_DAYS"],
+        false,
+        |c, v| { c.cleanup.policy.inactivity_days = whole(v, 1u32, 36_500, "days")? }
+    ),
+    setting!(
+        "session_management.clean_expired_tokens",
+        ["CLEAN_EXPIRED_TOKENS"],
+        false,
+        |c, v| { c.cleanup.policy.clean_expired_tokens = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.clean_inactive_sessions",
+        ["CLEAN_INACTIVE_SESSIONS"],
+        false,
+        |c, v| { c.cleanup.policy.clean_inactive_sessions = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.enforce_session_limits",
+        ["ENFORCE_SESSION_LIMITS"],
+        false,
+        |c, v| { c.cleanup.policy.enforce_session_limits = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.enable_cleanup_logs",
+        ["ENABLE_SESSION_CLEANUP_LOGS"],
+        false,
+        |c, v| { c.cleanup.logs = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.automatic_cleanup",
+        ["AUTOMATIC_SESSION_CLEANUP"],
+        false,
+        |c, v| { c.cleanup.automatic = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.cleanup_on_startup",
+        ["CLEANUP_ON_STARTUP"],
+        false,
+        |c, v| { c.cleanup.on_startup = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.batch_size",
+        ["SESSION_CLEANUP_BATCH_SIZE"],
+        false,
+        |c, v| { c.cleanup.batch_size = whole(v, 1u32, 100_000, "rows")? }
+    ),
+    setting!(
+        "session_management.batch_pause_ms",
+        ["SESSION_CLEANUP_BATCH_PAUSE_MS"],
+        false,
+        |c, v| { c.cleanup.batch_pause_ms = whole(v, 0u64, 60_000, "milliseconds")? }
+    ),
+    setting!(
+        "session_management.jitter_percent",
+        ["SESSION_CLEANUP_JITTER_PERCENT"],
+        false,
+        |c, v| { c.cleanup.jitter_percent = whole(v, 0u32, 50, "percent")? }
+    ),
+    setting!(
+        "session_management.lease_seconds",
+        ["SESSION_CLEANUP_LEASE_SECONDS"],
+        false,
+        |c, v| { c.cleanup.lease_seconds = whole(v, 2u64, 86_400, "seconds")? }
+    ),
+    setting!(
+        "session_management.sample_size",
+        ["SESSION_CLEANUP_SAMPLE_SIZE"],
+        false,
+        |c, v| { c.cleanup.sample_size = whole(v, 0u32, 1000, "sessions")? }
+    ),
     setting!("admin.api_token", ["ADMIN_API_TOKEN"], true, |c, v| {
         if v.len() < 16 {
-            return Err("expected at least 16 characters (unset it to turn the service token off)".into());
+            return Err(
+                "expected at least 16 characters (unset it to turn the service token off)".into(),
+            );
         }
         c.admin.api_token = Some(Secret::new(v))
     }),
-    setting!("admin.tenant_admin_role", ["TENANT_ADMIN_ROLE"], false, |c, v| {
-        if v.is_empty() || v.contains(',') {
-            return Err("expected one role name without commas".into());
+    setting!(
+        "admin.tenant_admin_role",
+        ["TENANT_ADMIN_ROLE"],
+        false,
+        |c, v| {
+            if v.is_empty() || v.contains(',') {
+                return Err("expected one role name without commas".into());
+            }
+            c.admin.tenant_admin_role = v.to_owned()
         }
-        c.admin.tenant_admin_role = v.to_owned()
-    }),
+    ),
     setting!("admin.tenant_source", ["TENANT_SOURCE"], false, |c, v| {
         c.admin.tenant_source = match v.to_ascii_lowercase().as_str() {
             "user" => TenantSource::UserColumn,

@@ -47,7 +47,11 @@ pub fn inactive_cutoff(policy: &CleanupPolicy, now: OffsetDateTime) -> OffsetDat
 /// 2. inactive: not expired and `updatedAt < now - inactivity`;
 /// 3. excess: among each user's sessions that no enabled earlier layer removes, all but the
 ///    `max` most recently active (by `updatedAt`, then `createdAt`, then `id`, newest first).
-pub fn plan(sessions: &[SessionMeta], policy: &CleanupPolicy, now: OffsetDateTime) -> Vec<(String, Layer)> {
+pub fn plan(
+    sessions: &[SessionMeta],
+    policy: &CleanupPolicy,
+    now: OffsetDateTime,
+) -> Vec<(String, Layer)> {
     let cutoff = inactive_cutoff(policy, now);
     let mut out = Vec::new();
     let mut survivors: HashMap<&str, Vec<&SessionMeta>> = HashMap::new();
@@ -93,12 +97,25 @@ mod tests {
     #[test]
     fn boundaries_are_exclusive() {
         let now = datetime!(2026-06-01 00:00 UTC);
-        let p = CleanupPolicy { max_sessions_per_user: 100, ..Default::default() };
+        let p = CleanupPolicy {
+            max_sessions_per_user: 100,
+            ..Default::default()
+        };
         let sessions = vec![
             meta("at-expiry", "u", now, now),
             meta("just-expired", "u", now - Duration::milliseconds(1), now),
-            meta("at-timeout", "u", now + Duration::days(1), now - Duration::days(30)),
-            meta("past-timeout", "u", now + Duration::days(1), now - Duration::days(30) - Duration::milliseconds(1)),
+            meta(
+                "at-timeout",
+                "u",
+                now + Duration::days(1),
+                now - Duration::days(30),
+            ),
+            meta(
+                "past-timeout",
+                "u",
+                now + Duration::days(1),
+                now - Duration::days(30) - Duration::milliseconds(1),
+            ),
         ];
         let got = plan(&sessions, &p, now);
         assert_eq!(
@@ -113,9 +130,19 @@ mod tests {
     #[test]
     fn excess_keeps_most_recent_with_ties_broken_by_created_then_id() {
         let now = datetime!(2026-06-01 00:00 UTC);
-        let p = CleanupPolicy { max_sessions_per_user: 2, ..Default::default() };
+        let p = CleanupPolicy {
+            max_sessions_per_user: 2,
+            ..Default::default()
+        };
         let t = now - Duration::hours(1);
-        let sessions = vec![meta("a", "u", now + Duration::days(1), t), meta("b", "u", now + Duration::days(1), t), meta("c", "u", now + Duration::days(1), t)];
-        assert_eq!(plan(&sessions, &p, now), vec![("a".to_string(), Layer::Excess)]);
+        let sessions = vec![
+            meta("a", "u", now + Duration::days(1), t),
+            meta("b", "u", now + Duration::days(1), t),
+            meta("c", "u", now + Duration::days(1), t),
+        ];
+        assert_eq!(
+            plan(&sessions, &p, now),
+            vec![("a".to_string(), Layer::Excess)]
+        );
     }
 }

@@ -172,6 +172,9 @@ mod tests {
         );
         let s = CookieNames::new("better-auth", true);
         assert_eq!(s.session_token, "__Secure-better-auth.session_token");
-        assert!(s.expire(&s.session_token).contains("Max-Age=0; Path=/; HttpOnly; Secure"));
+        assert!(
+            s.expire(&s.session_token)
+                .contains("Max-Age=0; Path=/; HttpOnly; Secure")
+        );
     }
 }

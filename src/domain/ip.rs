@@ -62,7 +62,10 @@ mod tests {
             format_for_storage(ip),
             "2001:0db8:abcd:0012:0000:0000:0000:0000"
         );
-        assert_eq!(format_for_storage("203.0.113.7".parse().unwrap()), "203.0.113.7");
+        assert_eq!(
+            format_for_storage("203.0.113.7".parse().unwrap()),
+            "203.0.113.7"
+        );
     }
 
     #[test]
@@ -70,7 +73,10 @@ mod tests {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let xff = Some("198.51.100.9, 10.0.0.7");
-        assert_eq!(client_ip(proxy, xff, &trusted), "198.51.100.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(proxy, xff, &trusted),
+            "198.51.100.9".parse::<IpAddr>().unwrap()
+        );
         let stranger: IpAddr = "203.0.113.5".parse().unwrap();
         assert_eq!(client_ip(stranger, xff, &trusted), stranger);
         assert_eq!(client_ip(proxy, xff, &[]), proxy);

@@ -22,7 +22,13 @@ fn scrypt_key(password: &str, salt_hex: &str) -> Option<[u8; 64]> {
     let normalized: String = password.nfkc().collect();
     let params = scrypt::Params::new(14, 16, 1).ok()?;
     let mut out = [0u8; 64];
-    scrypt::scrypt(normalized.as_bytes(), salt_hex.as_bytes(), &params, &mut out).ok()?;
+    scrypt::scrypt(
+        normalized.as_bytes(),
+        salt_hex.as_bytes(),
+        &params,
+        &mut out,
+    )
+    .ok()?;
     Some(out)
 }
 

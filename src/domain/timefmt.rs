@@ -15,7 +15,9 @@ pub fn format(t: OffsetDateTime) -> String {
 
 /// Accepts any RFC 3339 timestamp (Better Auth's own form included).
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| t.to_offset(UtcOffset::UTC))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(UtcOffset::UTC))
 }
 
 /// `#[serde(with = "timefmt::iso")]` for `OffsetDateTime` fields.
@@ -45,7 +47,9 @@ pub mod iso_opt {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         match Option::<String>::deserialize(d)? {
             Some(s) => super::parse(&s)
                 .map(Some)
@@ -64,7 +68,10 @@ mod tests {
     fn formats_like_javascript_to_iso_string() {
         let t = datetime!(2026-11-28 06:29:23.262 UTC);
         assert_eq!(format(t), "2026-11-28T06:29:23.262Z");
-        assert_eq!(format(datetime!(2026-01-02 03:04:05 UTC)), "2026-01-02T03:04:05.000Z");
+        assert_eq!(
+            format(datetime!(2026-01-02 03:04:05 UTC)),
+            "2026-01-02T03:04:05.000Z"
+        );
         assert_eq!(parse("2026-11-28T06:29:23.262Z"), Some(t));
     }
 }

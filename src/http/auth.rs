@@ -44,12 +44,32 @@ impl Cookies {
         let n = &keeper.cookies;
         let mut out = Cookies::default();
         let max_age = remember_me.then_some(keeper.config.session.expires_in);
-        out.push(header::SET_COOKIE, n.set(&n.session_token, &keeper.signer.sign_for_cookie(token), max_age));
+        out.push(
+            header::SET_COOKIE,
+            n.set(
+                &n.session_token,
+                &keeper.signer.sign_for_cookie(token),
+                max_age,
+            ),
+        );
         if !remember_me {
-            out.push(header::SET_COOKIE, n.set(&n.dont_remember, &keeper.signer.sign_for_cookie("true"), None));
+            out.push(
+                header::SET_COOKIE,
+                n.set(
+                    &n.dont_remember,
+                    &keeper.signer.sign_for_cookie("true"),
+                    None,
+                ),
+            );
         }
-        out.push(HeaderName::from_static("set-auth-token"), keeper.signer.sign(token));
-        out.push(header::ACCESS_CONTROL_EXPOSE_HEADERS, "set-auth-token".into());
+        out.push(
+            HeaderName::from_static("set-auth-token"),
+            keeper.signer.sign(token),
+        );
+        out.push(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            "set-auth-token".into(),
+        );
         out
     }
 
@@ -84,8 +104,16 @@ pub async fn require_session(keeper: &SessionKeeper, headers: &HeaderMap) -> Api
     let allow_refresh = !dont_remember(keeper, headers);
     match keeper.check_session(&token, allow_refresh).await? {
         SessionCheck::Valid { data, refreshed } => {
-            let cookies = if refreshed { Cookies::session(keeper, &token, true) } else { Cookies::default() };
-            Ok(Authed { data, token, cookies })
+            let cookies = if refreshed {
+                Cookies::session(keeper, &token, true)
+            } else {
+                Cookies::default()
+            };
+            Ok(Authed {
+                data,
+                token,
+                cookies,
+            })
         }
         SessionCheck::Missing | SessionCheck::Expired => Err(ApiError::unauthorized()),
     }
@@ -109,12 +137,24 @@ async fn sign_up(
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let input = SignUp {
-        user: NewUser { name: body.name, email: body.email, image: body.image, role: None, tenant_id: None },
+        user: NewUser {
+            name: body.name,
+            email: body.email,
+            image: body.image,
+            role: None,
+            tenant_id: None,
+        },
         password: body.password,
         remember_me: body.remember_me.unwrap_or(true),
     };
-    let issued = keeper.sign_up(input, client_info(keeper, &headers, &peer)).await?;
-    Ok(issued_response(keeper, &issued, json!({ "token": issued.token, "user": issued.user })))
+    let issued = keeper
+        .sign_up(input, client_info(keeper, &headers, &peer))
+        .await?;
+    Ok(issued_response(
+        keeper,
+        &issued,
+        json!({ "token": issued.token, "user": issued.user }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -134,7 +174,12 @@ async fn sign_in(
     let keeper = &state.keeper;
     let client = client_info(keeper, &headers, &peer);
     let issued = keeper
-        .sign_in(&body.email, body.password, body.remember_me.unwrap_or(true), client)
+        .sign_in(
+            &body.email,
+            body.password,
+            body.remember_me.unwrap_or(true),
+            client,
+        )
         .await?;
     Ok(issued_response(
         keeper,
@@ -150,7 +195,11 @@ fn issued_response(keeper: &SessionKeeper, issued: &Issued, body: Value) -> Resp
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let Some(token) = session_token(keeper, &headers) else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "FAILED_TO_GET_SESSION", "Failed to get session"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "FAILED_TO_GET_SESSION",
+            "Failed to get session",
+        ));
     };
     keeper.sign_out(&token).await?;
     Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "success": true })))
@@ -180,13 +229,20 @@ async fn get_session(
                         "session": data.session.to_json(&token),
                         "user": data.user,
                     });
-                    let cookies = if refreshed { Cookies::session(keeper, &token, true) } else { Cookies::default() };
+                    let cookies = if refreshed {
+                        Cookies::session(keeper, &token, true)
+                    } else {
+                        Cookies::default()
+                    };
                     cookies.with(StatusCode::OK, body)
                 }
-                Ok(SessionCheck::Missing | SessionCheck::Expired) => Cookies::cleared(keeper).with(StatusCode::OK, Value::Null),
+                Ok(SessionCheck::Missing | SessionCheck::Expired) => {
+                    Cookies::cleared(keeper).with(StatusCode::OK, Value::Null)
+                }
                 Err(crate::service::Error::FailedToGetSession) => {
                     let e = ApiError::from(crate::service::Error::FailedToGetSession);
-                    Cookies::cleared(keeper).with(e.status, json!({ "message": e.message, "code": e.code }))
+                    Cookies::cleared(keeper)
+                        .with(e.status, json!({ "message": e.message, "code": e.code }))
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -214,7 +270,11 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Api
         .iter()
         .map(|s| keeper.shown_token(s, &authed.data.session, &authed.token))
         .collect();
-    let body: Vec<_> = sessions.iter().zip(&shown).map(|(s, t)| s.to_json(t)).collect();
+    let body: Vec<_> = sessions
+        .iter()
+        .zip(&shown)
+        .map(|(s, t)| s.to_json(t))
+        .collect();
     Ok(authed.cookies.with(StatusCode::OK, json!(body)))
 }
 
@@ -231,7 +291,11 @@ async fn revoke_session(
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
     let was_current = keeper.revoke_session(&authed.data, &body.token).await?;
-    let cookies = if was_current { Cookies::cleared(keeper) } else { authed.cookies };
+    let cookies = if was_current {
+        Cookies::cleared(keeper)
+    } else {
+        authed.cookies
+    };
     Ok(cookies.with(StatusCode::OK, json!({ "status": true })))
 }
 
@@ -254,7 +318,9 @@ async fn revoke_other_sessions(
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
     keeper.revoke_other_sessions(&authed.data).await?;
-    Ok(authed.cookies.with(StatusCode::OK, json!({ "status": true })))
+    Ok(authed
+        .cookies
+        .with(StatusCode::OK, json!({ "status": true })))
 }
 
 #[derive(Deserialize, Default)]
@@ -266,7 +332,9 @@ struct UpdateUserBody {
 }
 
 /// Tells an absent `image` (leave it) from `"image": null` (clear it).
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
@@ -280,6 +348,10 @@ async fn update_user(
         return Err(crate::service::Error::EmailCannotBeUpdated.into());
     }
     let authed = require_session(keeper, &headers).await?;
-    keeper.update_user(&authed.data, body.name, body.image).await?;
-    Ok(authed.cookies.with(StatusCode::OK, json!({ "status": true })))
+    keeper
+        .update_user(&authed.data, body.name, body.image)
+        .await?;
+    Ok(authed
+        .cookies
+        .with(StatusCode::OK, json!({ "status": true })))
 }

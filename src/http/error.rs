@@ -25,7 +25,12 @@ struct Body<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), detail: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -46,7 +51,10 @@ impl From<Error> for ApiError {
             Error::InvalidEmail => (S::BAD_REQUEST, "INVALID_EMAIL"),
             Error::PasswordTooShort => (S::BAD_REQUEST, "PASSWORD_TOO_SHORT"),
             Error::PasswordTooLong => (S::BAD_REQUEST, "PASSWORD_TOO_LONG"),
-            Error::UserExists => (S::UNPROCESSABLE_ENTITY, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"),
+            Error::UserExists => (
+                S::UNPROCESSABLE_ENTITY,
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+            ),
             Error::InvalidCredentials => (S::UNAUTHORIZED, "INVALID_EMAIL_OR_PASSWORD"),
             Error::Banned => (S::FORBIDDEN, "BANNED_USER"),
             Error::Unauthorized => (S::UNAUTHORIZED, "UNAUTHORIZED"),
@@ -57,17 +65,30 @@ impl From<Error> for ApiError {
             Error::Forbidden { code, .. } => (S::FORBIDDEN, *code),
             Error::NotFound { code, .. } => (S::NOT_FOUND, *code),
             Error::Conflict { code, detail, .. } => {
-                return Self { status: S::CONFLICT, code, message, detail: detail.clone() };
+                return Self {
+                    status: S::CONFLICT,
+                    code,
+                    message,
+                    detail: detail.clone(),
+                };
             }
             Error::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "CONFLICT"),
             Error::Store(inner) => {
                 // Details stay in the log; the client learns only that the store failed.
                 tracing::error!(error = %inner, "store error");
-                return Self::new(S::SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE", "The database is unavailable; try again");
+                return Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "DATABASE_UNAVAILABLE",
+                    "The database is unavailable; try again",
+                );
             }
             Error::Internal(inner) => {
                 tracing::error!(error = %inner, "internal error");
-                return Self::new(S::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "Internal server error");
+                return Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_SERVER_ERROR",
+                    "Internal server error",
+                );
             }
         };
         Self::new(status, code, message)
@@ -76,7 +97,11 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { message: &self.message, code: self.code, detail: self.detail.as_ref() };
+        let body = Body {
+            message: &self.message,
+            code: self.code,
+            detail: self.detail.as_ref(),
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -4,7 +4,9 @@
 use super::error::ApiError;
 use crate::domain::ip;
 use crate::service::{ClientInfo, SessionKeeper};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection,
+};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -54,8 +56,12 @@ fn too_large_or(status: StatusCode, text: String) -> ApiError {
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
-        JsonRejection::JsonDataError(e) => ApiError::validation(format!("Invalid request body: {}", e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => ApiError::validation(format!("Malformed JSON: {}", e.body_text())),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::validation(format!("Invalid request body: {}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::validation(format!("Malformed JSON: {}", e.body_text()))
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
@@ -73,7 +79,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
@@ -92,7 +103,10 @@ pub fn client_info(keeper: &SessionKeeper, headers: &HeaderMap, peer: &Peer) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    ClientInfo { ip_address, user_agent }
+    ClientInfo {
+        ip_address,
+        user_agent,
+    }
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -112,7 +126,9 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// rule: a raw token, or a signed `token.sig`, URL-encoded or not), else the signed cookie.
 /// An invalid bearer is ignored, as Better Auth does.
 pub fn session_token(keeper: &SessionKeeper, headers: &HeaderMap) -> Option<String> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
         && auth.len() > 7
         && auth[..7].eq_ignore_ascii_case("bearer ")
     {

@@ -15,7 +15,10 @@ pub fn router() -> Router<AppState> {
 /// Ready when the database answers.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.keeper.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "database": "ok"}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "ok"})),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (

@@ -31,11 +31,16 @@ impl AppState {
     pub fn new(keeper: Arc<SessionKeeper>) -> Self {
         let mut trusted = vec![keeper.config.base_origin()];
         trusted.extend(keeper.config.session.trusted_origins.iter().cloned());
-        Self { keeper, trusted_origins: Arc::new(trusted) }
+        Self {
+            keeper,
+            trusted_origins: Arc::new(trusted),
+        }
     }
 
     pub fn is_trusted_origin(&self, origin: &str) -> bool {
-        self.trusted_origins.iter().any(|p| origin::origin_matches(p, origin))
+        self.trusted_origins
+            .iter()
+            .any(|p| origin::origin_matches(p, origin))
     }
 }
 
@@ -44,7 +49,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .nest("/api/auth", auth::router())
         .merge(admin::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::check,
+        ));
     Router::new()
         .merge(api)
         .merge(health::router())
@@ -53,7 +61,12 @@ pub fn router(state: AppState) -> Router {
         // The default span records method and path only: never headers, which hold tokens.
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "Internal server error").into_response()
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "Internal server error",
+            )
+            .into_response()
         }))
         .with_state(state)
 }

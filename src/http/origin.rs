@@ -15,17 +15,30 @@ pub async fn check(State(state): State<AppState>, req: Request, next: Next) -> R
     let headers = req.headers();
     let path = req.uri().path();
     let is_credential_form = path.ends_with("/sign-in/email") || path.ends_with("/sign-up/email");
-    let browser_hint = ["origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
+    let browser_hint = [
+        "origin",
+        "referer",
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-fetch-dest",
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h));
     // A bearer-only call carries no ambient credential, so there is nothing to forge.
     if !(headers.contains_key(header::COOKIE) || (is_credential_form && browser_hint)) {
         return next.run(req).await;
     }
     match request_origin(headers) {
-        None => ApiError::new(StatusCode::FORBIDDEN, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin").into_response(),
+        None => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "MISSING_OR_NULL_ORIGIN",
+            "Missing or null Origin",
+        )
+        .into_response(),
         Some(origin) if state.is_trusted_origin(&origin) => next.run(req).await,
-        Some(_) => ApiError::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin").into_response(),
+        Some(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin").into_response()
+        }
     }
 }
 
@@ -71,9 +84,21 @@ mod tests {
 
     #[test]
     fn wildcards_match_subdomains_only() {
-        assert!(origin_matches("https://*.example.com", "https://app.example.com"));
-        assert!(!origin_matches("https://*.example.com", "https://example.org"));
-        assert!(origin_matches("http://localhost:3001/", "http://localhost:3001"));
-        assert!(!origin_matches("http://localhost:3001", "http://localhost:3002"));
+        assert!(origin_matches(
+            "https://*.example.com",
+            "https://app.example.com"
+        ));
+        assert!(!origin_matches(
+            "https://*.example.com",
+            "https://example.org"
+        ));
+        assert!(origin_matches(
+            "http://localhost:3001/",
+            "http://localhost:3001"
+        ));
+        assert!(!origin_matches(
+            "http://localhost:3001",
+            "http://localhost:3002"
+        ));
     }
 }

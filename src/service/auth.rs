@@ -33,6 +33,9 @@ pub struct Issued {
 }
 
 /// The outcome of checking a presented token.
+// Returned once per check and never stored: boxing the large variant would only add a heap
+// allocation to the hottest path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SessionCheck {
     /// No such session (or it was revoked).
@@ -59,7 +62,11 @@ fn normalize_email(email: &str) -> Result<String> {
                 && !domain.ends_with('.')
                 && !domain.contains('@')
         });
-    if valid { Ok(email) } else { Err(Error::InvalidEmail) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::InvalidEmail)
+    }
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -86,7 +93,9 @@ impl SessionKeeper {
         }
         check_password(&password)?;
         let algorithm = self.config.session.password_hash;
-        let hash = self.hashing(move || password::hash(&password, algorithm)).await?;
+        let hash = self
+            .hashing(move || password::hash(&password, algorithm))
+            .await?;
         let now = self.now();
         let user = User {
             name: new.name,
@@ -128,7 +137,9 @@ impl SessionKeeper {
             .and_then(|f| f.password_hash.clone())
             .unwrap_or_else(|| password::dummy_hash().to_owned());
         // A miss verifies against a dummy hash so that it costs what a wrong password costs.
-        let ok = self.hashing(move || password::verify(&password, &stored)).await?;
+        let ok = self
+            .hashing(move || password::verify(&password, &stored))
+            .await?;
         let Some(found) = found.filter(|f| ok && f.password_hash.is_some()) else {
             return Err(Error::InvalidCredentials);
         };
@@ -148,7 +159,12 @@ impl SessionKeeper {
     }
 
     /// Creates a session for `user`, evicting its least recently active ones beyond the limit.
-    pub async fn issue_session(&self, user: User, remember_me: bool, client: ClientInfo) -> Result<Issued> {
+    pub async fn issue_session(
+        &self,
+        user: User,
+        remember_me: bool,
+        client: ClientInfo,
+    ) -> Result<Issued> {
         let now = self.now();
         // rememberMe=false gives a fixed one-day session that never slides (COMPAT.md §3.2).
         let lifetime = if remember_me {
@@ -170,19 +186,30 @@ impl SessionKeeper {
             active_organization_id: None,
         };
         let policy = &self.config.cleanup.policy;
-        let limit = policy.enforce_session_limits.then_some(policy.max_sessions_per_user);
+        let limit = policy
+            .enforce_session_limits
+            .then_some(policy.max_sessions_per_user);
         let evicted = self.store.insert_session(&session, limit, now).await?;
         if evicted > 0 {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
             metrics::counter!("sessionkeeper_sessions_evicted_at_sign_in_total").increment(evicted);
         }
-        Ok(Issued { user, session, token, remember_me })
+        Ok(Issued {
+            user,
+            session,
+            token,
+            remember_me,
+        })
     }
 
     /// Better Auth's get-session: the session for a raw token, deleting it when expired and
     /// sliding it once `updateAge` has passed since its expiry was last set.
     pub async fn check_session(&self, token: &str, allow_refresh: bool) -> Result<SessionCheck> {
-        let Some(mut data) = self.store.find_session(&self.token_storage.key(token)).await? else {
+        let Some(mut data) = self
+            .store
+            .find_session(&self.token_storage.key(token))
+            .await?
+        else {
             return Ok(SessionCheck::Missing);
         };
         let now = self.now();
@@ -191,21 +218,37 @@ impl SessionKeeper {
             return Ok(SessionCheck::Expired);
         }
         let s = &self.config.session;
-        let due = data.session.expires_at - Duration::seconds(s.expires_in) + Duration::seconds(s.update_age) <= now;
+        let due = data.session.expires_at - Duration::seconds(s.expires_in)
+            + Duration::seconds(s.update_age)
+            <= now;
         if !(allow_refresh && due) {
-            return Ok(SessionCheck::Valid { data, refreshed: false });
+            return Ok(SessionCheck::Valid {
+                data,
+                refreshed: false,
+            });
         }
         let expires_at = now + Duration::seconds(s.expires_in);
-        if !self.store.touch_session(&data.session.id, expires_at, now).await? {
+        if !self
+            .store
+            .touch_session(&data.session.id, expires_at, now)
+            .await?
+        {
             return Err(Error::FailedToGetSession);
         }
         data.session.expires_at = expires_at;
         data.session.updated_at = now;
-        Ok(SessionCheck::Valid { data, refreshed: true })
+        Ok(SessionCheck::Valid {
+            data,
+            refreshed: true,
+        })
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        if let Some(found) = self.store.find_session(&self.token_storage.key(token)).await? {
+        if let Some(found) = self
+            .store
+            .find_session(&self.token_storage.key(token))
+            .await?
+        {
             self.store.delete_session(&found.session.id).await?;
         }
         Ok(())
@@ -261,7 +304,10 @@ impl SessionKeeper {
     }
 
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
-        Ok(self.store.delete_user_sessions(&current.user.id, None, None).await?)
+        Ok(self
+            .store
+            .delete_user_sessions(&current.user.id, None, None)
+            .await?)
     }
 
     /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
@@ -282,7 +328,9 @@ impl SessionKeeper {
         let mut user = current.user.clone();
         if let Some(name) = name {
             if name.trim().is_empty() {
-                return Err(Error::Validation("[body.name] Name must not be empty".into()));
+                return Err(Error::Validation(
+                    "[body.name] Name must not be empty".into(),
+                ));
             }
             user.name = name;
         }
@@ -303,8 +351,20 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalize_email(" Bob@Example.COM ").unwrap(), "bob@example.com");
-        for bad in ["", "bob", "@x.io", "bob@", "bob@localhost", "a b@x.io", "bob@.x", "a@b@c.io"] {
+        assert_eq!(
+            normalize_email(" Bob@Example.COM ").unwrap(),
+            "bob@example.com"
+        );
+        for bad in [
+            "",
+            "bob",
+            "@x.io",
+            "bob@",
+            "bob@localhost",
+            "a b@x.io",
+            "bob@.x",
+            "a@b@c.io",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -16,7 +16,9 @@ pub enum Error {
     UserExists,
     #[error("Invalid email or password")]
     InvalidCredentials,
-    #[error("You have been banned from this application. Please contact support if you believe this is an error.")]
+    #[error(
+        "You have been banned from this application. Please contact support if you believe this is an error."
+    )]
     Banned,
     #[error("Unauthorized")]
     Unauthorized,
@@ -33,15 +35,9 @@ pub enum Error {
         message: String,
     },
     #[error("{message}")]
-    Forbidden {
-        code: &'static str,
-        message: String,
-    },
+    Forbidden { code: &'static str, message: String },
     #[error("{message}")]
-    NotFound {
-        code: &'static str,
-        message: String,
-    },
+    NotFound { code: &'static str, message: String },
     #[error("{message}")]
     Conflict {
         code: &'static str,

@@ -40,7 +40,8 @@ impl SessionKeeper {
             Mode::Owned => TokenStorage::Hashed,
             Mode::Shared => TokenStorage::Plain,
         };
-        let cookies = CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
+        let cookies =
+            CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             signer: CookieSigner::new(&secret),
@@ -54,7 +55,10 @@ impl SessionKeeper {
     }
 
     /// Runs a password hash or verify on the blocking pool, at most one per core at a time.
-    async fn hashing<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
         let _permit = self
             .hash_permits
             .clone()

@@ -4,12 +4,12 @@
 
 macro_rules! impl_store {
     ($store:ty, $row:ty, $backend:expr) => {
+        use sqlx::Row;
+        use time::OffsetDateTime;
         use $crate::domain::{Session, SessionWithUser, User};
         use $crate::store::queries::SESSION_COLS;
         use $crate::store::ts::Ts;
         use $crate::store::{Backend, Result, Store, UserWithPassword, on_unique};
-        use sqlx::Row;
-        use time::OffsetDateTime;
 
         fn decode_session(row: &$row, o: usize) -> std::result::Result<Session, sqlx::Error> {
             Ok(Session {

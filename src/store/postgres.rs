@@ -16,7 +16,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str, max_connections: u32, schema: Schema) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        schema: Schema,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("sessionkeeper");
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -27,7 +31,11 @@ impl PgStore {
     }
 
     pub fn from_pool(pool: PgPool, schema: Schema) -> Self {
-        Self { q: Queries::new(&schema), pool, schema }
+        Self {
+            q: Queries::new(&schema),
+            pool,
+            schema,
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -44,7 +52,10 @@ impl PgStore {
         sql: &'static str,
         user_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(sql).bind(user_id).fetch_optional(&mut **tx).await?;
+        sqlx::query(sql)
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
         Ok(())
     }
 

@@ -90,7 +90,10 @@ impl Queries {
             q(&s.user_agent),
             q(&s.user_id),
         ];
-        for c in [&s.impersonated_by, &s.active_organization_id].into_iter().flatten() {
+        for c in [&s.impersonated_by, &s.active_organization_id]
+            .into_iter()
+            .flatten()
+        {
             session_insert_cols.push(q(c));
         }
         let insert_session = insert_sql(&st, &session_insert_cols);
@@ -111,7 +114,10 @@ impl Queries {
                 prov = q(&a.provider_id),
                 email = q(&u.email),
             )),
-            find_user_by_id: leak(format!("SELECT {user_cols} FROM {ut} u WHERE u.{} = $1", q(&u.id))),
+            find_user_by_id: leak(format!(
+                "SELECT {user_cols} FROM {ut} u WHERE u.{} = $1",
+                q(&u.id)
+            )),
             insert_user: leak(insert_user),
             insert_account: leak(insert_sql(
                 &at,
@@ -154,7 +160,10 @@ impl Queries {
                 uid = q(&s.user_id),
                 exp = q(&s.expires_at),
             )),
-            lock_user: leak(format!("SELECT 1 FROM {ut} WHERE {} = $1 FOR UPDATE", q(&u.id))),
+            lock_user: leak(format!(
+                "SELECT 1 FROM {ut} WHERE {} = $1 FOR UPDATE",
+                q(&u.id)
+            )),
             touch_session: leak(format!(
                 "UPDATE {st} SET {} = $2, {} = $3 WHERE {} = $1",
                 q(&s.expires_at),

@@ -16,7 +16,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str, max_connections: u32, schema: Schema) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        schema: Schema,
+    ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -32,7 +36,11 @@ impl SqliteStore {
     }
 
     pub fn from_pool(pool: SqlitePool, schema: Schema) -> Self {
-        Self { q: Queries::new(&schema), pool, schema }
+        Self {
+            q: Queries::new(&schema),
+            pool,
+            schema,
+        }
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -5,26 +5,50 @@ use std::process::Command;
 fn run_with(env: &[(&str, &str)]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionkeeper"));
-    cmd.arg("serve").current_dir(dir.path()).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("binary runs");
     let code = out.status.code().unwrap_or(-1);
     // Nothing may have been created: the database is not touched before the config is valid.
-    assert!(!dir.path().join("sessionkeeper.db").exists(), "database created despite bad config");
+    assert!(
+        !dir.path().join("sessionkeeper.db").exists(),
+        "database created despite bad config"
+    );
     (code, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Environment to set, and what stderr must mention.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
 fn bad_values_exit_2_with_a_clear_message() {
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
-        (&[("DATABASE_URL", "mysql://x")], &["DATABASE_URL", "mysql://x", "sqlite://"]),
+    let cases: &[Case] = &[
+        (
+            &[("DATABASE_URL", "mysql://x")],
+            &["DATABASE_URL", "mysql://x", "sqlite://"],
+        ),
         (&[("BASE_URL", "notaurl")], &["BASE_URL", "notaurl"]),
-        (&[("SESSION_CLEANUP_INTERVAL_MINUTES", "0")], &["SESSION_CLEANUP_INTERVAL_MINUTES"]),
-        (&[("MAX_SESSIONS_PER_USER", "0")], &["MAX_SESSIONS_PER_USER"]),
-        (&[("CLEAN_EXPIRED_TOKENS", "perhaps")], &["CLEAN_EXPIRED_TOKENS", "perhaps"]),
-        (&[("BASE_URL", "https://auth.example.com")], &["BETTER_AUTH_SECRET"]),
+        (
+            &[("SESSION_CLEANUP_INTERVAL_MINUTES", "0")],
+            &["SESSION_CLEANUP_INTERVAL_MINUTES"],
+        ),
+        (
+            &[("MAX_SESSIONS_PER_USER", "0")],
+            &["MAX_SESSIONS_PER_USER"],
+        ),
+        (
+            &[("CLEAN_EXPIRED_TOKENS", "perhaps")],
+            &["CLEAN_EXPIRED_TOKENS", "perhaps"],
+        ),
+        (
+            &[("BASE_URL", "https://auth.example.com")],
+            &["BETTER_AUTH_SECRET"],
+        ),
     ];
     for (env, needles) in cases {
         let (code, stderr) = run_with(env);

@@ -53,7 +53,11 @@ impl TestDb {
             Db::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                Some(TestDb { url, _dir: Some(dir), pg_drop: None })
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_drop: None,
+                })
             }
             Db::Postgres => {
                 let Some(admin) = pg_admin_url() else {
@@ -65,14 +69,21 @@ impl TestDb {
                     );
                     return None;
                 };
-                let name = format!("sk_test_{}", sessionkeeper::domain::ids::generate_id(12).to_lowercase());
+                let name = format!(
+                    "sk_test_{}",
+                    sessionkeeper::domain::ids::generate_id(12).to_lowercase()
+                );
                 let mut conn = pg_connect(&admin).await;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
                     .execute(&mut conn)
                     .await
                     .expect("create test database");
                 let url = with_database(&admin, &name);
-                Some(TestDb { url, _dir: None, pg_drop: Some((admin, name)) })
+                Some(TestDb {
+                    url,
+                    _dir: None,
+                    pg_drop: Some((admin, name)),
+                })
             }
         }
     }
@@ -96,13 +107,17 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg_drop.take() {
             // Dropped from a plain thread: Drop may run inside or outside a runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         let mut conn = pg_connect(&admin).await;
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                            .execute(&mut conn)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
                     });
                 }
             })
@@ -147,7 +162,11 @@ pub fn test_config(db_url: &str, settings: &Settings) -> Config {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     env.extend(settings.0.iter().cloned());
-    Config::load(&Sources { env, ..Default::default() }).expect("test config")
+    Config::load(&Sources {
+        env,
+        ..Default::default()
+    })
+    .expect("test config")
 }
 
 /// Starts the server on a fresh database; `None` when that store is not available here.
@@ -159,7 +178,9 @@ pub async fn spawn_app_with(db: Db, settings: Settings) -> Option<TestApp> {
     let db = TestDb::new(db).await?;
     let config = test_config(&db.url, &settings);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let app = Application::build_with_clock(config, clock.clone()).await.expect("app starts");
+    let app = Application::build_with_clock(config, clock.clone())
+        .await
+        .expect("app starts");
     let addr = app.local_addr();
     let keeper = app.keeper.clone();
     let (tx, rx) = oneshot::channel::<()>();
@@ -207,12 +228,18 @@ impl Res {
     pub fn session_cookie(&self) -> Option<String> {
         self.set_cookies()
             .into_iter()
-            .find(|c| c.starts_with("better-auth.session_token=") && !c.starts_with("better-auth.session_token=;"))
+            .find(|c| {
+                c.starts_with("better-auth.session_token=")
+                    && !c.starts_with("better-auth.session_token=;")
+            })
             .map(|c| c.split(';').next().unwrap_or_default().to_string())
     }
 
     pub fn auth_token(&self) -> Option<String> {
-        self.headers.get("set-auth-token").and_then(|v| v.to_str().ok()).map(String::from)
+        self.headers
+            .get("set-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
     }
 
     pub fn code(&self) -> &str {
@@ -230,8 +257,16 @@ impl TestApp {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Res { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
@@ -244,7 +279,11 @@ impl TestApp {
 
     /// A POST from the trusted origin, as a browser would send it.
     pub async fn post(&self, path: &str, cookie: Option<&str>, body: Value) -> Res {
-        let mut req = self.http.post(format!("{}{path}", self.url)).header("origin", BASE_URL).json(&body);
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("origin", BASE_URL)
+            .json(&body);
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
@@ -267,7 +306,10 @@ impl TestApp {
 
     /// Signs up and returns the session cookie.
     pub async fn user_cookie(&self, email: &str) -> String {
-        self.sign_up(email).await.session_cookie().expect("session cookie")
+        self.sign_up(email)
+            .await
+            .session_cookie()
+            .expect("session cookie")
     }
 }
 
@@ -286,7 +328,9 @@ macro_rules! both_stores {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Db::Sqlite, $settings).await else {
+                let Some($app) =
+                    $crate::helpers::spawn_app_with($crate::helpers::Db::Sqlite, $settings).await
+                else {
                     return;
                 };
                 $body.await
@@ -294,7 +338,9 @@ macro_rules! both_stores {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Db::Postgres, $settings).await else {
+                let Some($app) =
+                    $crate::helpers::spawn_app_with($crate::helpers::Db::Postgres, $settings).await
+                else {
                     return;
                 };
                 $body.await

@@ -6,5 +6,8 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod compat;
 mod config_errors;
 mod limits;
+mod operations;
+mod schema;
