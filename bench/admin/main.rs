@@ -36,25 +36,41 @@ fn with_db(url: &str, db: &str) -> String {
 }
 
 async fn exec(conn: &mut sqlx::PgConnection, sql: String) {
-    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await.expect("bench SQL");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await
+        .expect("bench SQL");
 }
 
 /// Creates and fills the bench database unless it already holds `sessions` rows.
 async fn seed(admin_url: &str, url: &str, sessions: i64) {
     let reseed = std::env::var("BENCH_RESEED").is_ok_and(|v| v == "1");
     if !reseed && let Ok(mut conn) = sqlx::PgConnection::connect(url).await {
-        let n: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM session").fetch_one(&mut conn).await;
+        let n: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM session")
+            .fetch_one(&mut conn)
+            .await;
         if n.as_ref().is_ok_and(|n| *n == sessions) {
             println!("reusing {DB} ({sessions} sessions); BENCH_RESEED=1 rebuilds it");
             return;
         }
     }
-    let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL reachable");
-    exec(&mut admin, format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await;
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("PostgreSQL reachable");
+    exec(
+        &mut admin,
+        format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
+    )
+    .await;
     exec(&mut admin, format!("CREATE DATABASE {DB}")).await;
     // Migrations first, through the application itself.
-    let store = sessionkeeper::store::connect(url, 2, sessionkeeper::store::Schema::default()).await.expect("store");
-    store.migrate(sessionkeeper::config::Mode::Owned).await.expect("migrate");
+    let store = sessionkeeper::store::connect(url, 2, sessionkeeper::store::Schema::default())
+        .await
+        .expect("store");
+    store
+        .migrate(sessionkeeper::config::Mode::Owned)
+        .await
+        .expect("migrate");
     let mut conn = sqlx::PgConnection::connect(url).await.expect("bench db");
     let started = Instant::now();
     exec(
@@ -66,7 +82,10 @@ async fn seed(admin_url: &str, url: &str, sessions: i64) {
         ),
     )
     .await;
-    let agents: Vec<String> = AGENTS.iter().map(|a| format!("'{}'", a.replace('\'', "''"))).collect();
+    let agents: Vec<String> = AGENTS
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "''")))
+        .collect();
     // Spread: created over 60 days, last used up to 45 days ago (some inactive), about one in
     // seven already expired; ten sessions per user on average, some users far over the limit.
     exec(
@@ -76,7 +95,7 @@ async fn seed(admin_url: &str, url: &str, sessions: i64) {
              SELECT 's' || lpad(g::text, 9, '0'), now() + ((g % 14) - 2) * interval '1 day', md5(g::text) || md5((g + 7)::text), \
              now() - (g % 60) * interval '1 day' - (g % 86400) * interval '1 second', now() - (g % 45) * interval '1 day', \
              '10.' || (g % 250) || '.' || (g % 200) || '.' || (g % 100), (ARRAY[{}])[1 + g % {}], \
-             'u' || (1 + (g * 7919) % CASE WHEN g % 10 = 0 THEN 1000 ELSE {USERS} END) \
+             'u' || (1 + (g::bigint * 7919) % CASE WHEN g % 10 = 0 THEN 1000 ELSE {USERS} END) \
              FROM generate_series(1, {sessions}) g",
             agents.join(", "),
             AGENTS.len()
@@ -84,7 +103,10 @@ async fn seed(admin_url: &str, url: &str, sessions: i64) {
     )
     .await;
     exec(&mut conn, "VACUUM ANALYZE".into()).await;
-    println!("seeded {sessions} sessions and {USERS} users in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "seeded {sessions} sessions and {USERS} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 struct Timing {
@@ -108,26 +130,45 @@ where
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     ms.sort_by(f64::total_cmp);
-    let p95 = ms[((runs as f64 * 0.95).ceil() as usize).saturating_sub(1).min(runs - 1)];
-    Timing { median: ms[runs / 2], p95 }
+    let p95 = ms[((runs as f64 * 0.95).ceil() as usize)
+        .saturating_sub(1)
+        .min(runs - 1)];
+    Timing {
+        median: ms[runs / 2],
+        p95,
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let admin_url = env("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
-    let sessions: i64 = env("BENCH_SESSIONS", "1000000").parse().expect("BENCH_SESSIONS is a number");
+    let admin_url = env(
+        "BENCH_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let sessions: i64 = env("BENCH_SESSIONS", "1000000")
+        .parse()
+        .expect("BENCH_SESSIONS is a number");
     let url = with_db(&admin_url, DB);
     seed(&admin_url, &url, sessions).await;
 
     let env_vars = [
         ("DATABASE_URL", url.as_str()),
         ("ADMIN_API_TOKEN", TOKEN),
-        ("BETTER_AUTH_SECRET", "bench-secret-0123456789abcdef0123456789"),
+        (
+            "BETTER_AUTH_SECRET",
+            "bench-secret-0123456789abcdef0123456789",
+        ),
         ("LISTEN_ADDR", "127.0.0.1:0"),
         ("AUTOMATIC_SESSION_CLEANUP", "false"),
         ("DATABASE_MAX_CONNECTIONS", "10"),
     ];
-    let sources = Sources { env: env_vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Default::default() };
+    let sources = Sources {
+        env: env_vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
     let config = Config::load(&sources).expect("bench config");
     let app = Application::build(config).await.expect("server starts");
     let base = format!("http://{}", app.local_addr());
@@ -139,48 +180,107 @@ async fn main() {
     let fetch = |path: String| {
         let (http, base) = (http.clone(), base.clone());
         async move {
-            let res = http.get(format!("{base}{path}")).bearer_auth(TOKEN).send().await.expect("request");
+            let res = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("request");
             assert!(res.status().is_success(), "{path}: {}", res.status());
             res.json::<serde_json::Value>().await.expect("json")
         }
     };
 
     let first = fetch("/api/admin/sessions?limit=50".into()).await;
-    let mut cursor = first["nextCursor"].as_str().expect("a next page").to_string();
+    let mut cursor = first["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
     for _ in 0..200 {
         let page = fetch(format!("/api/admin/sessions?limit=50&cursor={cursor}")).await;
-        cursor = page["nextCursor"].as_str().expect("a next page").to_string();
+        cursor = page["nextCursor"]
+            .as_str()
+            .expect("a next page")
+            .to_string();
     }
     let stats = fetch("/api/admin/sessions/stats".into()).await;
     println!(
         "data: {} sessions ({} expired, {} inactive), {} users with sessions, {} over the limit",
-        stats["totalSessions"], stats["expiredSessions"], stats["inactiveSessions"], stats["usersWithSessions"], stats["usersOverLimit"]
+        stats["totalSessions"],
+        stats["expiredSessions"],
+        stats["inactiveSessions"],
+        stats["usersWithSessions"],
+        stats["usersOverLimit"]
     );
 
-    let mut pg = sqlx::PgConnection::connect(&url).await.expect("bench db");
+    let pg = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("bench db");
     let (warmup, runs) = (3, 21);
     let baseline = time(warmup, runs, || {
-        let pg = &mut pg;
+        let pg = pg.clone();
         async move {
-            let _: i64 = sqlx::query_scalar("SELECT count(*) FROM session").fetch_one(pg).await.expect("count");
+            let _: i64 = sqlx::query_scalar("SELECT count(*) FROM session")
+                .fetch_one(&pg)
+                .await
+                .expect("count");
         }
     })
     .await;
     let cases: Vec<(&str, String, Option<f64>)> = vec![
-        ("stats (all tenants)", "/api/admin/sessions/stats".into(), Some(300.0)),
-        ("stats (one tenant)", "/api/admin/sessions/stats?tenantId=tenant-3".into(), Some(300.0)),
-        ("list: first page of 50", "/api/admin/sessions?limit=50".into(), Some(50.0)),
-        ("list: page 202 (cursor)", format!("/api/admin/sessions?limit=50&cursor={cursor}"), Some(50.0)),
-        ("list: tenant + active", "/api/admin/sessions?limit=50&tenantId=tenant-3&status=active".into(), Some(50.0)),
-        ("list: one user", "/api/admin/sessions?limit=50&userId=u42".into(), Some(50.0)),
-        ("list: user agent text", "/api/admin/sessions?limit=50&userAgent=android".into(), Some(50.0)),
+        (
+            "stats (all tenants)",
+            "/api/admin/sessions/stats".into(),
+            Some(300.0),
+        ),
+        (
+            "stats (one tenant)",
+            "/api/admin/sessions/stats?tenantId=tenant-3".into(),
+            Some(300.0),
+        ),
+        (
+            "list: first page of 50",
+            "/api/admin/sessions?limit=50".into(),
+            Some(50.0),
+        ),
+        (
+            "list: page 202 (cursor)",
+            format!("/api/admin/sessions?limit=50&cursor={cursor}"),
+            Some(50.0),
+        ),
+        (
+            "list: tenant + active",
+            "/api/admin/sessions?limit=50&tenantId=tenant-3&status=active".into(),
+            Some(50.0),
+        ),
+        (
+            "list: one user",
+            "/api/admin/sessions?limit=50&userId=u42".into(),
+            Some(50.0),
+        ),
+        (
+            "list: user agent text",
+            "/api/admin/sessions?limit=50&userAgent=android".into(),
+            Some(50.0),
+        ),
     ];
     println!("\n| what | median ms | p95 ms | × baseline | target |");
     println!("|---|---:|---:|---:|---|");
-    println!("| baseline: `SELECT count(*) FROM session` (direct SQL) | {:.1} | {:.1} | 1.00 | |", baseline.median, baseline.p95);
+    println!(
+        "| baseline: `SELECT count(*) FROM session` (direct SQL) | {:.1} | {:.1} | 1.00 | |",
+        baseline.median, baseline.p95
+    );
     let mut failed = false;
     for (name, path, target) in cases {
-        let t = time(warmup, runs, || fetch(path.clone())).await;
+        let t = time(warmup, runs, || {
+            let f = fetch(path.clone());
+            async move {
+                f.await;
+            }
+        })
+        .await;
         let verdict = match target {
             Some(limit) if t.median < limit => format!("< {limit} ms: met"),
             Some(limit) => {
@@ -189,7 +289,12 @@ async fn main() {
             }
             None => String::new(),
         };
-        println!("| {name} (HTTP) | {:.1} | {:.1} | {:.2} | {verdict} |", t.median, t.p95, t.median / baseline.median);
+        println!(
+            "| {name} (HTTP) | {:.1} | {:.1} | {:.2} | {verdict} |",
+            t.median,
+            t.p95,
+            t.median / baseline.median
+        );
     }
     let _ = stop.send(());
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -30,10 +30,7 @@ pub enum Error {
     EmailCannotBeUpdated,
     /// A 400 with its own code (e.g. `INVALID_CURSOR`, `YOU_CANNOT_BAN_YOURSELF`).
     #[error("{message}")]
-    BadRequest {
-        code: &'static str,
-        message: String,
-    },
+    BadRequest { code: &'static str, message: String },
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
     #[error("{message}")]

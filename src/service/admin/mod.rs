@@ -3,6 +3,7 @@
 //! the actor and never reaches past its [`Scope`].
 
 mod audit;
+mod cleanup;
 mod sessions;
 pub mod types;
 pub mod users;

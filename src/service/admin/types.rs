@@ -380,3 +380,18 @@ pub struct SessionsEnvelope {
 pub struct SuccessBody {
     pub success: bool,
 }
+
+/// Overrides of the configured policy for one manual cleanup run.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CleanupRequest {
+    pub clean_expired_tokens: Option<bool>,
+    pub clean_inactive_sessions: Option<bool>,
+    /// 1 to 36500.
+    pub inactivity_days: Option<u32>,
+    pub enforce_session_limits: Option<bool>,
+    /// 1 to 100000.
+    pub max_sessions_per_user: Option<u32>,
+    /// Count and sample, delete nothing.
+    pub dry_run: Option<bool>,
+}
