@@ -141,7 +141,7 @@ both_stores!(
         let (s2, _) = session(&app, &u, S::fresh(&app)).await;
         let (plain, plain_cookie) = signed_in(&app, "plain@example.com", "user", None).await;
         let _ = plain;
-        let (plain_auth, anon) = (Auth::Cookie(plain_cookie), Auth::None);
+        let plain_auth = Auth::Cookie(plain_cookie);
         let calls: Vec<(&str, String, &Auth, Option<Value>)> = vec![
             ("get", "/api/admin/whoami".into(), &root, None),
             ("get", "/api/admin/whoami".into(), &svc, None),
