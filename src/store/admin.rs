@@ -240,49 +240,55 @@ macro_rules! impl_admin_store {
                 use sqlx::Row;
                 use $crate::store::ts::Ts;
                 let aq = self.admin_q();
-                let (totals, users, tenants, agents, days) = (
-                    aq.stats_totals(q),
-                    aq.stats_users(q),
-                    aq.stats_tenants(q),
-                    aq.stats_agents(q),
-                    aq.stats_days(q),
-                );
+                let (users, agents, days) = (aq.stats_users(q), aq.stats_agents(q), aq.stats_days(q));
+                let orgs = aq.stats_org_tenants(q);
                 // Independent scans: run them side by side on separate connections.
-                let (totals, users, tenants, agents, days) = futures::try_join!(
-                    bind_all(sqlx::query(totals.sql), &totals.args).fetch_one(&self.pool),
+                let org_rows = async {
+                    match &orgs {
+                        Some(b) => bind_all(sqlx::query(b.sql), &b.args).fetch_all(&self.pool).await,
+                        None => Ok(Vec::new()),
+                    }
+                };
+                let (users, agents, days, org_rows) = futures::try_join!(
                     bind_all(sqlx::query(users.sql), &users.args).fetch_all(&self.pool),
-                    bind_all(sqlx::query(tenants.sql), &tenants.args).fetch_all(&self.pool),
                     bind_all(sqlx::query(agents.sql), &agents.args).fetch_all(&self.pool),
                     bind_all(sqlx::query(days.sql), &days.args).fetch_one(&self.pool),
+                    org_rows,
                 )?;
-                let mut out = $crate::store::admin::StatsRaw {
-                    total: totals.try_get(0)?,
-                    expired: totals.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
-                    inactive: totals.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
-                    created_since: totals.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
-                    oldest_active_created: totals.try_get::<Option<Ts>, _>(4)?.map(|t| t.0),
-                    ..Default::default()
-                };
+                let mut out = $crate::store::admin::StatsRaw::default();
                 for r in &users {
-                    out.users_with_sessions = r.try_get(4)?;
-                    out.users_over_limit = r.try_get::<Option<i64>, _>(5)?.unwrap_or(0);
-                    out.top_users.push($crate::store::admin::TopUser {
-                        user_id: r.try_get(0)?,
-                        email: r.try_get(1)?,
-                        name: r.try_get(2)?,
-                        count: r.try_get(3)?,
-                    });
+                    match r.try_get::<i32, _>(0)? {
+                        0 => {
+                            out.total = r.try_get(4)?;
+                            out.expired = r.try_get(5)?;
+                            out.inactive = r.try_get(6)?;
+                            out.users_with_sessions = r.try_get(7)?;
+                            out.users_over_limit = r.try_get(8)?;
+                        }
+                        1 => out.top_users.push($crate::store::admin::TopUser {
+                            user_id: r.try_get(1)?,
+                            email: r.try_get(2)?,
+                            name: r.try_get(3)?,
+                            count: r.try_get(4)?,
+                        }),
+                        _ => out.by_tenant.push((r.try_get(1)?, r.try_get(4)?)),
+                    }
                 }
-                for r in &tenants {
+                for r in &org_rows {
                     out.by_tenant.push((r.try_get(0)?, r.try_get(1)?));
                 }
+                // UNION ALL keeps no order: most sessions first, ties by id / tenant.
+                out.top_users.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.user_id.cmp(&b.user_id)));
+                out.by_tenant.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 for r in &agents {
                     out.by_agent.push((r.try_get(0)?, r.try_get(1)?));
                 }
-                for i in 0..q.days.len().saturating_sub(1) {
-                    out.per_day
-                        .push(days.try_get::<Option<i64>, _>(i)?.unwrap_or(0));
+                let buckets = q.days.len().saturating_sub(1);
+                for i in 0..buckets {
+                    out.per_day.push(days.try_get::<Option<i64>, _>(i)?.unwrap_or(0));
                 }
+                out.created_since = days.try_get::<Option<i64>, _>(buckets)?.unwrap_or(0);
+                out.oldest_active_created = days.try_get::<Option<Ts>, _>(buckets + 1)?.map(|t| t.0);
                 Ok(out)
             }
 

@@ -404,76 +404,59 @@ impl AdminQueries {
         b.where_sql()
     }
 
-    /// Totals, status counts, recent creations and the oldest active session, in one scan.
-    pub fn stats_totals(&self, sq: &StatsQuery) -> Built {
-        let mut b = Builder::default();
-        let now = b.arg(Arg::Time(Some(sq.cutoffs.now)));
-        let cut = b.arg(Arg::Time(Some(sq.cutoffs.inactive_before)));
-        let since = b.arg(Arg::Time(Some(sq.created_since)));
-        let (exp, upd, created) = (&self.s_expires, &self.s_updated, &self.s_created);
-        let scope = self.stats_scope(&mut b, sq);
-        let sql = format!(
-            "SELECT COUNT(*), \
-             SUM(CASE WHEN {exp} < {now} THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {exp} >= {now} AND {upd} < {cut} THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {created} >= {since} THEN 1 ELSE 0 END), \
-             MIN(CASE WHEN {exp} >= {now} AND {upd} >= {cut} THEN {created} END) \
-             FROM {} s{scope}",
-            self.st
-        );
-        self.built(sql, b)
-    }
-
-    /// The top users, each row also carrying the number of users with sessions and of users
-    /// over the limit (window aggregates over the per-user counts, so one grouping pass).
+    /// Per-user counts in one grouping pass (an index-only scan of `(userId, expiresAt,
+    /// updatedAt)` on PostgreSQL), feeding three kinds of rows told apart by the first column:
+    /// `0` the totals (sessions, expired, inactive, users, users over the limit), `1` the top
+    /// users, `2` sessions per tenant (user-column tenants only; see [`Self::stats_org_tenants`]).
     pub fn stats_users(&self, sq: &StatsQuery) -> Built {
         let mut b = Builder::default();
         let now = b.arg(Arg::Time(Some(sq.cutoffs.now)));
+        let cut = b.arg(Arg::Time(Some(sq.cutoffs.inactive_before)));
         let max = b.arg(Arg::Int(i64::from(sq.max_sessions_per_user)));
         let top = b.arg(Arg::Int(i64::from(sq.top_users.max(1))));
         let scope = self.stats_scope(&mut b, sq);
+        let (exp, upd, user) = (&self.s_expires, &self.s_updated, &self.s_user);
+        let (ut, uid) = (&self.ut, &self.u_id);
+        let (email, name) = (q(&self.schema.user.email), q(&self.schema.user.name));
+        let tenants = match &self.schema.tenant {
+            TenantColumn::User(c) => format!(
+                " UNION ALL SELECT 2, u.{c}, NULL, NULL, CAST(SUM(pu.n) AS BIGINT), 0, 0, 0, 0 \
+                 FROM per_user pu LEFT JOIN {ut} u ON {uid} = pu.uid GROUP BY u.{c}",
+                c = q(c)
+            ),
+            TenantColumn::Session(_) => String::new(),
+        };
         let sql = format!(
-            "WITH per_user AS (SELECT {user} AS uid, COUNT(*) AS n, SUM(CASE WHEN {exp} >= {now} THEN 1 ELSE 0 END) AS live \
-             FROM {st} s{scope} GROUP BY {user}), \
-             ranked AS (SELECT uid, n, COUNT(*) OVER () AS users, SUM(CASE WHEN live > {max} THEN 1 ELSE 0 END) OVER () AS over_limit \
-             FROM per_user ORDER BY n DESC, uid ASC LIMIT {top}) \
-             SELECT ranked.uid, u.{email}, u.{name}, ranked.n, ranked.users, ranked.over_limit \
-             FROM ranked LEFT JOIN {ut} u ON {uid} = ranked.uid ORDER BY ranked.n DESC, ranked.uid ASC",
-            user = self.s_user,
-            exp = self.s_expires,
+            "WITH per_user AS MATERIALIZED (SELECT {user} AS uid, COUNT(*) AS n, \
+             SUM(CASE WHEN {exp} < {now} THEN 1 ELSE 0 END) AS expired, \
+             SUM(CASE WHEN {exp} >= {now} AND {upd} < {cut} THEN 1 ELSE 0 END) AS inactive \
+             FROM {st} s{scope} GROUP BY {user}) \
+             SELECT 0, NULL, NULL, NULL, CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(expired), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(inactive), 0) AS BIGINT), COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN n - expired > {max} THEN 1 ELSE 0 END), 0) AS BIGINT) FROM per_user \
+             UNION ALL SELECT 1, t.uid, u.{email}, u.{name}, t.n, 0, 0, 0, 0 \
+             FROM (SELECT uid, n FROM per_user ORDER BY n DESC, uid ASC LIMIT {top}) t LEFT JOIN {ut} u ON {uid} = t.uid{tenants}",
             st = self.st,
-            ut = self.ut,
-            email = q(&self.schema.user.email),
-            name = q(&self.schema.user.name),
-            uid = self.u_id,
         );
         self.built(sql, b)
     }
 
-    pub fn stats_tenants(&self, sq: &StatsQuery) -> Built {
+    /// Sessions per organisation, when tenants are a column of the session itself.
+    pub fn stats_org_tenants(&self, sq: &StatsQuery) -> Option<Built> {
+        let TenantColumn::Session(c) = &self.schema.tenant else {
+            return None;
+        };
         let mut b = Builder::default();
         let scope = self.stats_scope(&mut b, sq);
-        let sql = match &self.schema.tenant {
-            // Group by user first: joining a million sessions to their users costs more than
-            // joining the (far fewer) per-user counts.
-            TenantColumn::User(c) => format!(
-                "SELECT u.{c}, CAST(SUM(pu.n) AS BIGINT) FROM (SELECT {user} AS uid, COUNT(*) AS n FROM {st} s{scope} GROUP BY {user}) pu \
-                 LEFT JOIN {ut} u ON {uid} = pu.uid GROUP BY u.{c} ORDER BY 2 DESC LIMIT 1000",
-                c = q(c),
-                user = self.s_user,
-                st = self.st,
-                ut = self.ut,
-                uid = self.u_id,
-            ),
-            TenantColumn::Session(c) => format!(
-                "SELECT s.{c}, COUNT(*) FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT 1000",
-                c = q(c),
-                st = self.st,
-            ),
-        };
-        self.built(sql, b)
+        let sql = format!(
+            "SELECT s.{c}, COUNT(*) FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT 1000",
+            c = q(c),
+            st = self.st,
+        );
+        Some(self.built(sql, b))
     }
 
+    /// `(userAgent, count)`, most common first (an index-only scan of `userAgent` on PostgreSQL).
     pub fn stats_agents(&self, sq: &StatsQuery) -> Built {
         let mut b = Builder::default();
         let scope = self.stats_scope(&mut b, sq);
@@ -486,34 +469,34 @@ impl AdminQueries {
         self.built(sql, b)
     }
 
-    /// Sessions created per day: one column per `[days[i], days[i+1])` bucket.
+    /// Sessions created per day (one column per `[days[i], days[i+1])` bucket), then created
+    /// since `created_since`, then the `createdAt` of the oldest active session. Only the
+    /// `createdAt` index range of the last days is read, plus an index walk for the oldest.
     pub fn stats_days(&self, sq: &StatsQuery) -> Built {
         let mut b = Builder::default();
         let bounds: Vec<String> = sq.days.iter().map(|d| b.arg(Arg::Time(Some(*d)))).collect();
+        let since = b.arg(Arg::Time(Some(sq.created_since)));
+        let now = b.arg(Arg::Time(Some(sq.cutoffs.now)));
+        let cut = b.arg(Arg::Time(Some(sq.cutoffs.inactive_before)));
         let created = &self.s_created;
         let mut cols: Vec<String> = bounds
             .windows(2)
-            .map(|w| {
-                format!(
-                    "SUM(CASE WHEN {created} >= {} AND {created} < {} THEN 1 ELSE 0 END)",
-                    w[0], w[1]
-                )
-            })
+            .map(|w| format!("SUM(CASE WHEN {created} >= {} AND {created} < {} THEN 1 ELSE 0 END)", w[0], w[1]))
             .collect();
-        if cols.is_empty() {
-            cols.push("0".into());
+        cols.push(format!("SUM(CASE WHEN {created} >= {since} THEN 1 ELSE 0 END)"));
+        let mut oldest = vec![format!("{} >= {now} AND {} >= {cut}", self.s_expires, self.s_updated)];
+        let tenant = sq.tenant.as_ref().map(|t| b.arg_no(Arg::Text(Some(t.clone()))));
+        if let Some(n) = tenant {
+            oldest.push(self.schema.tenant_filter("s", n));
         }
-        let first = bounds.first().cloned();
-        if let Some(first) = first {
-            b.cond(format!("{created} >= {first}"));
+        cols.push(format!("(SELECT MIN({created}) FROM {} s WHERE {})", self.st, oldest.join(" AND ")));
+        // The first day starts before `since` (30 days back against 24 hours).
+        let first = bounds.first().unwrap_or(&since).clone();
+        b.cond(format!("{created} >= {first}"));
+        if let Some(n) = tenant {
+            b.cond(self.schema.tenant_filter("s", n));
         }
-        self.tenant_cond(&mut b, &sq.tenant);
-        let sql = format!(
-            "SELECT {} FROM {} s{}",
-            cols.join(", "),
-            self.st,
-            b.where_sql()
-        );
+        let sql = format!("SELECT {} FROM {} s{}", cols.join(", "), self.st, b.where_sql());
         self.built(sql, b)
     }
 
