@@ -1,11 +1,12 @@
 //! Start-up: configuration in, a running server out. Used by `serve`, by the tests (port 0) and
 //! by applications that embed sessionkeeper.
 
+use crate::cleanup::CleanupService;
 use crate::config::{Config, Mode, Secret, TenantSource};
 use crate::domain::{Clock, SystemClock};
 use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
-use crate::store::schema::TenantColumn;
+use crate::store::schema_check::{self, Expectations};
 use crate::store::{self, Schema, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,6 +17,8 @@ use tokio::net::TcpListener;
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Schema(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -35,32 +38,119 @@ pub fn ensure_secret(config: &mut Config) {
     }
 }
 
-/// The table and column names the configuration implies.
+/// The table and column names the configuration asks for (before the start-up check has
+/// dropped absent plugin columns).
 pub fn schema_for(config: &Config) -> Schema {
-    let mut schema = Schema::default();
-    if config.admin.tenant_source == TenantSource::ActiveOrganization {
-        schema.tenant = TenantColumn::Session("activeOrganizationId".into());
-    }
-    schema
+    Schema::from_config(config)
 }
 
-/// Opens and migrates the store the configuration names.
+/// What the start-up check must find, from the configuration.
+fn expectations(config: &Config) -> Expectations {
+    let mut required_optional = std::collections::BTreeSet::new();
+    if config.admin.tenant_source == TenantSource::ActiveOrganization {
+        required_optional.insert("session.active_organization_id");
+    }
+    let mut explicit: std::collections::BTreeSet<String> =
+        config.schema.names.keys().map(|k| k.to_string()).collect();
+    if config.schema.use_plural {
+        explicit.extend(["user.table", "session.table", "account.table"].map(String::from));
+    }
+    Expectations {
+        explicit,
+        required_optional,
+    }
+}
+
+/// Opens the store the configuration names, creates what the mode owns, and checks that the
+/// Better Auth tables and columns sessionkeeper needs are there. In shared mode the check runs
+/// first, so a wrong database is left exactly as it was.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartError> {
-    let store = store::connect(
+    open_store_with(config, true).await
+}
+
+/// [`open_store`]; with `create_own_tables` false, shared mode writes nothing at all (for dry
+/// runs).
+pub async fn open_store_with(
+    config: &Config,
+    create_own_tables: bool,
+) -> Result<Arc<dyn store::Store>, StartError> {
+    if config.mode == Mode::Shared
+        && let Some(path) = sqlite_path(&config.database_url)
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(StartError::Schema(format!(
+            "{path} does not exist: in shared mode DATABASE_URL must name the Better Auth app's existing database (sessionkeeper does not create it)"
+        )));
+    }
+    let store = store::open(
         &config.database_url,
         config.database_max_connections,
         schema_for(config),
+        config.mode,
     )
     .await?;
-    store.migrate(config.mode).await?;
+    if config.mode == Mode::Owned {
+        refuse_foreign_better_auth(&*store).await?;
+        store.migrate(config.mode).await?;
+    }
+    let checked = match schema_check::verify(&*store, &expectations(config)).await {
+        Ok(c) => c,
+        Err(StoreError::Schema(message)) => return Err(StartError::Schema(message)),
+        Err(e) => return Err(e.into()),
+    };
+    for warning in &checked.warnings {
+        tracing::warn!("schema: {warning}");
+    }
+    let store = if &checked.schema == store.schema() {
+        store
+    } else {
+        store.with_schema(checked.schema)
+    };
     if config.mode == Mode::Shared {
-        tracing::info!("shared mode: Better Auth's tables are left as they are");
+        if create_own_tables {
+            store.migrate(config.mode).await?;
+        }
+        let s = store.schema();
+        tracing::info!(
+            user = %s.user.table,
+            session = %s.session.table,
+            account = %s.account.table,
+            admin_plugin = s.user.role.is_some(),
+            organization_plugin = s.session.active_organization_id.is_some(),
+            "shared mode: Better Auth's tables are left as they are"
+        );
     }
     Ok(store)
 }
 
+/// The file of a `sqlite:` URL, when it names one (not `:memory:`).
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Owned mode would try to create Better Auth's tables in a Better Auth app's database and
+/// fail half-way with "already exists"; say what to do instead.
+async fn refuse_foreign_better_auth(store: &dyn store::Store) -> Result<(), StartError> {
+    if !store.owned_schema_applied().await?
+        && store
+            .table_columns(&store.schema().session.table)
+            .await?
+            .is_some()
+    {
+        return Err(StartError::Schema(
+            "this database already has Better Auth tables that sessionkeeper did not create: to manage the sessions of an existing Better Auth app, set SESSIONKEEPER_MODE=shared (mode = \"shared\")".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub struct Application {
     pub keeper: Arc<SessionKeeper>,
+    pub cleanup: Arc<CleanupService>,
     listener: TcpListener,
 }
 
@@ -79,8 +169,13 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
         let keeper = Arc::new(SessionKeeper::new(config, store, clock));
-        Ok(Self { keeper, listener })
+        Ok(Self {
+            keeper,
+            cleanup,
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -89,18 +184,24 @@ impl Application {
             .unwrap_or_else(|_| self.keeper.config.listen)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests. Runs the cleanup
+    /// service alongside when automatic cleanup is on, and stops it (between batches) at the end.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = http::router(AppState::new(self.keeper.clone()));
-        axum::serve(
+        if self.keeper.config.cleanup.automatic {
+            self.cleanup.start();
+        }
+        let app = http::router(AppState::new(self.keeper.clone(), self.cleanup.clone()));
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        self.cleanup.stop().await;
+        served
     }
 }
 

@@ -5,10 +5,12 @@
 //! trait), [`service`] (the core API), then its clients: [`http`], [`cli`].
 
 pub mod app;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -86,17 +86,20 @@ async fn seed(admin_url: &str, url: &str, sessions: i64) {
         .iter()
         .map(|a| format!("'{}'", a.replace('\'', "''")))
         .collect();
-    // Spread: created over 60 days, last used up to 45 days ago (some inactive), about one in
-    // seven already expired; ten sessions per user on average, some users far over the limit.
+    // Uncorrelated random data (fixed seed): created over 60 days, last used between creation
+    // and now (so some are inactive), about one in seven already expired, ten sessions per
+    // user on average and a thousand heavy users far over the limit.
+    exec(&mut conn, "SELECT setseed(0.42)".into()).await;
     exec(
         &mut conn,
         format!(
             "INSERT INTO session (id, \"expiresAt\", token, \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\", \"userId\") \
-             SELECT 's' || lpad(g::text, 9, '0'), now() + ((g % 14) - 2) * interval '1 day', md5(g::text) || md5((g + 7)::text), \
-             now() - (g % 60) * interval '1 day' - (g % 86400) * interval '1 second', now() - (g % 45) * interval '1 day', \
-             '10.' || (g % 250) || '.' || (g % 200) || '.' || (g % 100), (ARRAY[{}])[1 + g % {}], \
-             'u' || (1 + (g::bigint * 7919) % CASE WHEN g % 10 = 0 THEN 1000 ELSE {USERS} END) \
-             FROM generate_series(1, {sessions}) g",
+             SELECT 's' || lpad(g::text, 9, '0'), now() + (r1 * 14 - 2) * interval '1 day', md5(g::text) || md5((g + 7)::text), \
+             now() - r2 * interval '60 days', now() - r2 * r3 * interval '60 days', \
+             '10.' || (g % 250) || '.' || (g % 200) || '.' || (g % 100), (ARRAY[{}])[1 + floor(r4 * {})::int], \
+             'u' || (1 + CASE WHEN r5 < 0.1 THEN floor(r6 * 1000) ELSE floor(r6 * {USERS}) END)::bigint \
+             FROM (SELECT g, random() r1, random() r2, random() r3, random() r4, random() r5, random() r6 \
+                   FROM generate_series(1, {sessions}) g) x",
             agents.join(", "),
             AGENTS.len()
         ),

@@ -10,9 +10,16 @@
 //   SQLITE_PATH                  path of the better-sqlite3 file (default :memory:)
 //   BETTER_AUTH_TRUSTED_ORIGINS  comma-separated extra trusted origins
 //   BA_PLUGINS                   comma-separated extra plugins; "organization" supported
+//   BA_SCHEMA                    "snake": plural snake_case tables and columns (users,
+//                                sessions, accounts, verifications; user_id, expires_at, ...)
+//                                through Better Auth's modelName/fields options, as a
+//                                Drizzle or Prisma app would have them
+//   BA_MIGRATE                   "verify": run no migration; exit 3 if Better Auth would
+//                                create or add anything (the schema must already be complete)
 //
-// Creates its own schema with Better Auth's programmatic migrations, then prints
-// exactly one line `listening <port>` on stdout. Better Auth's own log lines go
+// Creates its own schema with Better Auth's programmatic migrations (unless
+// BA_MIGRATE=verify), runs Better Auth's schema validation (COMPAT.md §1.5; exit 3 on a
+// mismatch), then prints exactly one line `listening <port>` on stdout. Better Auth's own log lines go
 // to stderr so stdout stays machine-readable. SIGTERM/SIGINT shut it down.
 import http from "node:http";
 import { betterAuth } from "better-auth";
@@ -47,10 +54,46 @@ if (/^postgres(ql)?:/.test(env.DATABASE_URL ?? "")) {
   closeDatabase = () => database.close();
 }
 
+// snake_case names for everything Better Auth and its admin/organization plugins create.
+const snake = env.BA_SCHEMA === "snake";
+if (env.BA_SCHEMA && !snake) {
+  console.error(`ba-server: BA_SCHEMA must be "snake" or unset, not ${env.BA_SCHEMA}`);
+  process.exit(2);
+}
+const toSnake = (name) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+const fieldsOf = (names) => Object.fromEntries(names.map((n) => [n, toSnake(n)]));
+const model = (modelName, names) => (snake ? { modelName, fields: fieldsOf(names) } : {});
+const dates = ["createdAt", "updatedAt"];
+const coreSchema = {
+  user: model("users", ["emailVerified", ...dates]),
+  session: model("sessions", ["expiresAt", "ipAddress", "userAgent", "userId", ...dates]),
+  account: model("accounts", [
+    "accountId", "providerId", "userId", "accessToken", "refreshToken", "idToken",
+    "accessTokenExpiresAt", "refreshTokenExpiresAt", ...dates,
+  ]),
+  verification: model("verifications", ["expiresAt", ...dates]),
+};
+const adminOptions = snake
+  ? { schema: { user: { fields: fieldsOf(["banReason", "banExpires"]) }, session: { fields: fieldsOf(["impersonatedBy"]) } } }
+  : {};
+const organizationOptions = snake
+  ? {
+      schema: {
+        session: { fields: fieldsOf(["activeOrganizationId"]) },
+        organization: { modelName: "organizations", fields: fieldsOf(["createdAt"]) },
+        member: { modelName: "members", fields: fieldsOf(["organizationId", "userId", "createdAt"]) },
+        invitation: {
+          modelName: "invitations",
+          fields: fieldsOf(["organizationId", "expiresAt", "createdAt", "inviterId"]),
+        },
+      },
+    }
+  : {};
+
 const extra = (env.BA_PLUGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-const plugins = [admin(), bearer()];
+const plugins = [admin(adminOptions), bearer()];
 for (const name of extra) {
-  if (name === "organization") plugins.push(organization());
+  if (name === "organization") plugins.push(organization(organizationOptions));
   else {
     console.error(`ba-server: unknown plugin in BA_PLUGINS: ${name}`);
     process.exit(2);
@@ -73,10 +116,11 @@ const options = {
   secret: env.BETTER_AUTH_SECRET,
   baseURL: env.BASE_URL || `http://127.0.0.1:${actualPort}`,
   database,
+  ...coreSchema,
   emailAndPassword: { enabled: true },
   plugins,
   rateLimit: { enabled: false },
-  session: { freshAge: 0 },
+  session: { ...coreSchema.session, freshAge: 0 },
   // Better Auth also appends BETTER_AUTH_TRUSTED_ORIGINS on its own; listing the
   // values here too only duplicates entries, which is harmless.
   trustedOrigins: (env.BETTER_AUTH_TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -86,10 +130,30 @@ const options = {
   },
 };
 
-const { runMigrations } = await getMigrations(options);
-await runMigrations();
+const { toBeCreated, toBeAdded, runMigrations } = await getMigrations(options);
+if (env.BA_MIGRATE === "verify") {
+  if (toBeCreated.length || toBeAdded.length) {
+    const names = [
+      ...toBeCreated.map((t) => `create table ${t.table}`),
+      ...toBeAdded.map((t) => `add to ${t.table}: ${Object.keys(t.fields).join(", ")}`),
+    ];
+    console.error(`ba-server: the schema is incomplete: ${names.join("; ")}`);
+    process.exit(3);
+  }
+} else {
+  await runMigrations();
+}
 
 const auth = betterAuth(options);
+// Better Auth validates its schema lazily on first use; do it now so that a mismatch
+// (e.g. a NOT NULL column without default added by someone else) fails start-up visibly.
+const context = await auth.$context;
+try {
+  await context.explicitSchemaCheck?.();
+} catch (e) {
+  console.error(`ba-server: Better Auth's schema check failed: ${e?.message ?? e}`);
+  process.exit(3);
+}
 handler = toNodeHandler(auth);
 process.stdout.write(`listening ${actualPort}\n`);
 

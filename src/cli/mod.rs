@@ -1,8 +1,10 @@
 //! The command line: thin wrappers over the library.
 
+mod cleanup;
+mod migrate;
 mod users;
 
-use crate::app::{Application, open_store, shutdown_signal};
+use crate::app::{Application, shutdown_signal};
 use crate::config::{Config, ConfigError, LogFormat, Sources};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -39,8 +41,11 @@ enum Command {
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
     },
-    /// Create or update the database schema, then exit.
-    Migrate,
+    /// Create or update the database schema, then exit. In shared mode only sessionkeeper's
+    /// own tables; `--indexes` adds the indexes that make cleanup and statistics fast.
+    Migrate(migrate::MigrateArgs),
+    /// Run the session cleanup once now (see the README's "Session cleanup").
+    Cleanup(cleanup::CleanupArgs),
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -67,6 +72,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             sources.overrides.push(("listen".into(), v.clone()));
         }
     }
+    if let Some(Command::Cleanup(args)) = &cli.command {
+        sources.overrides.extend(args.overrides());
+    }
     let config = match Config::load(&sources) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
@@ -77,7 +85,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         base_url: None,
     }) {
         Command::Serve { .. } => serve(config).await,
-        Command::Migrate => migrate(config).await,
+        Command::Migrate(args) => migrate::run(config, args).await,
+        Command::Cleanup(args) => cleanup::run(config, args).await,
         Command::Users { command } => users::run(config, command).await,
     };
     match result {
@@ -108,17 +117,4 @@ async fn serve(config: Config) -> Result<(), String> {
     app.run_until(shutdown_signal())
         .await
         .map_err(|e| e.to_string())
-}
-
-async fn migrate(config: Config) -> Result<(), String> {
-    open_store(&config).await.map_err(|e| e.to_string())?;
-    println!(
-        "database is up to date ({})",
-        if config.is_postgres() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
-    );
-    Ok(())
 }

@@ -110,6 +110,17 @@ impl Config {
                 "PASSWORD_HASH must be scrypt in shared mode: the Node app can only verify Better Auth's scrypt format".into(),
             ));
         }
+        if self.mode == Mode::Owned && !self.schema.is_default() {
+            let first = seen
+                .iter()
+                .copied()
+                .filter(|k| k.starts_with("schema."))
+                .min()
+                .unwrap_or("schema");
+            return Err(ConfigError::Conflict(format!(
+                "{first} is set but SESSIONKEEPER_MODE is owned: the [schema] mapping names the tables of an existing Better Auth app (shared mode); owned mode creates Better Auth's default names"
+            )));
+        }
         if self.session.update_age > self.session.expires_in {
             return Err(ConfigError::Conflict(format!(
                 "SESSION_UPDATE_AGE ({}) is larger than SESSION_EXPIRES_IN ({}): sessions would never slide",

@@ -73,6 +73,37 @@ macro_rules! setting {
     };
 }
 
+/// A table or column name. Quoted in SQL, so any case works; the character set is kept narrow
+/// so that a typo cannot smuggle SQL through the quotes.
+fn ident(v: &str) -> Result<String, String> {
+    let ok = !v.is_empty()
+        && v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err("expected a table or column name: 1 to 63 letters, digits, _ or $".into())
+    }
+}
+
+/// One `[schema]` name: TOML `schema.<table>.<field>`, environment `SCHEMA_<TABLE>_<FIELD>`.
+macro_rules! schema_name {
+    ($table:literal, $field:literal, $env:literal) => {
+        Setting {
+            key: concat!("schema.", $table, ".", $field),
+            env: &[$env],
+            secret: false,
+            apply: |c, v| {
+                c.schema
+                    .names
+                    .insert(concat!($table, ".", $field), ident(v)?);
+                Ok(())
+            },
+        }
+    };
+}
+
 pub static ALL: &[Setting] = &[
     setting!("mode", ["SESSIONKEEPER_MODE"], false, |c, v| {
         c.mode = match v.to_ascii_lowercase().as_str() {
@@ -207,6 +238,12 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.interval_minutes = whole(v, 1u64, 525_600, "minutes")? }
     ),
     setting!(
+        "session_management.cleanup_interval_seconds",
+        ["SESSION_CLEANUP_INTERVAL_SECONDS"],
+        false,
+        |c, v| { c.cleanup.interval_seconds = Some(whole(v, 1u64, 31_536_000, "seconds")?) }
+    ),
+    setting!(
         "session_management.max_sessions_per_user",
         ["MAX_SESSIONS_PER_USER"],
         false,
@@ -310,4 +347,47 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected user (the user's tenantId column) or organization (the session's activeOrganizationId)".into()),
         }
     }),
+    setting!("schema.use_plural", ["SCHEMA_USE_PLURAL"], false, |c, v| {
+        c.schema.use_plural = parse_bool(v)?
+    }),
+    schema_name!("user", "table", "SCHEMA_USER_TABLE"),
+    schema_name!("user", "id", "SCHEMA_USER_ID"),
+    schema_name!("user", "name", "SCHEMA_USER_NAME"),
+    schema_name!("user", "email", "SCHEMA_USER_EMAIL"),
+    schema_name!("user", "email_verified", "SCHEMA_USER_EMAIL_VERIFIED"),
+    schema_name!("user", "image", "SCHEMA_USER_IMAGE"),
+    schema_name!("user", "created_at", "SCHEMA_USER_CREATED_AT"),
+    schema_name!("user", "updated_at", "SCHEMA_USER_UPDATED_AT"),
+    schema_name!("user", "role", "SCHEMA_USER_ROLE"),
+    schema_name!("user", "banned", "SCHEMA_USER_BANNED"),
+    schema_name!("user", "ban_reason", "SCHEMA_USER_BAN_REASON"),
+    schema_name!("user", "ban_expires", "SCHEMA_USER_BAN_EXPIRES"),
+    schema_name!("user", "tenant_id", "SCHEMA_USER_TENANT_ID"),
+    schema_name!("session", "table", "SCHEMA_SESSION_TABLE"),
+    schema_name!("session", "id", "SCHEMA_SESSION_ID"),
+    schema_name!("session", "token", "SCHEMA_SESSION_TOKEN"),
+    schema_name!("session", "expires_at", "SCHEMA_SESSION_EXPIRES_AT"),
+    schema_name!("session", "created_at", "SCHEMA_SESSION_CREATED_AT"),
+    schema_name!("session", "updated_at", "SCHEMA_SESSION_UPDATED_AT"),
+    schema_name!("session", "ip_address", "SCHEMA_SESSION_IP_ADDRESS"),
+    schema_name!("session", "user_agent", "SCHEMA_SESSION_USER_AGENT"),
+    schema_name!("session", "user_id", "SCHEMA_SESSION_USER_ID"),
+    schema_name!(
+        "session",
+        "impersonated_by",
+        "SCHEMA_SESSION_IMPERSONATED_BY"
+    ),
+    schema_name!(
+        "session",
+        "active_organization_id",
+        "SCHEMA_SESSION_ACTIVE_ORGANIZATION_ID"
+    ),
+    schema_name!("account", "table", "SCHEMA_ACCOUNT_TABLE"),
+    schema_name!("account", "id", "SCHEMA_ACCOUNT_ID"),
+    schema_name!("account", "account_id", "SCHEMA_ACCOUNT_ACCOUNT_ID"),
+    schema_name!("account", "provider_id", "SCHEMA_ACCOUNT_PROVIDER_ID"),
+    schema_name!("account", "user_id", "SCHEMA_ACCOUNT_USER_ID"),
+    schema_name!("account", "password", "SCHEMA_ACCOUNT_PASSWORD"),
+    schema_name!("account", "created_at", "SCHEMA_ACCOUNT_CREATED_AT"),
+    schema_name!("account", "updated_at", "SCHEMA_ACCOUNT_UPDATED_AT"),
 ];

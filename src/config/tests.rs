@@ -146,3 +146,172 @@ fn layers_apply_in_order_file_then_env_then_flags() {
         "{e}"
     );
 }
+
+#[test]
+fn every_cleanup_boolean_accepts_each_spelling_and_names_itself_when_wrong() {
+    let names = [
+        "CLEAN_EXPIRED_TOKENS",
+        "CLEAN_INACTIVE_SESSIONS",
+        "ENFORCE_SESSION_LIMITS",
+        "ENABLE_SESSION_CLEANUP_LOGS",
+        "AUTOMATIC_SESSION_CLEANUP",
+        "CLEANUP_ON_STARTUP",
+    ];
+    let read = |c: &Config, name: &str| match name {
+        "CLEAN_EXPIRED_TOKENS" => c.cleanup.policy.clean_expired_tokens,
+        "CLEAN_INACTIVE_SESSIONS" => c.cleanup.policy.clean_inactive_sessions,
+        "ENFORCE_SESSION_LIMITS" => c.cleanup.policy.enforce_session_limits,
+        "ENABLE_SESSION_CLEANUP_LOGS" => c.cleanup.logs,
+        "AUTOMATIC_SESSION_CLEANUP" => c.cleanup.automatic,
+        _ => c.cleanup.on_startup,
+    };
+    for name in names {
+        for (v, want) in [
+            ("true", true),
+            ("False", false),
+            ("1", true),
+            ("0", false),
+            ("YES", true),
+            ("no", false),
+        ] {
+            let c = load(&[(name, v)]).unwrap();
+            assert_eq!(read(&c, name), want, "{name}={v}");
+        }
+        let e = err(&[(name, "on")]);
+        assert!(e.contains(name) && e.contains("\"on\""), "{e}");
+    }
+}
+
+#[test]
+fn cleanup_numbers_are_checked_and_named() {
+    let c = load(&[
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "15"),
+        ("MAX_SESSIONS_PER_USER", "3"),
+        ("SESSION_INACTIVITY_TIMEOUT_DAYS", "7"),
+        ("SESSION_CLEANUP_BATCH_SIZE", "500"),
+        ("SESSION_CLEANUP_BATCH_PAUSE_MS", "0"),
+        ("SESSION_CLEANUP_JITTER_PERCENT", "0"),
+        ("SESSION_CLEANUP_LEASE_SECONDS", "30"),
+        ("SESSION_CLEANUP_SAMPLE_SIZE", "5"),
+    ])
+    .unwrap();
+    assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(900));
+    assert_eq!(c.cleanup.policy.max_sessions_per_user, 3);
+    assert_eq!(c.cleanup.policy.inactivity_days, 7);
+    assert_eq!(
+        (
+            c.cleanup.batch_size,
+            c.cleanup.batch_pause_ms,
+            c.cleanup.jitter_percent
+        ),
+        (500, 0, 0)
+    );
+    assert_eq!((c.cleanup.lease_seconds, c.cleanup.sample_size), (30, 5));
+
+    let c = load(&[
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "15"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(2));
+
+    for (name, bad) in [
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "0"),
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "-1"),
+        ("SESSION_CLEANUP_INTERVAL_MINUTES", "soon"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "0"),
+        ("SESSION_CLEANUP_INTERVAL_SECONDS", "-3"),
+        ("MAX_SESSIONS_PER_USER", "0"),
+        ("MAX_SESSIONS_PER_USER", "-2"),
+        ("SESSION_INACTIVITY_TIMEOUT_DAYS", "0"),
+        ("SESSION_CLEANUP_BATCH_SIZE", "0"),
+        ("SESSION_CLEANUP_JITTER_PERCENT", "90"),
+        ("SESSION_CLEANUP_LEASE_SECONDS", "1"),
+    ] {
+        let e = err(&[(name, bad)]);
+        assert!(
+            e.contains(name) && e.contains(&format!("{bad:?}")) && e.contains("expected"),
+            "{name}={bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn schema_names_come_from_toml_and_env_and_need_shared_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessionkeeper.toml");
+    std::fs::write(
+        &path,
+        "mode = \"shared\"\n[schema]\nuse_plural = true\n[schema.session]\ntable = \"auth_sessions\"\nuser_id = \"user_id\"\n[schema.user]\nemail_verified = \"email_verified\"\n",
+    )
+    .unwrap();
+    let sources = Sources {
+        file: Some(path.clone()),
+        env: [(
+            "SCHEMA_SESSION_EXPIRES_AT".to_string(),
+            "expires_at".to_string(),
+        )]
+        .into(),
+        overrides: vec![],
+    };
+    let c = Config::load(&sources).unwrap();
+    assert!(c.schema.use_plural);
+    assert_eq!(
+        c.schema.names.get("session.table").map(String::as_str),
+        Some("auth_sessions")
+    );
+    assert_eq!(
+        c.schema.names.get("session.user_id").map(String::as_str),
+        Some("user_id")
+    );
+    assert_eq!(
+        c.schema.names.get("session.expires_at").map(String::as_str),
+        Some("expires_at")
+    );
+    assert_eq!(
+        c.schema
+            .names
+            .get("user.email_verified")
+            .map(String::as_str),
+        Some("email_verified")
+    );
+    assert_eq!(c.schema.names.len(), 4);
+
+    // A typo in a field name is an unknown setting, named with its full key.
+    std::fs::write(
+        &path,
+        "mode = \"shared\"\n[schema.session]\nuserid = \"user_id\"\n",
+    )
+    .unwrap();
+    let e = Config::load(&Sources {
+        file: Some(path.clone()),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("schema.session.userid"), "{e}");
+
+    // Names are quoted identifiers; anything that could leave the quotes is refused.
+    let e = err(&[
+        ("SESSIONKEEPER_MODE", "shared"),
+        ("SCHEMA_SESSION_TABLE", "session\"; drop table x; --"),
+    ]);
+    assert!(
+        e.contains("SCHEMA_SESSION_TABLE") && e.contains("letters, digits"),
+        "{e}"
+    );
+
+    // Owned mode creates Better Auth's default names, so a mapping there is a mistake.
+    let e = err(&[("SCHEMA_USER_TABLE", "users")]);
+    assert!(
+        e.contains("schema.user.table") && e.contains("owned"),
+        "{e}"
+    );
+    assert!(
+        load(&[
+            ("SESSIONKEEPER_MODE", "shared"),
+            ("SCHEMA_USER_TABLE", "users")
+        ])
+        .is_ok()
+    );
+}

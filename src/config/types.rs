@@ -59,6 +59,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub cleanup: CleanupConfig,
     pub admin: AdminConfig,
+    pub schema: SchemaMapping,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +80,8 @@ pub struct SessionConfig {
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
     pub interval_minutes: u64,
+    /// Overrides `interval_minutes` when set (for tests and short-lived demos).
+    pub interval_seconds: Option<u64>,
     pub policy: CleanupPolicy,
     pub logs: bool,
     pub automatic: bool,
@@ -90,11 +93,38 @@ pub struct CleanupConfig {
     pub sample_size: u32,
 }
 
+impl CleanupConfig {
+    /// The time between two scheduled runs, before jitter.
+    pub fn interval(&self) -> std::time::Duration {
+        let secs = self
+            .interval_seconds
+            .unwrap_or(self.interval_minutes.saturating_mul(60));
+        std::time::Duration::from_secs(secs)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
     pub api_token: Option<Secret>,
     pub tenant_admin_role: String,
     pub tenant_source: TenantSource,
+}
+
+/// `[schema]`: the names an app gave Better Auth's tables and columns (its `modelName`,
+/// `fields` and `usePlural` options). Only the names that were set are kept, keyed
+/// `"<table>.<field>"` (`"session.user_id"`); every other name is Better Auth's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaMapping {
+    /// Plural default table names (`users`, `sessions`, `accounts`), as Better Auth's adapter
+    /// option `usePlural` gives.
+    pub use_plural: bool,
+    pub names: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl SchemaMapping {
+    pub fn is_default(&self) -> bool {
+        !self.use_plural && self.names.is_empty()
+    }
 }
 
 impl Default for Config {
@@ -119,6 +149,7 @@ impl Default for Config {
             },
             cleanup: CleanupConfig {
                 interval_minutes: 60,
+                interval_seconds: None,
                 policy: CleanupPolicy::default(),
                 logs: true,
                 automatic: true,
@@ -134,6 +165,7 @@ impl Default for Config {
                 tenant_admin_role: "tenant-admin".into(),
                 tenant_source: TenantSource::UserColumn,
             },
+            schema: SchemaMapping::default(),
         }
     }
 }

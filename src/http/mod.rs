@@ -6,8 +6,10 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod origin;
 
+use crate::cleanup::CleanupService;
 use crate::service::SessionKeeper;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,15 +26,17 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub keeper: Arc<SessionKeeper>,
+    pub cleanup: Arc<CleanupService>,
     trusted_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
-    pub fn new(keeper: Arc<SessionKeeper>) -> Self {
+    pub fn new(keeper: Arc<SessionKeeper>, cleanup: Arc<CleanupService>) -> Self {
         let mut trusted = vec![keeper.config.base_origin()];
         trusted.extend(keeper.config.session.trusted_origins.iter().cloned());
         Self {
             keeper,
+            cleanup,
             trusted_origins: Arc::new(trusted),
         }
     }
@@ -56,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .merge(metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // The default span records method and path only: never headers, which hold tokens.

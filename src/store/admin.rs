@@ -227,7 +227,10 @@ macro_rules! impl_admin_store {
     ($store:ty, $row:ty, $db:ty) => {
         impl $store {
             fn admin_q(&self) -> &'static $crate::store::admin_queries::AdminQueries {
-                $crate::store::admin_queries::AdminQueries::for_schema(&self.schema)
+                $crate::store::admin_queries::AdminQueries::for_schema(
+                    &self.schema,
+                    $crate::store::Store::backend(self),
+                )
             }
         }
 
@@ -240,12 +243,17 @@ macro_rules! impl_admin_store {
                 use sqlx::Row;
                 use $crate::store::ts::Ts;
                 let aq = self.admin_q();
-                let (users, agents, days) = (aq.stats_users(q), aq.stats_agents(q), aq.stats_days(q));
+                let (users, agents, days) =
+                    (aq.stats_users(q), aq.stats_agents(q), aq.stats_days(q));
                 let orgs = aq.stats_org_tenants(q);
                 // Independent scans: run them side by side on separate connections.
                 let org_rows = async {
                     match &orgs {
-                        Some(b) => bind_all(sqlx::query(b.sql), &b.args).fetch_all(&self.pool).await,
+                        Some(b) => {
+                            bind_all(sqlx::query(b.sql), &b.args)
+                                .fetch_all(&self.pool)
+                                .await
+                        }
                         None => Ok(Vec::new()),
                     }
                 };
@@ -278,17 +286,24 @@ macro_rules! impl_admin_store {
                     out.by_tenant.push((r.try_get(0)?, r.try_get(1)?));
                 }
                 // UNION ALL keeps no order: most sessions first, ties by id / tenant.
-                out.top_users.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.user_id.cmp(&b.user_id)));
-                out.by_tenant.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                out.top_users.sort_by(|a, b| {
+                    b.count
+                        .cmp(&a.count)
+                        .then_with(|| a.user_id.cmp(&b.user_id))
+                });
+                out.by_tenant
+                    .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 for r in &agents {
                     out.by_agent.push((r.try_get(0)?, r.try_get(1)?));
                 }
                 let buckets = q.days.len().saturating_sub(1);
                 for i in 0..buckets {
-                    out.per_day.push(days.try_get::<Option<i64>, _>(i)?.unwrap_or(0));
+                    out.per_day
+                        .push(days.try_get::<Option<i64>, _>(i)?.unwrap_or(0));
                 }
                 out.created_since = days.try_get::<Option<i64>, _>(buckets)?.unwrap_or(0);
-                out.oldest_active_created = days.try_get::<Option<Ts>, _>(buckets + 1)?.map(|t| t.0);
+                out.oldest_active_created =
+                    days.try_get::<Option<Ts>, _>(buckets + 1)?.map(|t| t.0);
                 Ok(out)
             }
 

@@ -6,10 +6,16 @@
 
 pub mod admin;
 pub mod admin_queries;
+pub mod catalog;
+pub mod cleanup;
+pub mod cleanup_queries;
 mod common;
+pub mod indexes;
+pub mod mapping;
 pub mod postgres;
 pub mod queries;
 pub mod schema;
+pub mod schema_check;
 pub mod sqlite;
 pub mod ts;
 
@@ -62,7 +68,9 @@ pub struct UserWithPassword {
 
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
-pub trait Store: admin::AdminStore + Send + Sync + 'static {
+pub trait Store:
+    admin::AdminStore + cleanup::CleanupStore + catalog::CatalogStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Cheap round trip, for readiness.
@@ -122,13 +130,30 @@ pub async fn connect(
     max_connections: u32,
     schema: Schema,
 ) -> Result<Arc<dyn Store>> {
+    open(database_url, max_connections, schema, Mode::Owned).await
+}
+
+/// [`connect`] for a mode. A shared SQLite file must exist and keeps the journal mode its app
+/// chose (owned mode switches to WAL): the journal mode is a lasting property of the file.
+pub async fn open(
+    database_url: &str,
+    max_connections: u32,
+    schema: Schema,
+    mode: Mode,
+) -> Result<Arc<dyn Store>> {
     if database_url.starts_with("postgres") {
         Ok(Arc::new(
             postgres::PgStore::connect(database_url, max_connections, schema).await?,
         ))
     } else {
         Ok(Arc::new(
-            sqlite::SqliteStore::connect(database_url, max_connections, schema).await?,
+            sqlite::SqliteStore::connect_with(
+                database_url,
+                max_connections,
+                schema,
+                mode == Mode::Owned,
+            )
+            .await?,
         ))
     }
 }

@@ -21,7 +21,11 @@ impl PgStore {
         max_connections: u32,
         schema: Schema,
     ) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?.application_name("sessionkeeper");
+        // UTC sessions: a `timestamp` column without time zone (Prisma's and Drizzle's default
+        // for Better Auth's dates) is then read and written as UTC, as Better Auth means it.
+        let options = PgConnectOptions::from_str(url)?
+            .application_name("sessionkeeper")
+            .options([("TimeZone", "UTC")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))

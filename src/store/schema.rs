@@ -18,6 +18,9 @@ pub enum TenantColumn {
     User(String),
     /// A column of the session itself (`session.activeOrganizationId`).
     Session(String),
+    /// The database has no tenant column (a shared database without a mapped one): every
+    /// session is tenant-less and a tenant filter matches nothing.
+    Absent,
 }
 
 impl Schema {
@@ -27,6 +30,7 @@ impl Schema {
         match &self.tenant {
             TenantColumn::User(c) => format!("{u}.{}", q(c)),
             TenantColumn::Session(c) => format!("{s}.{}", q(c)),
+            TenantColumn::Absent => "CAST(NULL AS TEXT)".to_owned(),
         }
     }
 
@@ -42,6 +46,8 @@ impl Schema {
                 q(c)
             ),
             TenantColumn::Session(c) => format!("{s}.{} = ${param}", q(c)),
+            // Still names the parameter, so the statement keeps its parameter count and type.
+            TenantColumn::Absent => format!("(CAST(${param} AS TEXT) IS NULL AND 1 = 0)"),
         }
     }
 }

@@ -21,12 +21,27 @@ impl SqliteStore {
         max_connections: u32,
         schema: Schema,
     ) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+        Self::connect_with(url, max_connections, schema, true).await
+    }
+
+    /// `owned`: create the file when missing and switch it to WAL (readers never block the
+    /// writer). A shared file must exist already, and keeps the journal mode its app chose:
+    /// without WAL, synchronous stays FULL, since NORMAL is only crash-safe with WAL.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        schema: Schema,
+        owned: bool,
+    ) -> Result<Self, StoreError> {
+        let mut options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(owned)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        if owned {
+            options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

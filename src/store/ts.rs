@@ -49,6 +49,11 @@ impl Type<Postgres> for Ts {
     fn type_info() -> <Postgres as sqlx::Database>::TypeInfo {
         <OffsetDateTime as Type<Postgres>>::type_info()
     }
+    /// `timestamptz` as Better Auth creates it, or `timestamp` from a Prisma or Drizzle schema.
+    fn compatible(ty: &<Postgres as sqlx::Database>::TypeInfo) -> bool {
+        <OffsetDateTime as Type<Postgres>>::compatible(ty)
+            || <time::PrimitiveDateTime as Type<Postgres>>::compatible(ty)
+    }
 }
 
 impl<'q> Encode<'q, Postgres> for Ts {
@@ -62,6 +67,12 @@ impl<'q> Encode<'q, Postgres> for Ts {
 
 impl<'r> Decode<'r, Postgres> for Ts {
     fn decode(value: <Postgres as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        use sqlx::ValueRef;
+        if <time::PrimitiveDateTime as Type<Postgres>>::compatible(&value.type_info()) {
+            // The connection's time zone is UTC, so a zone-less value is UTC.
+            return <time::PrimitiveDateTime as Decode<Postgres>>::decode(value)
+                .map(|t| Ts(t.assume_utc()));
+        }
         <OffsetDateTime as Decode<Postgres>>::decode(value).map(Ts)
     }
 }

@@ -6,6 +6,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sessionkeeper::app::Application;
+use sessionkeeper::cleanup::CleanupService;
 use sessionkeeper::config::{Config, Sources};
 use sessionkeeper::domain::ManualClock;
 use sessionkeeper::service::SessionKeeper;
@@ -131,6 +132,7 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub keeper: Arc<SessionKeeper>,
+    pub cleanup: Arc<CleanupService>,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
@@ -176,22 +178,31 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
 
 pub async fn spawn_app_with(db: Db, settings: Settings) -> Option<TestApp> {
     let db = TestDb::new(db).await?;
+    Some(spawn_on(db, settings).await.expect("app starts"))
+}
+
+/// Starts the server on a database that already exists (e.g. one a Better Auth app made);
+/// the start-up error when it refuses to.
+pub async fn spawn_on(
+    db: TestDb,
+    settings: Settings,
+) -> Result<TestApp, sessionkeeper::app::StartError> {
     let config = test_config(&db.url, &settings);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let app = Application::build_with_clock(config, clock.clone())
-        .await
-        .expect("app starts");
+    let app = Application::build_with_clock(config, clock.clone()).await?;
     let addr = app.local_addr();
     let keeper = app.keeper.clone();
+    let cleanup = app.cleanup.clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    Ok(TestApp {
         addr,
         url: format!("http://{addr}"),
         http: reqwest::Client::new(),
         keeper,
+        cleanup,
         clock,
         db,
         shutdown: Some(tx),

@@ -6,8 +6,16 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod cleanup;
+mod cleanup_cli;
+mod cleanup_fault;
+mod cleanup_multi;
+mod cleanup_prop;
+mod cleanup_seed;
 mod compat;
 mod config_errors;
 mod limits;
 mod operations;
 mod schema;
+mod shared;
+mod shared_node;

@@ -18,6 +18,7 @@ create index if not exists "sessionkeeper_cleanup_run_startedAt_idx" on "session
 create table if not exists "sessionkeeper_lease" (
   "name" text primary key,
   "holder" text not null,
+  "runId" text,
   "expiresAt" timestamptz not null
 );
 create table if not exists "sessionkeeper_audit" (

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod better_auth;
 pub mod caller;
+pub mod cleanup;
 pub mod openapi;
 pub mod params;
 pub mod sessions;
@@ -30,6 +31,17 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/api/admin/sessions/{id}",
             delete(sessions::revoke),
         ),
+        (
+            "get",
+            "/api/admin/sessions/cleanup/status",
+            get(cleanup::status),
+        ),
+        (
+            "get",
+            "/api/admin/sessions/cleanup/runs",
+            get(cleanup::runs),
+        ),
+        ("post", "/api/admin/sessions/cleanup", post(cleanup::run)),
         ("get", "/api/admin/audit", get(audit::list)),
         ("get", "/api/admin/openapi.json", get(openapi::serve)),
         (

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
-use super::{audit, better_auth, sessions, whoami};
+use super::{audit, better_auth, cleanup, sessions, whoami};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -20,6 +20,9 @@ use utoipa::{Modify, OpenApi};
         sessions::list,
         sessions::bulk_delete,
         sessions::revoke,
+        cleanup::status,
+        cleanup::runs,
+        cleanup::run,
         audit::list,
         better_auth::list_users,
         better_auth::list_user_sessions,

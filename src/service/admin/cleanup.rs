@@ -1,9 +1,67 @@
-//! Manual cleanup runs from the admin API: the request's overrides applied to the configured
-//! policy, validated the way the configuration validates the same settings.
+//! Cleanup control from the admin API: the live status, the run history, and manual runs
+//! (the request's overrides on the configured policy, confined to the caller's tenant).
 
-use super::types::CleanupRequest;
+use super::audit::Record;
+use super::types::{CleanupRequest, CleanupRunList, DEFAULT_PAGE, MAX_PAGE, PageParams};
+use super::{Actor, invalid_cursor, page_limit};
+use crate::cleanup::{CleanupError, CleanupService};
 use crate::domain::CleanupPolicy;
-use crate::service::{Error, Result};
+use crate::domain::run::{CleanupRun, Trigger};
+use crate::service::{Error, Result, SessionKeeper};
+use crate::store::cleanup::RunCursor;
+use serde_json::json;
+
+impl SessionKeeper {
+    pub async fn cleanup_runs(&self, p: PageParams) -> Result<CleanupRunList> {
+        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let before = match p.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(RunCursor::parse(c).ok_or_else(invalid_cursor)?),
+        };
+        let page = self.store.list_cleanup_runs(limit, before.as_ref()).await?;
+        Ok(CleanupRunList {
+            runs: page.runs,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// A manual run now; 409 `CLEANUP_ALREADY_RUNNING` (with the running run's id) when one is
+    /// in progress here or another instance holds the lease.
+    pub async fn manual_cleanup(
+        &self,
+        actor: &Actor,
+        cleanup: &CleanupService,
+        req: CleanupRequest,
+    ) -> Result<CleanupRun> {
+        let policy = req.policy(&cleanup.config().policy)?;
+        let dry_run = req.dry_run.unwrap_or(false);
+        let run = match cleanup
+            .run_once(Trigger::Manual, policy, dry_run, actor.scope.clone())
+            .await
+        {
+            Ok(run) => run,
+            Err(CleanupError::AlreadyRunning { run_id }) => {
+                return Err(Error::Conflict {
+                    code: "CLEANUP_ALREADY_RUNNING",
+                    message: format!("A cleanup run is already in progress (run {run_id})"),
+                    detail: Some(json!({ "runId": run_id })),
+                });
+            }
+            Err(CleanupError::Store(e)) => return Err(e.into()),
+        };
+        if !dry_run {
+            let record = Record {
+                action: "cleanup.run",
+                target: Some(format!("cleanup:{}", run.run_id)),
+                criteria: serde_json::to_value(policy).ok(),
+                count: run.total,
+                tenant: actor.scope.tenant(),
+            };
+            self.audit(actor, record).await;
+        }
+        Ok(run)
+    }
+}
 
 impl CleanupRequest {
     /// `base` with this request's overrides; 400 for values the configuration would refuse.

@@ -395,3 +395,10 @@ pub struct CleanupRequest {
     /// Count and sample, delete nothing.
     pub dry_run: Option<bool>,
 }
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupRunList {
+    pub runs: Vec<crate::domain::run::CleanupRun>,
+    pub next_cursor: Option<String>,
+}

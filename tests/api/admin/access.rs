@@ -17,6 +17,13 @@ fn endpoints(user_id: &str) -> Vec<(&'static str, String, Option<Value>)> {
         ),
         ("delete", "/api/admin/sessions/no-such-session".into(), None),
         ("get", "/api/admin/audit".into(), None),
+        ("get", "/api/admin/sessions/cleanup/status".into(), None),
+        ("get", "/api/admin/sessions/cleanup/runs".into(), None),
+        (
+            "post",
+            "/api/admin/sessions/cleanup".into(),
+            Some(json!({"dryRun": true})),
+        ),
         ("get", "/api/auth/admin/list-users".into(), None),
         (
             "post",

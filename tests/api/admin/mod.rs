@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod better_auth;
 mod bulk_delete;
+mod cleanup;
 mod listing;
 mod openapi;
 mod stats;

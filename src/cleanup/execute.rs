@@ -1,0 +1,330 @@
+//! One run: take the lease, delete layer by layer in bounded batches (renewing the lease and
+//! pausing between them), or for a dry run only count and sample; then record and report.
+
+use super::{CleanupError, CleanupService, LEASE_NAME};
+use crate::domain::cleanup_plan::Layer;
+use crate::domain::clock::truncate_ms;
+use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
+use crate::domain::{CleanupPolicy, Scope};
+use crate::metrics as m;
+use crate::store::StoreError;
+use crate::store::cleanup::{Criteria, LeaseOutcome};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Why a run ended early.
+enum Halt {
+    Stopped,
+    Failed(String),
+}
+
+impl From<StoreError> for Halt {
+    fn from(e: StoreError) -> Self {
+        Halt::Failed(e.to_string())
+    }
+}
+
+/// The state of a deleting run between its batches.
+struct Batches<'a> {
+    service: &'a CleanupService,
+    token: &'a CancellationToken,
+    run_id: &'a str,
+    criteria: Criteria<'a>,
+    counts: LayerCounts,
+    last_renewal: Instant,
+}
+
+impl CleanupService {
+    pub(super) async fn run_with(
+        &self,
+        trigger: Trigger,
+        policy: CleanupPolicy,
+        dry_run: bool,
+        scope: Scope,
+        token: &CancellationToken,
+    ) -> Result<CleanupRun, CleanupError> {
+        let Ok(_gate) = self.run_gate.try_lock() else {
+            let run_id = self.live().running_run_id.clone().unwrap_or_default();
+            return Err(CleanupError::AlreadyRunning { run_id });
+        };
+        self.flush_pending().await;
+        let run_id = crate::domain::ids::new_id();
+        // A real run takes the lease first and only then reads the clock, so that recorded
+        // runs of different instances never seem to overlap.
+        let lease = if dry_run {
+            None
+        } else {
+            let now = self.clock.now();
+            let lease_seconds = self.config.lease_seconds;
+            let acquired = self
+                .store
+                .acquire_lease(LEASE_NAME, &self.instance_id, &run_id, lease_seconds, now)
+                .await;
+            if let Ok(LeaseOutcome::HeldBy { run_id, .. }) = acquired {
+                return Err(CleanupError::AlreadyRunning {
+                    run_id: run_id.unwrap_or_default(),
+                });
+            }
+            Some(acquired)
+        };
+        let started_at = self.clock.now();
+        let timer = Instant::now();
+        let criteria = Criteria {
+            policy: &policy,
+            now: started_at,
+            scope: &scope,
+        };
+        self.live().running_run_id = Some(run_id.clone());
+
+        let mut sample = None;
+        let (counts, result) = match lease {
+            None => match self.preview(&criteria).await {
+                Ok((counts, entries)) => {
+                    sample = Some(entries);
+                    (counts, Ok(()))
+                }
+                Err(e) => (LayerCounts::default(), Err(Halt::from(e))),
+            },
+            Some(Err(e)) => (LayerCounts::default(), Err(Halt::from(e))),
+            Some(Ok(_acquired)) => {
+                let mut batches = Batches {
+                    service: self,
+                    token,
+                    run_id: &run_id,
+                    criteria,
+                    counts: LayerCounts::default(),
+                    last_renewal: Instant::now(),
+                };
+                let result = batches.delete_all().await;
+                if let Err(e) = self
+                    .store
+                    .release_lease(LEASE_NAME, &self.instance_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
+                }
+                (batches.counts, result)
+            }
+        };
+
+        let (outcome, error) = match result {
+            Ok(()) => (Outcome::Ok, None),
+            Err(Halt::Stopped) => (Outcome::Stopped, None),
+            Err(Halt::Failed(e)) => (Outcome::Failed, Some(e)),
+        };
+        let elapsed = timer.elapsed();
+        let run = CleanupRun {
+            run_id,
+            trigger,
+            dry_run,
+            policy,
+            counts,
+            total: counts.total(),
+            started_at,
+            finished_at: Some(truncate_ms(started_at + elapsed)),
+            duration_ms: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
+            outcome,
+            error,
+            sample,
+        };
+        if outcome != Outcome::Failed {
+            self.refresh_gauges(&policy).await;
+        }
+        self.report(&run, elapsed);
+        self.record(&run).await;
+        self.finish(&run);
+        Ok(run)
+    }
+
+    async fn preview(
+        &self,
+        criteria: &Criteria<'_>,
+    ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
+        let counts = self.store.cleanup_counts(criteria).await?;
+        let sample = self
+            .store
+            .cleanup_sample(criteria, self.config.sample_size)
+            .await?;
+        Ok((counts, sample))
+    }
+
+    async fn refresh_gauges(&self, policy: &CleanupPolicy) {
+        match self
+            .store
+            .session_gauges(self.clock.now(), policy.inactivity_days)
+            .await
+        {
+            Ok(g) => {
+                for (status, n) in [
+                    ("active", g.active),
+                    ("expired", g.expired),
+                    ("inactive", g.inactive),
+                ] {
+                    metrics::gauge!(m::SESSIONS, "status" => status).set(n as f64);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot refresh the session gauges"),
+        }
+    }
+
+    /// Metrics, and the one log line per run.
+    fn report(&self, run: &CleanupRun, elapsed: Duration) {
+        metrics::counter!(m::RUNS, "outcome" => run.outcome.as_str(), "trigger" => run.trigger.as_str())
+            .increment(1);
+        metrics::histogram!(m::RUN_DURATION).record(elapsed.as_secs_f64());
+        let c = run.counts;
+        if run.outcome == Outcome::Failed {
+            tracing::warn!(
+                target: "sessionkeeper::cleanup",
+                run_id = %run.run_id, trigger = run.trigger.as_str(), dry_run = run.dry_run,
+                outcome = run.outcome.as_str(), expired = c.expired, inactive = c.inactive,
+                excess = c.excess, total = run.total, duration_ms = run.duration_ms,
+                error = run.error.as_deref().unwrap_or_default(),
+                "cleanup run failed; the next run will retry"
+            );
+        } else if self.config.logs {
+            tracing::info!(
+                target: "sessionkeeper::cleanup",
+                run_id = %run.run_id, trigger = run.trigger.as_str(), dry_run = run.dry_run,
+                outcome = run.outcome.as_str(), expired = c.expired, inactive = c.inactive,
+                excess = c.excess, total = run.total, duration_ms = run.duration_ms,
+                "cleanup run finished"
+            );
+        }
+    }
+}
+
+impl Batches<'_> {
+    async fn delete_all(&mut self) -> Result<(), Halt> {
+        let policy = *self.criteria.policy;
+        let batch = self.service.config.batch_size;
+        if policy.clean_expired_tokens {
+            loop {
+                self.check_stop()?;
+                let store = &self.service.store;
+                let n = store.delete_expired_batch(&self.criteria, batch).await?;
+                self.deleted(Layer::Expired, n);
+                if n < u64::from(batch) {
+                    break;
+                }
+                self.between_batches().await?;
+            }
+        }
+        if policy.clean_inactive_sessions {
+            loop {
+                self.check_stop()?;
+                let store = &self.service.store;
+                let n = store.delete_inactive_batch(&self.criteria, batch).await?;
+                self.deleted(Layer::Inactive, n);
+                if n < u64::from(batch) {
+                    break;
+                }
+                self.between_batches().await?;
+            }
+        }
+        if policy.enforce_session_limits {
+            self.delete_excess().await?;
+        }
+        Ok(())
+    }
+
+    /// Walks the users over the limit in id order, deleting for a group of users whose excess
+    /// adds up to about one batch at a time (one huge user takes several batches).
+    async fn delete_excess(&mut self) -> Result<(), Halt> {
+        let batch = self.service.config.batch_size;
+        let limit = u64::from(self.criteria.policy.max_sessions_per_user);
+        let mut after = String::new();
+        loop {
+            self.check_stop()?;
+            let store = &self.service.store;
+            let users = store
+                .users_over_limit(&self.criteria, &after, batch)
+                .await?;
+            let Some((last, _)) = users.last() else {
+                return Ok(());
+            };
+            let full_page = users.len() >= batch as usize;
+            let last = last.clone();
+            let mut start = 0;
+            while start < users.len() {
+                let mut end = start;
+                let mut excess = 0;
+                while end < users.len()
+                    && (end == start
+                        || excess + users[end].1.saturating_sub(limit) <= u64::from(batch))
+                {
+                    excess += users[end].1.saturating_sub(limit);
+                    end += 1;
+                }
+                let upto = users[end - 1].0.clone();
+                loop {
+                    self.check_stop()?;
+                    let store = &self.service.store;
+                    let n = store
+                        .delete_excess_batch(&self.criteria, &after, &upto, batch)
+                        .await?;
+                    self.deleted(Layer::Excess, n);
+                    self.between_batches().await?;
+                    if n < u64::from(batch) {
+                        break;
+                    }
+                }
+                after = upto;
+                start = end;
+            }
+            if !full_page {
+                return Ok(());
+            }
+            after = last;
+        }
+    }
+
+    fn deleted(&mut self, layer: Layer, n: u64) {
+        *self.counts.get_mut(layer) += n;
+        self.service.live().progress = Some(self.counts);
+        if n > 0 {
+            metrics::counter!(m::DELETED, "layer" => layer.as_str()).increment(n);
+        }
+    }
+
+    fn check_stop(&self) -> Result<(), Halt> {
+        if self.token.is_cancelled() {
+            return Err(Halt::Stopped);
+        }
+        Ok(())
+    }
+
+    /// Renews the lease once a third of it has passed, then pauses so other queries get the
+    /// database; a stop request cuts the pause short.
+    async fn between_batches(&mut self) -> Result<(), Halt> {
+        let service = self.service;
+        let lease = service.config.lease_seconds;
+        if self.last_renewal.elapsed() >= Duration::from_secs(lease) / 3 {
+            let renewed = service
+                .store
+                .acquire_lease(
+                    LEASE_NAME,
+                    &service.instance_id,
+                    self.run_id,
+                    lease,
+                    service.clock.now(),
+                )
+                .await?;
+            if let LeaseOutcome::HeldBy { holder, .. } = renewed {
+                return Err(Halt::Failed(format!(
+                    "lost the cleanup lease to {holder} (a batch took longer than the lease)"
+                )));
+            }
+            self.last_renewal = Instant::now();
+        }
+        let pause = Duration::from_millis(service.config.batch_pause_ms);
+        if !pause.is_zero() {
+            tokio::select! {
+                biased;
+                () = self.token.cancelled() => return Err(Halt::Stopped),
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        Ok(())
+    }
+}
