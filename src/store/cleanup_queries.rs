@@ -92,6 +92,13 @@ impl CleanupQueries {
             schema.tenant_filter("r", 6)
         );
 
+        // Deletes by primary key of a bounded selection. PostgreSQL plans `id IN (subquery)`
+        // as a hash semi-join over the whole table (one full scan per batch, quadratic over a
+        // run); an array of ids makes it primary-key lookups.
+        let (del_open, del_close) = match backend {
+            Backend::Postgres => (format!("DELETE FROM {st} WHERE {id} = ANY(ARRAY("), "))"),
+            Backend::Sqlite => (format!("DELETE FROM {st} WHERE {id} IN ("), ")"),
+        };
         let lease_table = q("sessionkeeper_lease");
         let acquire_lease = match backend {
             Backend::Postgres => format!(
@@ -175,21 +182,18 @@ impl CleanupQueries {
                  FROM {st} s"
             )),
             delete_expired: scoped(
-                &format!(
-                    "DELETE FROM {st} WHERE {id} IN (SELECT s.{id} FROM {st} s WHERE s.{exp} < $1"
-                ),
+                &format!("{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} < $1"),
                 "s",
                 3,
-                "LIMIT $2)",
+                &format!("ORDER BY s.{exp} LIMIT $2{del_close}"),
             ),
             delete_inactive: scoped(
                 &format!(
-                    "DELETE FROM {st} WHERE {id} IN \
-                     (SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                    "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
                 ),
                 "s",
                 4,
-                "LIMIT $3)",
+                &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
             ),
             users_over_limit: leak(format!(
                 "SELECT s.{uid}, COUNT(*) FROM {st} s WHERE s.{uid} > $6 AND {} \
@@ -198,12 +202,12 @@ impl CleanupQueries {
             )),
             delete_excess: scoped(
                 &format!(
-                    "DELETE FROM {st} WHERE {id} IN (SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
+                    "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
                     ranked(&format!("AND s.{uid} > $6 AND s.{uid} <= $7"))
                 ),
                 "r",
                 9,
-                "LIMIT $8)",
+                &format!("LIMIT $8{del_close}"),
             ),
             acquire_lease: leak(acquire_lease),
             lease_holder: leak(format!(

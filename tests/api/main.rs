@@ -18,4 +18,5 @@ mod limits;
 mod operations;
 mod schema;
 mod shared;
+mod shared_cleanup;
 mod shared_node;

@@ -127,3 +127,19 @@ fn users_create_refuses_an_empty_password() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no password"));
 }
+
+/// Logs redirected to a file or a pipe carry no terminal colour codes.
+#[test]
+fn logs_to_a_pipe_are_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path())
+        .args(["cleanup", "--dry-run"])
+        .env("DATABASE_URL", "sqlite://plain.db")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{logs}");
+    assert!(logs.contains("cleanup run finished"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "escape codes in {logs:?}");
+}
