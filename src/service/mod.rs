@@ -1,6 +1,7 @@
 //! The core API. The HTTP layer, the CLI and the cleanup service are all clients of
 //! [`SessionKeeper`]; a Rust application can embed it directly.
 
+pub mod admin;
 mod auth;
 mod error;
 
