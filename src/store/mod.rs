@@ -7,6 +7,7 @@
 pub mod cleanup;
 pub mod cleanup_queries;
 mod common;
+mod pool;
 pub mod postgres;
 pub mod queries;
 pub mod schema;
