@@ -12,6 +12,7 @@ pub mod cleanup_queries;
 mod common;
 pub mod indexes;
 pub mod mapping;
+mod pool;
 pub mod postgres;
 pub mod queries;
 pub mod schema;
