@@ -451,7 +451,7 @@ try {
   await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
   await assertClean('plain user');
 
-  console.log(JSON.stringify({ ok: true, checks, screenshots: shots }));
+  console.log(JSON.stringify({ ok: true, checks, overviewLayoutShift: cls, screenshots: shots }));
   await context.close();
   rmSync(userDataDir, { recursive: true, force: true });
   process.exit(0);

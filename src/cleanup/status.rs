@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 /// The service's live state, for the admin API. Read from memory, never from the database.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupStatus {
     /// The background loop is running.
@@ -28,7 +28,7 @@ pub struct CleanupStatus {
 }
 
 /// Since this process started.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupTotals {
     pub runs: u64,

@@ -57,19 +57,18 @@ impl CookieSigner {
     /// Verifies a cookie (or bearer) value the way `getSignedCookie` does: URL-decode, split at
     /// the last `.`, require a 44-character padded signature, compare in constant time.
     pub fn verify(&self, raw: &str) -> Option<String> {
-        let decoded = if raw.contains('%') {
-            percent_decode_str(raw).decode_utf8().ok()?.into_owned()
-        } else {
-            raw.to_owned()
-        };
+        // Borrows `raw` when there is nothing to decode.
+        let decoded = percent_decode_str(raw).decode_utf8().ok()?;
         let (value, sig) = decoded.rsplit_once('.')?;
         if sig.len() != 44 || !sig.ends_with('=') {
             return None;
         }
-        let sig = STANDARD.decode(sig).ok()?;
+        // 44 padded characters hold 32 bytes; the decoder wants room for its 33-byte estimate.
+        let mut buf = [0u8; 33];
+        let n = STANDARD.decode_slice(sig, &mut buf).ok()?;
         let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
-        mac.verify_slice(&sig).ok()?;
+        mac.verify_slice(&buf[..n]).ok()?;
         Some(value.to_owned())
     }
 }

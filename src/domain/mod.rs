@@ -3,6 +3,7 @@
 pub mod cleanup_plan;
 pub mod clock;
 pub mod cookie;
+pub mod cursor;
 pub mod device;
 pub mod ids;
 pub mod ip;
@@ -11,6 +12,7 @@ pub mod password;
 pub mod policy;
 pub mod run;
 pub mod scope;
+pub mod session_status;
 pub mod timefmt;
 pub mod token;
 

@@ -4,14 +4,14 @@
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, OptionalJson, Peer, client_info, dont_remember, session_token};
-use crate::domain::model::{NewUser, SessionWithUser};
+use crate::domain::model::{NewUser, SessionJson, SessionWithUser, User};
 use crate::service::{Issued, SessionCheck, SessionKeeper, SignUp};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
@@ -81,8 +81,22 @@ impl Cookies {
         out
     }
 
-    fn with(self, status: StatusCode, body: Value) -> Response {
-        let mut res = (status, axum::Json(body)).into_response();
+    /// The JSON response, serialised straight from `body` into one buffer sized for a
+    /// session and its user (no `Value` tree, no regrowth on the get-session path).
+    fn with(self, status: StatusCode, body: impl Serialize) -> Response {
+        let mut buf = Vec::with_capacity(1024);
+        if let Err(e) = serde_json::to_writer(&mut buf, &body) {
+            return ApiError::from(crate::service::Error::Internal(e.to_string())).into_response();
+        }
+        let mut res = (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response();
         for (k, v) in self.0 {
             res.headers_mut().append(k, v);
         }
@@ -205,6 +219,13 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
     Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "success": true })))
 }
 
+/// get-session's `{session, user}`.
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    session: SessionJson<'a>,
+    user: &'a User,
+}
+
 /// `?disableRefresh=` is parsed with `z.coerce.boolean()`: any non-empty value is true.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -225,10 +246,10 @@ async fn get_session(
             let allow_refresh = !disable_refresh && !dont_remember(keeper, &headers);
             match keeper.check_session(&token, allow_refresh).await {
                 Ok(SessionCheck::Valid { data, refreshed }) => {
-                    let body = json!({
-                        "session": data.session.to_json(&token),
-                        "user": data.user,
-                    });
+                    let body = SessionBody {
+                        session: data.session.to_json(&token),
+                        user: &data.user,
+                    };
                     let cookies = if refreshed {
                         Cookies::session(keeper, &token, true)
                     } else {

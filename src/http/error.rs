@@ -61,6 +61,7 @@ impl From<Error> for ApiError {
             Error::SessionNotFresh => (S::FORBIDDEN, "SESSION_NOT_FRESH"),
             Error::FailedToGetSession => (S::UNAUTHORIZED, "FAILED_TO_GET_SESSION"),
             Error::EmailCannotBeUpdated => (S::BAD_REQUEST, "EMAIL_CAN_NOT_BE_UPDATED"),
+            Error::BadRequest { code, .. } => (S::BAD_REQUEST, *code),
             Error::Forbidden { code, .. } => (S::FORBIDDEN, *code),
             Error::NotFound { code, .. } => (S::NOT_FOUND, *code),
             Error::Conflict { code, detail, .. } => {

@@ -1,6 +1,7 @@
 //! The HTTP edge: Better Auth's routes under `/api/auth`, health, and the router that merges
 //! them. Handlers are thin: extract, call [`SessionKeeper`], map the result.
 
+pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
@@ -50,9 +51,13 @@ impl AppState {
 
 /// The whole application. Embedders can `merge` it into their own router.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().nest("/api/auth", auth::router()).layer(
-        axum::middleware::from_fn_with_state(state.clone(), origin::check),
-    );
+    let api = Router::new()
+        .nest("/api/auth", auth::router())
+        .merge(admin::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::check,
+        ));
     Router::new()
         .merge(api)
         .merge(health::router())

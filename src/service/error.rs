@@ -28,6 +28,9 @@ pub enum Error {
     FailedToGetSession,
     #[error("Email can not be updated")]
     EmailCannotBeUpdated,
+    /// A 400 with its own code (e.g. `INVALID_CURSOR`, `YOU_CANNOT_BAN_YOURSELF`).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
     #[error("{message}")]

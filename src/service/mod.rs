@@ -1,6 +1,7 @@
 //! The core API. The HTTP layer, the CLI and the cleanup service are all clients of
 //! [`SessionKeeper`]; a Rust application can embed it directly.
 
+pub mod admin;
 mod auth;
 mod error;
 
@@ -53,7 +54,8 @@ impl SessionKeeper {
         }
     }
 
-    /// Runs a password hash or verify on the blocking pool, at most one per core at a time.
+    /// Runs a password hash or verify on the blocking pool, at most one per core at a time,
+    /// at a lower CPU priority than the async workers.
     async fn hashing<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
@@ -64,8 +66,40 @@ impl SessionKeeper {
             .acquire_owned()
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            lower_thread_priority();
+            f()
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+/// Nice value of a thread that has hashed a password. A sign-in flood would otherwise take
+/// every core for scrypt and triple the latency of the session checks that every other
+/// request waits on; at nice 5 the scheduler gives the hashes what the checks leave, and
+/// about a third of a contended core each (CFS weight 335 against 1024).
+#[cfg(target_os = "linux")]
+const HASH_NICE: libc::c_int = 5;
+
+/// Lowers the calling blocking-pool thread's priority, once per thread (on Linux the nice
+/// value is per thread). The thread may later run other blocking work at that priority,
+/// which is only file and DNS work, never a request's hot path.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        thread_local! {
+            static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        LOWERED.with(|done| {
+            if !done.get() {
+                done.set(true);
+                // SAFETY: setpriority takes plain integers; who = 0 is the calling thread.
+                let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICE) };
+                if rc != 0 {
+                    tracing::debug!("could not lower the priority of a hashing thread");
+                }
+            }
+        });
     }
 }

@@ -79,6 +79,34 @@ pub fn session_management_indexes(schema: &Schema) -> Vec<IndexDef> {
         }),
         TenantColumn::Absent => {}
     }
+    out.extend([
+        IndexDef {
+            name: index_name(&s.table, &format!("{}_{}", s.created_at, s.id)),
+            table: s.table.clone(),
+            columns: format!("{} DESC, {} DESC", q(&s.created_at), q(&s.id)),
+            purpose: "admin session listing (keyset pages, newest first), sessions created per day",
+        },
+        IndexDef {
+            name: index_name(
+                &s.table,
+                &format!("{}_{}_{}", s.user_id, s.expires_at, s.updated_at),
+            ),
+            table: s.table.clone(),
+            columns: format!(
+                "{}, {}, {}",
+                q(&s.user_id),
+                q(&s.expires_at),
+                q(&s.updated_at)
+            ),
+            purpose: "admin statistics: per-user and status counts in one index-only pass",
+        },
+        IndexDef {
+            name: index_name(&s.table, &s.user_agent),
+            table: s.table.clone(),
+            columns: q(&s.user_agent),
+            purpose: "admin statistics: sessions by browser, OS and device type",
+        },
+    ]);
     out
 }
 
@@ -125,6 +153,9 @@ mod tests {
                 r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_session_updatedAt_idx" ON "session" ("updatedAt")"#,
                 r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_session_userId_activity_idx" ON "session" ("userId", "updatedAt" DESC, "createdAt" DESC, "id" DESC)"#,
                 r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_user_tenantId_idx" ON "user" ("tenantId")"#,
+                r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_session_createdAt_id_idx" ON "session" ("createdAt" DESC, "id" DESC)"#,
+                r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_session_userId_expiresAt_updatedAt_idx" ON "session" ("userId", "expiresAt", "updatedAt")"#,
+                r#"CREATE INDEX IF NOT EXISTS "sessionkeeper_session_userAgent_idx" ON "session" ("userAgent")"#,
             ]
         );
     }
@@ -137,7 +168,7 @@ mod tests {
         schema.session.updated_at = "updated_at".into();
         schema.tenant = TenantColumn::Absent;
         let defs = session_management_indexes(&schema);
-        assert_eq!(defs.len(), 3);
+        assert_eq!(defs.len(), 6);
         assert_eq!(
             defs[2].create_sql(Backend::Postgres),
             r#"CREATE INDEX CONCURRENTLY IF NOT EXISTS "sessionkeeper_sessions_user_id_activity_idx" ON "sessions" ("user_id", "updated_at" DESC, "createdAt" DESC, "id" DESC)"#

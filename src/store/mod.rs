@@ -4,12 +4,15 @@
 //! method bodies live once in `common.rs`, and each backend module adds only what differs:
 //! its pool, how a write transaction starts, and how a user row is locked.
 
+pub mod admin;
+pub mod admin_queries;
 pub mod catalog;
 pub mod cleanup;
 pub mod cleanup_queries;
 mod common;
 pub mod indexes;
 pub mod mapping;
+mod pool;
 pub mod postgres;
 pub mod queries;
 pub mod schema;
@@ -66,7 +69,9 @@ pub struct UserWithPassword {
 
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
-pub trait Store: cleanup::CleanupStore + catalog::CatalogStore + Send + Sync + 'static {
+pub trait Store:
+    admin::AdminStore + cleanup::CleanupStore + catalog::CatalogStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Cheap round trip, for readiness.

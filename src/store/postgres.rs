@@ -4,7 +4,7 @@ use super::common::impl_store;
 use super::queries::Queries;
 use super::{Schema, StoreError};
 use crate::config::Mode;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,7 +26,7 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)?
             .application_name("sessionkeeper")
             .options([("TimeZone", "UTC")]);
-        let pool = PgPoolOptions::new()
+        let pool = super::pool::options::<Postgres>()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)

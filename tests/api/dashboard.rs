@@ -333,6 +333,7 @@ both_stores!(
         let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("last line is the summary ({e}):\n{stdout}"));
         assert_eq!(last["ok"], true, "{stdout}");
+        println!("{stdout}");
         assert!(last["checks"].as_u64().unwrap() >= 40, "{stdout}");
     }
 );

@@ -445,6 +445,15 @@ async fn migrate_indexes_prints_first_then_creates_from_mapped_names(db: Db) {
         format!(
             r#"CREATE INDEX {how}IF NOT EXISTS "sessionkeeper_sessions_user_id_activity_idx" ON "sessions" ("user_id", "updatedAt" DESC, "createdAt" DESC, "id" DESC);"#
         ),
+        format!(
+            r#"CREATE INDEX {how}IF NOT EXISTS "sessionkeeper_sessions_createdAt_id_idx" ON "sessions" ("createdAt" DESC, "id" DESC);"#
+        ),
+        format!(
+            r#"CREATE INDEX {how}IF NOT EXISTS "sessionkeeper_sessions_user_id_expiresAt_updatedAt_idx" ON "sessions" ("user_id", "expiresAt", "updatedAt");"#
+        ),
+        format!(
+            r#"CREATE INDEX {how}IF NOT EXISTS "sessionkeeper_sessions_userAgent_idx" ON "sessions" ("userAgent");"#
+        ),
     ];
     for line in &expected {
         assert!(
@@ -453,7 +462,7 @@ async fn migrate_indexes_prints_first_then_creates_from_mapped_names(db: Db) {
         );
     }
     assert!(
-        out.contains("3 to create") && out.contains("dry run: nothing was changed"),
+        out.contains("6 to create") && out.contains("dry run: nothing was changed"),
         "{out}"
     );
     assert_eq!(
@@ -467,16 +476,20 @@ async fn migrate_indexes_prints_first_then_creates_from_mapped_names(db: Db) {
         .await
         .unwrap();
     assert!(ok, "{err}\n{out}");
-    assert_eq!(out.matches("-- created ").count(), 3, "{out}");
-    assert_eq!(
-        index_state(&url).await,
-        [
-            "sessionkeeper_sessions_expiresAt_idx valid=true",
-            "sessionkeeper_sessions_updatedAt_idx valid=true",
-            "sessionkeeper_sessions_user_id_activity_idx valid=true",
-        ]
-        .map(String::from)
-    );
+    assert_eq!(out.matches("-- created ").count(), 6, "{out}");
+    let mut state = index_state(&url).await;
+    state.sort();
+    let mut want = [
+        "sessionkeeper_sessions_createdAt_id_idx valid=true",
+        "sessionkeeper_sessions_expiresAt_idx valid=true",
+        "sessionkeeper_sessions_updatedAt_idx valid=true",
+        "sessionkeeper_sessions_userAgent_idx valid=true",
+        "sessionkeeper_sessions_user_id_activity_idx valid=true",
+        "sessionkeeper_sessions_user_id_expiresAt_updatedAt_idx valid=true",
+    ]
+    .map(String::from);
+    want.sort();
+    assert_eq!(state, want);
     // Our own tables exist now; the run is idempotent.
     assert!(
         catalog_all(&url)
@@ -489,7 +502,7 @@ async fn migrate_indexes_prints_first_then_creates_from_mapped_names(db: Db) {
         .await
         .unwrap();
     assert!(
-        ok && out.contains("0 to create") && out.matches("-- exists: ").count() == 3,
+        ok && out.contains("0 to create") && out.matches("-- exists: ").count() == 6,
         "{out}"
     );
 

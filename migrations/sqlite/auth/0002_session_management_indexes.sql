@@ -3,3 +3,7 @@ CREATE INDEX "sessionkeeper_session_expiresAt_idx" on "session" ("expiresAt");
 CREATE INDEX "sessionkeeper_session_updatedAt_idx" on "session" ("updatedAt");
 CREATE INDEX "sessionkeeper_session_userId_activity_idx" on "session" ("userId", "updatedAt" desc, "createdAt" desc, "id" desc);
 CREATE INDEX "sessionkeeper_user_tenantId_idx" on "user" ("tenantId");
+CREATE INDEX "sessionkeeper_session_createdAt_id_idx" on "session" ("createdAt" desc, "id" desc);
+-- The admin statistics: per-user counts and the device breakdown as index-only scans.
+CREATE INDEX "sessionkeeper_session_userId_expiresAt_updatedAt_idx" on "session" ("userId", "expiresAt", "updatedAt");
+CREATE INDEX "sessionkeeper_session_userAgent_idx" on "session" ("userAgent");

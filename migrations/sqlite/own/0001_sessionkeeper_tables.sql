@@ -28,6 +28,8 @@ create table if not exists "sessionkeeper_audit" (
   "action" text not null,
   "target" text,
   "criteria" text,
-  "count" integer not null default 0
+  "count" integer not null default 0,
+  "tenantId" text
 );
 create index if not exists "sessionkeeper_audit_at_idx" on "sessionkeeper_audit" ("at" desc, "id" desc);
+create index if not exists "sessionkeeper_audit_tenantId_at_idx" on "sessionkeeper_audit" ("tenantId", "at" desc, "id" desc);

@@ -1,0 +1,112 @@
+//! skbench: sessionkeeper against the real Better Auth, side by side, on PostgreSQL and SQLite.
+//! Run through `bench/run` (which builds everything first); see bench/README.md.
+
+mod engine;
+mod load;
+mod report;
+mod scenario;
+mod seed;
+mod servers;
+
+use clap::Parser;
+use engine::Engine;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "skbench",
+    about = "sessionkeeper vs Better Auth, measured side by side"
+)]
+pub struct Args {
+    /// Engines to run: postgres, sqlite (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
+    pub engines: Vec<String>,
+    /// Admin URL of the PostgreSQL server the bench creates its databases on.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub pg_url: String,
+    #[arg(long, default_value_t = 2000)]
+    pub users: usize,
+    #[arg(long, default_value_t = 4)]
+    pub sessions_per_user: usize,
+    /// How many distinct session cookies get-session rotates over.
+    #[arg(long, default_value_t = 500)]
+    pub cookies: usize,
+    #[arg(long, default_value_t = 15)]
+    pub get_secs: u64,
+    #[arg(long, default_value_t = 64)]
+    pub get_conns: usize,
+    #[arg(long, default_value_t = 10)]
+    pub signin_secs: u64,
+    #[arg(long, default_value_t = 16)]
+    pub signin_conns: usize,
+    /// Length of the get-session run during the sign-in flood.
+    #[arg(long, default_value_t = 10)]
+    pub flood_secs: u64,
+    /// Unmeasured get-session load before the first measurement (JIT, caches, pools).
+    #[arg(long, default_value_t = 3)]
+    pub warmup_secs: u64,
+    /// pgbench clients (default: the get-session connection count).
+    #[arg(long)]
+    pub pgbench_clients: Option<usize>,
+    /// Upper bound on requests in any one run, whatever its duration.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub max_requests: u64,
+    /// The sessionkeeper release binary.
+    #[arg(long, default_value = "target/release/sessionkeeper")]
+    pub sessionkeeper_bin: PathBuf,
+    /// The Better Auth server script.
+    #[arg(long, default_value = "compat/node/ba-server.mjs")]
+    pub ba_server: PathBuf,
+    /// Where the summary table is written.
+    #[arg(long, default_value = "bench/results/latest.md")]
+    pub out: PathBuf,
+    /// Server logs and SQLite files.
+    #[arg(long, default_value = "target/bench")]
+    pub work_dir: PathBuf,
+}
+
+impl Args {
+    pub fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut engines = Vec::new();
+    for e in &args.engines {
+        match e.as_str() {
+            "postgres" | "pg" => engines.push(Engine::Postgres),
+            "sqlite" => engines.push(Engine::Sqlite),
+            other => {
+                eprintln!("skbench: unknown engine {other:?} (allowed: postgres, sqlite)");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // One thread: the load generator takes at most one of the box's cores, whichever server
+    // it drives.
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("skbench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(scenario::run_all(&args, &engines)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The admin API under `/api/admin` and Better Auth's admin plugin routes under
+//! `/api/auth/admin`: one file per resource, [`caller::AdminCaller`] deciding who may call.
+
+pub mod audit;
+pub mod better_auth;
+pub mod caller;
+pub mod cleanup;
+pub mod openapi;
+pub mod params;
+pub mod sessions;
+pub mod whoami;
+
+use super::AppState;
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, post};
+
+/// Every admin route as `(method, path, handler)`: the router is built from this table and the
+/// contract test checks each entry against the OpenAPI document.
+pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("get", "/api/admin/whoami", get(whoami::whoami)),
+        ("get", "/api/admin/sessions/stats", get(sessions::stats)),
+        ("get", "/api/admin/sessions", get(sessions::list)),
+        (
+            "delete",
+            "/api/admin/sessions",
+            delete(sessions::bulk_delete),
+        ),
+        (
+            "delete",
+            "/api/admin/sessions/{id}",
+            delete(sessions::revoke),
+        ),
+        (
+            "get",
+            "/api/admin/sessions/cleanup/status",
+            get(cleanup::status),
+        ),
+        (
+            "get",
+            "/api/admin/sessions/cleanup/runs",
+            get(cleanup::runs),
+        ),
+        ("post", "/api/admin/sessions/cleanup", post(cleanup::run)),
+        ("get", "/api/admin/audit", get(audit::list)),
+        ("get", "/api/admin/openapi.json", get(openapi::serve)),
+        (
+            "get",
+            "/api/auth/admin/list-users",
+            get(better_auth::list_users),
+        ),
+        (
+            "post",
+            "/api/auth/admin/list-user-sessions",
+            post(better_auth::list_user_sessions),
+        ),
+        (
+            "post",
+            "/api/auth/admin/revoke-user-session",
+            post(better_auth::revoke_user_session),
+        ),
+        (
+            "post",
+            "/api/auth/admin/revoke-user-sessions",
+            post(better_auth::revoke_user_sessions),
+        ),
+        (
+            "post",
+            "/api/auth/admin/ban-user",
+            post(better_auth::ban_user),
+        ),
+        (
+            "post",
+            "/api/auth/admin/unban-user",
+            post(better_auth::unban_user),
+        ),
+        (
+            "post",
+            "/api/auth/admin/set-role",
+            post(better_auth::set_role),
+        ),
+    ]
+}
+
+pub fn router() -> Router<AppState> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
+}

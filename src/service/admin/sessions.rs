@@ -1,0 +1,385 @@
+//! Session statistics, the filtered listing, bulk deletion and single revocation.
+
+use super::audit::Record;
+use super::types::*;
+use super::{Actor, invalid_cursor, page_limit, text};
+use crate::domain::cursor::Cursor;
+use crate::domain::device;
+use crate::domain::session_status::StatusCutoffs;
+use crate::domain::timefmt;
+use crate::service::{Error, Result, SessionKeeper};
+use crate::store::admin::{AdminSession, DeleteCriteria, SessionFilter, SessionPage, StatsQuery};
+use serde_json::json;
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime, Time};
+
+/// Most distinct user agents parsed for the device breakdown; sessions with rarer agents are
+/// counted under "other" (keeps stats bounded when every session has its own agent string).
+const AGENT_LIMIT: u32 = 2000;
+const TOP_USERS: u32 = 10;
+const DAYS: i64 = 30;
+const MAX_IDS: usize = 1000;
+const MAX_DAYS: u32 = 36_500;
+const DELETE_BATCH: u32 = 1000;
+const SAMPLE: u32 = 20;
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn parse_time(field: &str, value: Option<String>) -> Result<Option<OffsetDateTime>> {
+    match value {
+        None => Ok(None),
+        Some(v) => timefmt::parse(&v).map(Some).ok_or_else(|| {
+            Error::Validation(format!(
+                "{field} must be an ISO-8601 timestamp such as 2026-01-31T00:00:00Z, got {v:?}"
+            ))
+        }),
+    }
+}
+
+fn days(field: &str, value: Option<u32>) -> Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(d) if (1..=MAX_DAYS).contains(&d) => Ok(Some(Duration::days(i64::from(d)))),
+        Some(d) => Err(Error::Validation(format!(
+            "{field} must be between 1 and {MAX_DAYS}, got {d}"
+        ))),
+    }
+}
+
+/// Sorted by count, then name, with `extra` unparsed sessions under "other".
+fn ranked(map: HashMap<String, u64>, extra: u64) -> Vec<NameCount> {
+    let mut map = map;
+    if extra > 0 {
+        *map.entry("other".into()).or_default() += extra;
+    }
+    let mut v: Vec<NameCount> = map
+        .into_iter()
+        .map(|(name, count)| NameCount { name, count })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    v
+}
+
+pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
+    let d = device::parse(s.user_agent.as_deref());
+    SessionView {
+        status: cutoffs.status(s.expires_at, s.updated_at),
+        user: SessionUser {
+            id: s.user_id.clone(),
+            email: s.email,
+            name: s.name,
+        },
+        id: s.id,
+        user_id: s.user_id,
+        tenant_id: s.tenant_id,
+        ip_address: s.ip_address,
+        user_agent: s.user_agent,
+        browser: d.browser,
+        os: d.os,
+        device_type: d.device_type,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        expires_at: s.expires_at,
+        impersonated_by: s.impersonated_by,
+    }
+}
+
+impl SessionKeeper {
+    pub fn status_cutoffs(&self) -> StatusCutoffs {
+        StatusCutoffs::new(self.now(), self.config.cleanup.policy.inactivity_days)
+    }
+
+    pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
+        let scope = actor.narrow(p.tenant_id.as_deref())?;
+        let cutoffs = self.status_cutoffs();
+        let now = cutoffs.now;
+        let policy = &self.config.cleanup.policy;
+        let today = now.replace_time(Time::MIDNIGHT);
+        let first_day = today - Duration::days(DAYS - 1);
+        let q = StatsQuery {
+            tenant: scope.tenant().map(str::to_owned),
+            cutoffs,
+            created_since: now - Duration::hours(24),
+            max_sessions_per_user: policy.max_sessions_per_user,
+            top_users: TOP_USERS,
+            agent_limit: AGENT_LIMIT,
+            days: (0..=DAYS).map(|i| first_day + Duration::days(i)).collect(),
+        };
+        let raw = self.store.session_stats(&q).await?;
+
+        let (mut browsers, mut systems, mut kinds) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut parsed = 0u64;
+        for (agent, n) in &raw.by_agent {
+            let d = device::parse(agent.as_deref());
+            let n = count(*n);
+            parsed += n;
+            *browsers.entry(d.browser).or_default() += n;
+            *systems.entry(d.os).or_default() += n;
+            *kinds.entry(d.device_type).or_default() += n;
+        }
+        let unparsed = count(raw.total).saturating_sub(parsed);
+
+        let (total, expired, inactive) =
+            (count(raw.total), count(raw.expired), count(raw.inactive));
+        Ok(SessionStats {
+            generated_at: now,
+            total_sessions: total,
+            total_active_sessions: total.saturating_sub(expired + inactive),
+            expired_sessions: expired,
+            inactive_sessions: inactive,
+            users_with_sessions: count(raw.users_with_sessions),
+            users_over_limit: count(raw.users_over_limit),
+            max_sessions_per_user: policy.max_sessions_per_user,
+            inactivity_days: policy.inactivity_days,
+            sessions_by_tenant: raw
+                .by_tenant
+                .into_iter()
+                .map(|(tenant_id, n)| TenantCount {
+                    tenant_id,
+                    count: count(n),
+                })
+                .collect(),
+            top_users: raw
+                .top_users
+                .into_iter()
+                .map(|u| UserCount {
+                    user_id: u.user_id,
+                    email: u.email,
+                    name: u.name,
+                    count: count(u.count),
+                })
+                .collect(),
+            by_browser: ranked(browsers, unparsed),
+            by_os: ranked(systems, unparsed),
+            by_device_type: ranked(kinds, unparsed),
+            created_last24h: count(raw.created_since),
+            created_per_day: q
+                .days
+                .iter()
+                .zip(raw.per_day.iter())
+                .map(|(day, n)| DayCount {
+                    date: timefmt::format(*day)[..10].to_owned(),
+                    count: count(*n),
+                })
+                .collect(),
+            oldest_active_session_age_seconds: raw
+                .oldest_active_created
+                .map(|t| (now - t).whole_seconds()),
+        })
+    }
+
+    pub async fn list_admin_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
+        let scope = actor.narrow(p.tenant_id.as_deref())?;
+        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let after = match p.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
+        };
+        let filter = SessionFilter {
+            tenant: scope.tenant().map(str::to_owned),
+            user_id: text("userId", p.user_id, 128)?,
+            status: p.status,
+            ip: text("ip", p.ip, 64)?,
+            user_agent: text("userAgent", p.user_agent, 512)?,
+            created_from: parse_time("createdFrom", p.created_from)?,
+            created_to: parse_time("createdTo", p.created_to)?,
+            last_used_from: parse_time("lastUsedFrom", p.last_used_from)?,
+            last_used_to: parse_time("lastUsedTo", p.last_used_to)?,
+        };
+        let cutoffs = self.status_cutoffs();
+        let page = SessionPage {
+            filter,
+            cutoffs,
+            after: after.map(|c| (c.at, c.id)),
+            limit: limit + 1,
+        };
+        let mut rows = self.store.list_admin_sessions(&page).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| {
+                Cursor {
+                    at: r.created_at,
+                    id: r.id.clone(),
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        let sessions = rows.into_iter().map(|s| view(s, &cutoffs)).collect();
+        Ok(SessionList {
+            sessions,
+            next_cursor,
+            limit,
+        })
+    }
+
+    pub async fn bulk_delete(
+        &self,
+        actor: &Actor,
+        req: BulkDeleteRequest,
+    ) -> Result<BulkDeleteResult> {
+        let criteria_json = serde_json::to_value(CriteriaEcho(&req)).unwrap_or_default();
+        let scope = actor.narrow(req.tenant_id.as_deref())?;
+        let now = self.now();
+        let session_ids = match req.session_ids {
+            None => None,
+            Some(ids) if ids.is_empty() || ids.len() > MAX_IDS => {
+                return Err(Error::Validation(format!(
+                    "sessionIds must hold 1 to {MAX_IDS} ids"
+                )));
+            }
+            Some(mut ids) => {
+                if ids.iter().any(|id| id.is_empty() || id.len() > 128) {
+                    return Err(Error::Validation(
+                        "sessionIds must be non-empty strings of at most 128 characters".into(),
+                    ));
+                }
+                ids.sort();
+                ids.dedup();
+                Some(ids)
+            }
+        };
+        let mut c = DeleteCriteria {
+            session_ids,
+            user_id: text("userId", req.user_id, 128)?,
+            tenant: None,
+            created_before: days("olderThanDays", req.older_than_days)?.map(|d| now - d),
+            used_before: days("inactiveDays", req.inactive_days)?.map(|d| now - d),
+            expired_at: req.expired_only.unwrap_or(false).then_some(now),
+            ip: text("ipAddress", req.ip_address, 64)?,
+            user_agent: text("userAgentContains", req.user_agent_contains, 512)?,
+            keep_id: None,
+        };
+        let has_criteria = c.session_ids.is_some()
+            || c.user_id.is_some()
+            || req.tenant_id.is_some()
+            || c.created_before.is_some()
+            || c.used_before.is_some()
+            || c.expired_at.is_some()
+            || c.ip.is_some()
+            || c.user_agent.is_some();
+        if !has_criteria && req.all != Some(true) {
+            return Err(Error::BadRequest {
+                code: "EMPTY_CRITERIA",
+                message: "No criteria given: name at least one, or send {\"all\": true} to delete every session in scope".into(),
+            });
+        }
+        c.tenant = scope.tenant().map(str::to_owned);
+        if req.include_current != Some(true) {
+            c.keep_id = actor.session_id.clone();
+        }
+        let dry_run = req.dry_run.unwrap_or(false);
+        if dry_run {
+            let preview = self.store.preview_deletion(&c, SAMPLE).await?;
+            let sample = preview
+                .sample
+                .into_iter()
+                .map(|s| SampleSession {
+                    id: s.id,
+                    user_id: s.user_id,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                    expires_at: s.expires_at,
+                })
+                .collect();
+            return Ok(BulkDeleteResult {
+                dry_run,
+                count: preview.count,
+                sample: Some(sample),
+            });
+        }
+        let deleted = self.store.delete_matching(&c, DELETE_BATCH).await?;
+        let record = Record {
+            action: "sessions.bulk_delete",
+            target: Some(
+                scope
+                    .tenant()
+                    .map_or_else(|| "sessions".to_owned(), |t| format!("tenant:{t}")),
+            ),
+            criteria: Some(criteria_json),
+            count: deleted,
+            tenant: scope.tenant(),
+        };
+        self.audit(actor, record).await;
+        Ok(BulkDeleteResult {
+            dry_run,
+            count: deleted,
+            sample: None,
+        })
+    }
+
+    /// Deletes one session. Another tenant's session reads as missing, so ids cannot be probed.
+    pub async fn revoke_admin_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
+        if id.is_empty() || id.len() > 128 {
+            return Err(Error::Validation(
+                "the session id must be 1 to 128 characters".into(),
+            ));
+        }
+        let not_found = || Error::NotFound {
+            code: "SESSION_NOT_FOUND",
+            message: "Session not found".into(),
+        };
+        // Read first, so that the audit entry names the session's tenant for a global admin too.
+        let found = self
+            .store
+            .find_admin_session(id)
+            .await?
+            .ok_or_else(not_found)?;
+        if !self
+            .store
+            .delete_admin_session(id, actor.scope.tenant())
+            .await?
+        {
+            return Err(not_found());
+        }
+        let record = Record {
+            action: "sessions.revoke",
+            target: Some(format!("session:{id}")),
+            criteria: None,
+            count: 1,
+            tenant: found.tenant_id.as_deref().or(actor.scope.tenant()),
+        };
+        self.audit(actor, record).await;
+        Ok(RevokeResult {
+            deleted: true,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// The request's criteria as they go into the audit log (the flags included, ids counted
+/// rather than listed when there are many).
+struct CriteriaEcho<'a>(&'a BulkDeleteRequest);
+
+impl serde::Serialize for CriteriaEcho<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let r = self.0;
+        let ids = r.session_ids.as_ref().map(|ids| {
+            if ids.len() <= 20 {
+                json!(ids)
+            } else {
+                json!({ "count": ids.len() })
+            }
+        });
+        let mut v = json!({
+            "sessionIds": ids,
+            "userId": r.user_id,
+            "tenantId": r.tenant_id,
+            "olderThanDays": r.older_than_days,
+            "inactiveDays": r.inactive_days,
+            "expiredOnly": r.expired_only,
+            "ipAddress": r.ip_address,
+            "userAgentContains": r.user_agent_contains,
+            "all": r.all,
+            "includeCurrent": r.include_current,
+        });
+        if let Some(map) = v.as_object_mut() {
+            map.retain(|_, value| !value.is_null());
+        }
+        v.serialize(s)
+    }
+}

@@ -1,0 +1,404 @@
+//! The admin API's request and response shapes (CONTRACT.md §2). They derive `ToSchema` so the
+//! OpenAPI document is generated from the very types that are (de)serialised.
+
+use crate::domain::session_status::SessionStatus;
+use crate::domain::timefmt::iso;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+/// Listing pages: the default and the largest page.
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 500;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoAmI {
+    /// `admin`, `tenant-admin` or `service`.
+    pub kind: String,
+    pub user: Option<WhoAmIUser>,
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoAmIUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// Limit the statistics to one tenant (tenant admins: only their own).
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStats {
+    #[serde(with = "iso")]
+    pub generated_at: OffsetDateTime,
+    pub total_sessions: u64,
+    pub total_active_sessions: u64,
+    pub expired_sessions: u64,
+    pub inactive_sessions: u64,
+    pub users_with_sessions: u64,
+    /// Users with more unexpired sessions than `maxSessionsPerUser`.
+    pub users_over_limit: u64,
+    pub max_sessions_per_user: u32,
+    pub inactivity_days: u32,
+    pub sessions_by_tenant: Vec<TenantCount>,
+    pub top_users: Vec<UserCount>,
+    pub by_browser: Vec<NameCount>,
+    pub by_os: Vec<NameCount>,
+    pub by_device_type: Vec<NameCount>,
+    pub created_last24h: u64,
+    /// The last 30 UTC days, oldest first, days without sessions included.
+    pub created_per_day: Vec<DayCount>,
+    pub oldest_active_session_age_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantCount {
+    /// `null` for sessions without a tenant.
+    pub tenant_id: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCount {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NameCount {
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub status: Option<SessionStatus>,
+    /// Exact IP address as stored.
+    pub ip: Option<String>,
+    /// Case-insensitive substring of the user agent.
+    pub user_agent: Option<String>,
+    /// ISO-8601; `createdAt >= createdFrom`.
+    pub created_from: Option<String>,
+    /// ISO-8601; `createdAt < createdTo`.
+    pub created_to: Option<String>,
+    /// ISO-8601; `updatedAt >= lastUsedFrom`.
+    pub last_used_from: Option<String>,
+    /// ISO-8601; `updatedAt < lastUsedTo`.
+    pub last_used_to: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+    pub next_cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// A session as the admin views show it. Never carries the token or its hash.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: String,
+    pub user_id: String,
+    pub user: SessionUser,
+    pub tenant_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device_type: String,
+    #[serde(with = "iso")]
+    pub created_at: OffsetDateTime,
+    /// Last used.
+    #[serde(with = "iso")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "iso")]
+    pub expires_at: OffsetDateTime,
+    pub status: SessionStatus,
+    pub impersonated_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionUser {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Criteria of a bulk deletion; they combine with AND.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkDeleteRequest {
+    /// 1 to 1000 session ids.
+    pub session_ids: Option<Vec<String>>,
+    pub user_id: Option<String>,
+    pub tenant_id: Option<String>,
+    /// Created more than this many days ago (1 to 36500).
+    pub older_than_days: Option<u32>,
+    /// Last used more than this many days ago (1 to 36500).
+    pub inactive_days: Option<u32>,
+    /// Only sessions past their expiry.
+    pub expired_only: Option<bool>,
+    pub ip_address: Option<String>,
+    pub user_agent_contains: Option<String>,
+    /// Count and sample, delete nothing.
+    pub dry_run: Option<bool>,
+    /// Required (true) to delete without any other criterion.
+    pub all: Option<bool>,
+    /// Also delete the caller's own current session.
+    pub include_current: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeleteResult {
+    pub dry_run: bool,
+    pub count: u64,
+    /// Only on dry runs: some of the sessions that would go, newest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Vec<SampleSession>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleSession {
+    pub id: String,
+    pub user_id: String,
+    #[serde(with = "iso")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "iso")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "iso")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevokeResult {
+    pub deleted: bool,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditList {
+    pub entries: Vec<AuditView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: String,
+    #[serde(with = "iso")]
+    pub at: OffsetDateTime,
+    /// `admin:<userId>`, `tenant-admin:<userId>` or `service`.
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    /// The request's criteria as JSON.
+    pub criteria: Option<serde_json::Value>,
+    pub count: i64,
+}
+
+/// `{message, code}`, the one error body of the API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub message: String,
+    pub code: String,
+}
+
+/// 409 of `POST /api/admin/sessions/cleanup`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupConflict {
+    pub message: String,
+    pub code: String,
+    pub run_id: String,
+}
+
+/// Better Auth's user object (admin plugin fields included), for the document only: the
+/// handlers serialise `domain::User`, and the contract test checks the two agree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BaUser {
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub role: Option<String>,
+    pub banned: Option<bool>,
+    pub ban_reason: Option<String>,
+    pub ban_expires: Option<String>,
+    pub id: String,
+}
+
+/// Better Auth's session object, for the document only (see [`BaUser`]). `token` is an opaque
+/// `ref_<id>` handle, never a token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BaSession {
+    pub expires_at: String,
+    pub token: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub user_id: String,
+    pub impersonated_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_organization_id: Option<String>,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersParams {
+    pub search_value: Option<String>,
+    /// `email` (default) or `name`.
+    pub search_field: Option<String>,
+    /// `contains` (default), `starts_with` or `ends_with`.
+    pub search_operator: Option<String>,
+    /// 1 to 1000.
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    /// `createdAt` (default), `updatedAt`, `name`, `email`, `role` or `id`.
+    pub sort_by: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub sort_direction: Option<String>,
+    /// `id`, `email`, `name`, `role`, `banned`, `emailVerified`, `createdAt` or `updatedAt`.
+    pub filter_field: Option<String>,
+    pub filter_value: Option<String>,
+    /// `eq` (default), `ne`, `lt`, `lte`, `gt`, `gte`, `contains`, `starts_with`, `ends_with`.
+    pub filter_operator: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserList {
+    #[schema(value_type = Vec<BaUser>)]
+    pub users: Vec<crate::domain::User>,
+    pub total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserIdBody {
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionTokenBody {
+    /// A `ref_<id>` handle from `list-user-sessions` (or, in shared mode, the stored token).
+    pub session_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BanBody {
+    pub user_id: String,
+    /// Default "No reason".
+    pub ban_reason: Option<String>,
+    /// Seconds until the ban lifts; none: permanent.
+    pub ban_expires_in: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RoleValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetRoleBody {
+    pub user_id: String,
+    /// A role or a list of roles (stored comma-joined).
+    pub role: RoleValue,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserEnvelope {
+    #[schema(value_type = BaUser)]
+    pub user: crate::domain::User,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionsEnvelope {
+    #[schema(value_type = Vec<BaSession>)]
+    pub sessions: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SuccessBody {
+    pub success: bool,
+}
+
+/// Overrides of the configured policy for one manual cleanup run.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CleanupRequest {
+    pub clean_expired_tokens: Option<bool>,
+    pub clean_inactive_sessions: Option<bool>,
+    /// 1 to 36500.
+    pub inactivity_days: Option<u32>,
+    pub enforce_session_limits: Option<bool>,
+    /// 1 to 100000.
+    pub max_sessions_per_user: Option<u32>,
+    /// Count and sample, delete nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupRunList {
+    pub runs: Vec<crate::domain::run::CleanupRun>,
+    pub next_cursor: Option<String>,
+}
