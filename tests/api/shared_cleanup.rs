@@ -313,7 +313,7 @@ async fn cleanup_of_a_better_auth_app(db: Db, snake: bool, with_indexes: bool) {
     let better_auth_before = better_auth_catalog(&url).await;
     if with_indexes {
         let (out, err) = sessionkeeper(sk_env(&url, snake), &["migrate", "--indexes"]).await;
-        assert_eq!(out.matches("-- created ").count(), 3, "{out}\n{err}");
+        assert_eq!(out.matches("-- created ").count(), 6, "{out}\n{err}");
         let table = n.table;
         assert!(
             out.contains(&format!(
