@@ -1,6 +1,7 @@
 //! One run: take the lease, delete layer by layer in bounded batches (renewing the lease and
 //! pausing between them), or for a dry run only count and sample; then record and report.
 
+use super::pacing::{self, RangeSizer};
 use super::{CleanupError, CleanupService, LEASE_NAME};
 use crate::domain::cleanup_plan::Layer;
 use crate::domain::clock::truncate_ms;
@@ -8,7 +9,7 @@ use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Scope};
 use crate::metrics as m;
 use crate::store::StoreError;
-use crate::store::cleanup::{Criteria, LeaseOutcome};
+use crate::store::cleanup::{CappedBatch, Criteria, HeapPos, LeaseOutcome};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +33,8 @@ struct Batches<'a> {
     criteria: Criteria<'a>,
     counts: LayerCounts,
     last_renewal: Instant,
+    /// Block ranges for the physical-order walks, learnt across the run's layers.
+    sizer: RangeSizer,
 }
 
 impl CleanupService {
@@ -94,6 +97,7 @@ impl CleanupService {
                     criteria,
                     counts: LayerCounts::default(),
                     last_renewal: Instant::now(),
+                    sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
                 };
                 let result = batches.delete_all().await;
                 if let Err(e) = self
@@ -197,35 +201,91 @@ impl CleanupService {
 impl Batches<'_> {
     async fn delete_all(&mut self) -> Result<(), Halt> {
         let policy = *self.criteria.policy;
-        let batch = self.service.config.batch_size;
         if policy.clean_expired_tokens {
-            loop {
-                self.check_stop()?;
-                let store = &self.service.store;
-                let n = store.delete_expired_batch(&self.criteria, batch).await?;
-                self.deleted(Layer::Expired, n);
-                if n < u64::from(batch) {
-                    break;
-                }
-                self.between_batches().await?;
-            }
+            self.delete_per_row(Layer::Expired).await?;
         }
         if policy.clean_inactive_sessions {
-            loop {
-                self.check_stop()?;
-                let store = &self.service.store;
-                let n = store.delete_inactive_batch(&self.criteria, batch).await?;
-                self.deleted(Layer::Inactive, n);
-                if n < u64::from(batch) {
-                    break;
-                }
-                self.between_batches().await?;
-            }
+            self.delete_per_row(Layer::Inactive).await?;
         }
         if policy.enforce_session_limits {
             self.delete_excess().await?;
         }
         Ok(())
+    }
+
+    /// A layer decided row by row: in physical order where the store can (PostgreSQL),
+    /// otherwise through the layer's index.
+    async fn delete_per_row(&mut self, layer: Layer) -> Result<(), Halt> {
+        if let Some(end) = self.service.store.session_heap_blocks().await? {
+            return self.walk_heap(layer, end).await;
+        }
+        let batch = self.service.config.batch_size;
+        loop {
+            self.check_stop()?;
+            let store = &self.service.store;
+            let started = Instant::now();
+            let n = match layer {
+                Layer::Expired => store.delete_expired_batch(&self.criteria, batch).await?,
+                _ => store.delete_inactive_batch(&self.criteria, batch).await?,
+            };
+            let took = started.elapsed();
+            self.deleted(layer, n);
+            if n < u64::from(batch) {
+                return Ok(());
+            }
+            self.between_batches(took).await?;
+        }
+    }
+
+    /// Walks the table's heap from the first block to the last in ranges sized to take about
+    /// the target duration each, one short transaction per range. A range holding more than a
+    /// batch of the layer's rows is cut after the batch, and the walk goes on from the cut with
+    /// capped statements until a range holds no more than a batch again. Blocks added while it
+    /// walks are walked too. A row that a concurrent update moves behind the walk is left for
+    /// the next run, like any session that turns stale during a run.
+    async fn walk_heap(&mut self, layer: Layer, mut end: u64) -> Result<(), Halt> {
+        let limit = self.service.config.batch_size;
+        let mut from = HeapPos::block_start(0);
+        let mut capped = false;
+        self.sizer.next_layer();
+        loop {
+            self.check_stop()?;
+            let to = from
+                .block
+                .saturating_add(self.sizer.blocks(limit))
+                .min(end)
+                .max(from.block + 1);
+            let store = &self.service.store;
+            let c = &self.criteria;
+            let started = Instant::now();
+            let uncapped = if capped {
+                None
+            } else {
+                store.delete_layer_range(c, layer, from, to, limit).await?
+            };
+            let done = match uncapped {
+                Some(deleted) => CappedBatch { deleted, cut: None },
+                None => store.delete_layer_capped(c, layer, from, to, limit).await?,
+            };
+            let took = started.elapsed();
+            self.deleted(layer, done.deleted);
+            capped = done.cut.is_some();
+            let next = done.cut.unwrap_or(HeapPos::block_start(to));
+            match done.cut {
+                Some(cut) => self.sizer.observe(cut.block + 1 - from.block, took, None),
+                None => self
+                    .sizer
+                    .observe(to - from.block, took, Some(done.deleted)),
+            }
+            from = next;
+            if from.block >= end {
+                match store.session_heap_blocks().await? {
+                    Some(grown) if grown > end => end = grown,
+                    _ => return Ok(()),
+                }
+            }
+            self.between_batches(took).await?;
+        }
     }
 
     /// Walks the users over the limit in id order, deleting for a group of users whose excess
@@ -260,11 +320,13 @@ impl Batches<'_> {
                 loop {
                     self.check_stop()?;
                     let store = &self.service.store;
+                    let started = Instant::now();
                     let n = store
                         .delete_excess_batch(&self.criteria, &after, &upto, batch)
                         .await?;
+                    let took = started.elapsed();
                     self.deleted(Layer::Excess, n);
-                    self.between_batches().await?;
+                    self.between_batches(took).await?;
                     if n < u64::from(batch) {
                         break;
                     }
@@ -295,8 +357,9 @@ impl Batches<'_> {
     }
 
     /// Renews the lease once a third of it has passed, then pauses so other queries get the
-    /// database; a stop request cuts the pause short.
-    async fn between_batches(&mut self) -> Result<(), Halt> {
+    /// database (for a share of the batch's duration `took`, plus any fixed pause); a stop
+    /// request cuts the pause short.
+    async fn between_batches(&mut self, took: Duration) -> Result<(), Halt> {
         let service = self.service;
         let lease = service.config.lease_seconds;
         if self.last_renewal.elapsed() >= Duration::from_secs(lease) / 3 {
@@ -317,7 +380,8 @@ impl Batches<'_> {
             }
             self.last_renewal = Instant::now();
         }
-        let pause = Duration::from_millis(service.config.batch_pause_ms);
+        let config = &service.config;
+        let pause = pacing::pause_after(took, config.batch_pause_ms, config.batch_pause_percent);
         if !pause.is_zero() {
             tokio::select! {
                 biased;

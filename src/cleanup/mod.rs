@@ -5,6 +5,7 @@
 //! answers again, then recorded; the loop goes on.
 
 mod execute;
+mod pacing;
 mod status;
 
 pub use status::{CleanupStatus, CleanupTotals};

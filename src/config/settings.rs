@@ -298,10 +298,22 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.batch_size = whole(v, 1u32, 100_000, "rows")? }
     ),
     setting!(
+        "session_management.batch_target_ms",
+        ["SESSION_CLEANUP_BATCH_TARGET_MS"],
+        false,
+        |c, v| { c.cleanup.batch_target_ms = whole(v, 1u64, 10_000, "milliseconds")? }
+    ),
+    setting!(
         "session_management.batch_pause_ms",
         ["SESSION_CLEANUP_BATCH_PAUSE_MS"],
         false,
         |c, v| { c.cleanup.batch_pause_ms = whole(v, 0u64, 60_000, "milliseconds")? }
+    ),
+    setting!(
+        "session_management.batch_pause_percent",
+        ["SESSION_CLEANUP_BATCH_PAUSE_PERCENT"],
+        false,
+        |c, v| { c.cleanup.batch_pause_percent = whole(v, 0u32, 1000, "percent")? }
     ),
     setting!(
         "session_management.jitter_percent",

@@ -190,11 +190,17 @@ fn cleanup_numbers_are_checked_and_named() {
         ("SESSION_INACTIVITY_TIMEOUT_DAYS", "7"),
         ("SESSION_CLEANUP_BATCH_SIZE", "500"),
         ("SESSION_CLEANUP_BATCH_PAUSE_MS", "0"),
+        ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "25"),
+        ("SESSION_CLEANUP_BATCH_TARGET_MS", "80"),
         ("SESSION_CLEANUP_JITTER_PERCENT", "0"),
         ("SESSION_CLEANUP_LEASE_SECONDS", "30"),
         ("SESSION_CLEANUP_SAMPLE_SIZE", "5"),
     ])
     .unwrap();
+    assert_eq!(
+        (c.cleanup.batch_pause_percent, c.cleanup.batch_target_ms),
+        (25, 80)
+    );
     assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(900));
     assert_eq!(c.cleanup.policy.max_sessions_per_user, 3);
     assert_eq!(c.cleanup.policy.inactivity_days, 7);
@@ -225,6 +231,9 @@ fn cleanup_numbers_are_checked_and_named() {
         ("MAX_SESSIONS_PER_USER", "-2"),
         ("SESSION_INACTIVITY_TIMEOUT_DAYS", "0"),
         ("SESSION_CLEANUP_BATCH_SIZE", "0"),
+        ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "-5"),
+        ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "1001"),
+        ("SESSION_CLEANUP_BATCH_TARGET_MS", "0"),
         ("SESSION_CLEANUP_JITTER_PERCENT", "90"),
         ("SESSION_CLEANUP_LEASE_SECONDS", "1"),
     ] {

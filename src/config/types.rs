@@ -86,8 +86,15 @@ pub struct CleanupConfig {
     pub logs: bool,
     pub automatic: bool,
     pub on_startup: bool,
+    /// Most rows one delete statement removes.
     pub batch_size: u32,
+    /// PostgreSQL, expired and inactive layers: how long one statement should take; the block
+    /// range it covers is sized toward it.
+    pub batch_target_ms: u64,
+    /// Fixed part of the pause after each batch.
     pub batch_pause_ms: u64,
+    /// Proportional part of the pause: this share (percent) of the batch's own duration.
+    pub batch_pause_percent: u32,
     pub jitter_percent: u32,
     pub lease_seconds: u64,
     pub sample_size: u32,
@@ -154,8 +161,10 @@ impl Default for Config {
                 logs: true,
                 automatic: true,
                 on_startup: true,
-                batch_size: 1000,
-                batch_pause_ms: 20,
+                batch_size: 50_000,
+                batch_target_ms: 50,
+                batch_pause_ms: 0,
+                batch_pause_percent: 10,
                 jitter_percent: 10,
                 lease_seconds: 60,
                 sample_size: 20,

@@ -4,7 +4,7 @@
 //! written once below and expanded for both backends.
 
 use super::Result;
-use crate::domain::cleanup_plan::inactive_cutoff;
+use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
 use crate::domain::run::{CleanupRun, LayerCounts, SampleEntry};
 use crate::domain::timefmt;
 use crate::domain::{CleanupPolicy, Scope};
@@ -31,6 +31,50 @@ pub struct SessionGauges {
     pub active: u64,
     pub expired: u64,
     pub inactive: u64,
+}
+
+/// A row's place in a PostgreSQL table (its `ctid`): heap block and line pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeapPos {
+    pub block: u64,
+    pub offset: u32,
+}
+
+impl HeapPos {
+    pub fn block_start(block: u64) -> Self {
+        Self { block, offset: 0 }
+    }
+
+    /// The position right after this one.
+    pub fn next(self) -> Self {
+        Self {
+            block: self.block,
+            offset: self.offset + 1,
+        }
+    }
+
+    /// As a `tid` literal.
+    pub fn tid(self) -> String {
+        format!("({},{})", self.block, self.offset)
+    }
+
+    /// `None` for anything but a `tid`'s text form `(block,offset)`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (block, offset) = s.strip_prefix('(')?.strip_suffix(')')?.split_once(',')?;
+        Some(Self {
+            block: block.parse().ok()?,
+            offset: offset.parse().ok()?,
+        })
+    }
+}
+
+/// What one capped delete over a block range did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CappedBatch {
+    pub deleted: u64,
+    /// The first matching row the cap left, where the walk goes on; `None` when the range
+    /// held no more than the cap.
+    pub cut: Option<HeapPos>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +134,31 @@ pub trait CleanupStore: Send + Sync {
     async fn delete_expired_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
     /// Deletes up to `limit` inactive (unexpired) sessions.
     async fn delete_inactive_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
+    /// The session table's length in heap blocks where the per-row layers can be deleted in
+    /// physical order (PostgreSQL 14 or later); `None` elsewhere: SQLite, the embedded store,
+    /// deletes through the indexes.
+    async fn session_heap_blocks(&self) -> Result<Option<u64>>;
+    /// Deletes the sessions of a per-row layer (expired or inactive) stored from `from` up to,
+    /// not including, block `to`, in one transaction, unless there are more than `limit`:
+    /// then it deletes nothing and returns `None`. PostgreSQL only.
+    async fn delete_layer_range(
+        &self,
+        c: &Criteria<'_>,
+        layer: Layer,
+        from: HeapPos,
+        to: u64,
+        limit: u32,
+    ) -> Result<Option<u64>>;
+    /// Deletes the first `limit` sessions (in physical order) of a per-row layer stored from
+    /// `from` up to block `to`. PostgreSQL only.
+    async fn delete_layer_capped(
+        &self,
+        c: &Criteria<'_>,
+        layer: Layer,
+        from: HeapPos,
+        to: u64,
+        limit: u32,
+    ) -> Result<CappedBatch>;
     /// Users (ids above `after`, in id order) with more surviving sessions than the limit, and
     /// how many they have.
     async fn users_over_limit(
@@ -132,7 +201,8 @@ macro_rules! impl_cleanup_store {
             use $crate::domain::cleanup_plan::Layer;
             use $crate::domain::run::{CleanupRun, LayerCounts, Outcome, SampleEntry, Trigger};
             use $crate::store::cleanup::{
-                CleanupStore, Criteria, LeaseOutcome, RunCursor, RunPage, SessionGauges,
+                CappedBatch, CleanupStore, Criteria, HeapPos, LeaseOutcome, RunCursor, RunPage,
+                SessionGauges,
             };
             use $crate::store::cleanup_queries::{CleanupQueries, queries_for};
             use $crate::store::ts::Ts;
@@ -202,6 +272,31 @@ macro_rules! impl_cleanup_store {
                         .bind($c.policy.clean_expired_tokens)
                         .bind($c.policy.clean_inactive_sessions)
                 };
+            }
+
+            /// Binds a per-row layer's own parameters: now, and for the inactive layer the cutoff.
+            macro_rules! range_layer {
+                ($sql:expr, $c:expr, $layer:expr) => {{
+                    let query = sqlx::query($sql).bind(Ts($c.now));
+                    match $layer {
+                        Layer::Inactive => query.bind(Ts($c.cutoff())),
+                        _ => query,
+                    }
+                }};
+            }
+
+            fn range_guard(store: &$store, layer: Layer) -> Result<()> {
+                if store.backend() != $crate::store::Backend::Postgres {
+                    return Err(StoreError::Schema(
+                        "deletes by block range need PostgreSQL".into(),
+                    ));
+                }
+                if layer == Layer::Excess {
+                    return Err(StoreError::Schema(
+                        "the excess layer is not decided row by row".into(),
+                    ));
+                }
+                Ok(())
             }
 
             #[async_trait::async_trait]
@@ -321,6 +416,85 @@ macro_rules! impl_cleanup_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected())
+                }
+
+                async fn session_heap_blocks(&self) -> Result<Option<u64>> {
+                    if self.backend() != $crate::store::Backend::Postgres {
+                        return Ok(None);
+                    }
+                    let q = cq(self);
+                    let blocks: Option<i64> = sqlx::query_scalar(q.heap_blocks)
+                        .bind(q.session_table)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(blocks.map(count))
+                }
+
+                async fn delete_layer_range(
+                    &self,
+                    c: &Criteria<'_>,
+                    layer: Layer,
+                    from: HeapPos,
+                    to: u64,
+                    limit: u32,
+                ) -> Result<Option<u64>> {
+                    let q = cq(self);
+                    let sql = match layer {
+                        Layer::Expired => pick(&q.delete_expired_range, c),
+                        _ => pick(&q.delete_inactive_range, c),
+                    };
+                    range_guard(self, layer)?;
+                    let query = range_layer!(sql, c, layer);
+                    // Optimistic: the common case (the range holds no more than the cap) costs
+                    // one plain range delete; the rare overflow is undone.
+                    let mut tx = self.pool.begin().await?;
+                    let done = query
+                        .bind(from.tid())
+                        .bind(HeapPos::block_start(to).tid())
+                        .bind(c.scope.tenant())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() > u64::from(limit) {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    tx.commit().await?;
+                    Ok(Some(done.rows_affected()))
+                }
+
+                async fn delete_layer_capped(
+                    &self,
+                    c: &Criteria<'_>,
+                    layer: Layer,
+                    from: HeapPos,
+                    to: u64,
+                    limit: u32,
+                ) -> Result<CappedBatch> {
+                    let q = cq(self);
+                    let sql = match layer {
+                        Layer::Expired => pick(&q.delete_expired_capped, c),
+                        _ => pick(&q.delete_inactive_capped, c),
+                    };
+                    range_guard(self, layer)?;
+                    let row = range_layer!(sql, c, layer)
+                        .bind(from.tid())
+                        .bind(HeapPos::block_start(to).tid())
+                        .bind(i64::from(limit))
+                        .bind(c.scope.tenant())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    let cut: Option<String> = row.try_get(1)?;
+                    let cut =
+                        match cut {
+                            Some(t) => Some(HeapPos::parse(&t).ok_or_else(|| {
+                                StoreError::Schema(format!("unreadable tid {t:?}"))
+                            })?),
+                            None => None,
+                        };
+                    Ok(CappedBatch {
+                        deleted: count(row.try_get(0)?),
+                        cut,
+                    })
                 }
 
                 async fn users_over_limit(
@@ -467,6 +641,27 @@ impl_cleanup_store!(super::postgres::PgStore, sqlx::postgres::PgRow);
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn heap_positions_round_trip_and_reject_junk() {
+        let p = HeapPos {
+            block: 4_294_967_295,
+            offset: 291,
+        };
+        assert_eq!(p.tid(), "(4294967295,291)");
+        assert_eq!(HeapPos::parse(&p.tid()), Some(p));
+        assert_eq!(p.next().tid(), "(4294967295,292)");
+        assert!(
+            HeapPos::block_start(3)
+                < HeapPos {
+                    block: 3,
+                    offset: 1
+                }
+        );
+        for junk in ["", "(1,2", "1,2)", "(1;2)", "(a,2)", "(1,-2)", "(,)"] {
+            assert_eq!(HeapPos::parse(junk), None, "{junk}");
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_junk() {

@@ -21,6 +21,20 @@ pub struct CleanupQueries {
     pub gauges: &'static str,
     pub delete_expired: [&'static str; 2],
     pub delete_inactive: [&'static str; 2],
+    /// PostgreSQL: the quoted session table name (bound as `$1` of `heap_blocks`).
+    pub session_table: &'static str,
+    /// PostgreSQL: the session table's length in heap blocks, NULL before version 14 (no TID
+    /// Range Scan, so a block range would read the whole table).
+    pub heap_blocks: &'static str,
+    /// PostgreSQL: a per-row layer within heap positions `[from, to)` (tids as text), after
+    /// the layer's own parameters (expired: `$1` now; inactive: `$1` now, `$2` cutoff): `from`,
+    /// `to`, then the tenant.
+    pub delete_expired_range: [&'static str; 2],
+    pub delete_inactive_range: [&'static str; 2],
+    /// The same, at most `limit` rows (after `to`; the tenant last), in physical order; returns
+    /// the count and where the first row left over is (NULL when none).
+    pub delete_expired_capped: [&'static str; 2],
+    pub delete_inactive_capped: [&'static str; 2],
     pub users_over_limit: &'static str,
     pub delete_excess: [&'static str; 2],
     /// PostgreSQL: `$1` name, `$2` holder, `$3` run id, `$4` seconds (the database clock).
@@ -98,6 +112,40 @@ impl CleanupQueries {
         let (del_open, del_close) = match backend {
             Backend::Postgres => (format!("DELETE FROM {st} WHERE {id} = ANY(ARRAY("), "))"),
             Backend::Sqlite => (format!("DELETE FROM {st} WHERE {id} IN ("), ")"),
+        };
+        // Deletes in physical order (PostgreSQL 14+): a TID Range Scan reads only the range's
+        // blocks, sequentially, as a plain DELETE does, where an index walk visits the heap at
+        // random. `pred` is the layer on alias `s`; `n` its number of parameters.
+        let range_delete = |pred: &str, n: usize| -> [&'static str; 2] {
+            let (from, to) = (n + 1, n + 2);
+            let base = format!(
+                "DELETE FROM {st} s WHERE s.ctid >= CAST(${from} AS tid) \
+                 AND s.ctid < CAST(${to} AS tid) AND {pred}"
+            );
+            [
+                leak(base.clone()),
+                leak(format!("{base} AND {}", schema.tenant_filter("s", n + 3))),
+            ]
+        };
+        // The capped form finds the first matching row past the cap, then deletes the matching
+        // rows before it: cutting by position rather than re-fetching a list of row ids keeps
+        // the scan sequential.
+        let capped_delete = |pred: &str, n: usize| -> [&'static str; 2] {
+            let (from, to, limit) = (n + 1, n + 2, n + 3);
+            let statement = |tenant: String| {
+                let range = format!("s.ctid >= CAST(${from} AS tid) AND {pred}{tenant}");
+                leak(format!(
+                    "WITH cut AS MATERIALIZED (SELECT s.ctid FROM {st} s WHERE {range} \
+                     AND s.ctid < CAST(${to} AS tid) OFFSET ${limit} LIMIT 1), \
+                     d AS (DELETE FROM {st} s WHERE {range} \
+                     AND s.ctid < LEAST(CAST(${to} AS tid), (SELECT cut.ctid FROM cut)) RETURNING 1) \
+                     SELECT COUNT(*), (SELECT CAST(cut.ctid AS TEXT) FROM cut) FROM d"
+                ))
+            };
+            [
+                statement(String::new()),
+                statement(format!(" AND {}", schema.tenant_filter("s", n + 4))),
+            ]
         };
         let lease_table = q("sessionkeeper_lease");
         let acquire_lease = match backend {
@@ -195,6 +243,16 @@ impl CleanupQueries {
                 4,
                 &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
             ),
+            session_table: leak(st.clone()),
+            heap_blocks: leak(
+                "SELECT CASE WHEN CAST(current_setting('server_version_num') AS INT) >= 140000 \
+                 THEN pg_relation_size(CAST($1 AS regclass)) / CAST(current_setting('block_size') AS BIGINT) END"
+                    .to_owned(),
+            ),
+            delete_expired_range: range_delete(&format!("s.{exp} < $1"), 1),
+            delete_inactive_range: range_delete(&format!("s.{exp} >= $1 AND s.{upd} < $2"), 2),
+            delete_expired_capped: capped_delete(&format!("s.{exp} < $1"), 1),
+            delete_inactive_capped: capped_delete(&format!("s.{exp} >= $1 AND s.{upd} < $2"), 2),
             users_over_limit: leak(format!(
                 "SELECT s.{uid}, COUNT(*) FROM {st} s WHERE s.{uid} > $6 AND {} \
                  GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $7",

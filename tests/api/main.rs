@@ -12,6 +12,7 @@ mod cleanup_fault;
 mod cleanup_multi;
 mod cleanup_prop;
 mod cleanup_seed;
+mod cleanup_walk;
 mod compat;
 mod config_errors;
 mod dashboard;
