@@ -49,6 +49,9 @@ pub enum ConfigError {
     Conflict(String),
 }
 
+/// Default cleanup batch size on SQLite (PostgreSQL's is in `types.rs`).
+pub const SQLITE_DEFAULT_BATCH_SIZE: u32 = 5_000;
+
 impl Config {
     pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
         let mut cfg = Config::default();
@@ -93,6 +96,11 @@ impl Config {
         if !seen.contains("listen") {
             let port = self.base_url.port_or_known_default().unwrap_or(3001);
             self.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        }
+        // SQLite has one write lock: a 50,000-row batch would hold sign-ins back for a while,
+        // so the embedded store gets smaller batches unless the operator chose a size.
+        if !seen.contains("session_management.batch_size") && !self.is_postgres() {
+            self.cleanup.batch_size = SQLITE_DEFAULT_BATCH_SIZE;
         }
         if !seen.contains("session.secure_cookies") {
             self.session.secure_cookies = self.base_url.scheme() == "https";
