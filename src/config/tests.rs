@@ -327,7 +327,10 @@ fn schema_names_come_from_toml_and_env_and_need_shared_mode() {
 
 #[test]
 fn sqlite_gets_smaller_cleanup_batches_unless_set() {
-    assert_eq!(load(&[]).unwrap().cleanup.batch_size, SQLITE_DEFAULT_BATCH_SIZE);
+    assert_eq!(
+        load(&[]).unwrap().cleanup.batch_size,
+        SQLITE_DEFAULT_BATCH_SIZE
+    );
     let pg = load(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")]).unwrap();
     assert_eq!(pg.cleanup.batch_size, 50_000);
     let set = load(&[("SESSION_CLEANUP_BATCH_SIZE", "700")]).unwrap();
