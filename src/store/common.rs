@@ -216,6 +216,14 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn delete_session_by_token(&self, token_key: &str) -> Result<bool> {
+                let done = sqlx::query(self.q.delete_session_by_token)
+                    .bind(token_key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn delete_session(&self, id: &str) -> Result<bool> {
                 let done = sqlx::query(self.q.delete_session)
                     .bind(id)

@@ -109,6 +109,8 @@ pub trait Store:
         updated_at: OffsetDateTime,
     ) -> Result<bool>;
     async fn delete_session(&self, id: &str) -> Result<bool>;
+    /// Deletes the session stored under `token_key`; false when there was none.
+    async fn delete_session_by_token(&self, token_key: &str) -> Result<bool>;
     /// A user's sessions, oldest first; with `active_at`, only those expiring after it.
     async fn list_user_sessions(
         &self,

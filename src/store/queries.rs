@@ -25,6 +25,7 @@ pub struct Queries {
     pub lock_user: &'static str,
     pub touch_session: &'static str,
     pub delete_session: &'static str,
+    pub delete_session_by_token: &'static str,
     pub list_user_sessions: &'static str,
     pub delete_user_sessions: &'static str,
 }
@@ -171,6 +172,7 @@ impl Queries {
                 q(&s.id)
             )),
             delete_session: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id))),
+            delete_session_by_token: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.token))),
             list_user_sessions: leak(format!(
                 "SELECT {session_cols} FROM {st} s WHERE s.{uid} = $1 AND ($2 IS NULL OR s.{exp} > $2) ORDER BY s.{created} ASC, s.{id} ASC LIMIT $3",
                 uid = q(&s.user_id),
