@@ -1,4 +1,4 @@
-use crate::app::{ensure_secret, open_store};
+use crate::app::open_store;
 use crate::config::Config;
 use crate::domain::SystemClock;
 use crate::domain::model::NewUser;
@@ -24,7 +24,7 @@ pub enum UsersCommand {
     },
 }
 
-pub async fn run(mut config: Config, command: UsersCommand) -> Result<(), String> {
+pub async fn run(config: Config, command: UsersCommand) -> Result<(), String> {
     match command {
         UsersCommand::Create {
             email,
@@ -33,7 +33,7 @@ pub async fn run(mut config: Config, command: UsersCommand) -> Result<(), String
             tenant,
         } => {
             let password = read_password()?;
-            ensure_secret(&mut config);
+            // No secret needed: creating a user signs no cookie, so no dev-secret warning.
             let store = open_store(&config).await.map_err(|e| e.to_string())?;
             let keeper = SessionKeeper::new(config, store, Arc::new(SystemClock));
             let new = NewUser {
