@@ -49,7 +49,11 @@ macro_rules! impl_catalog {
             }
 
             fn with_schema(&self, schema: Schema) -> Arc<dyn Store> {
-                Arc::new(<$store>::from_pool(self.pool.clone(), schema))
+                Arc::new(<$store>::with_pools(
+                    self.pool.clone(),
+                    self.lookups.clone(),
+                    schema,
+                ))
             }
 
             async fn table_columns(&self, table: &str) -> Result<Option<Vec<ColumnInfo>>> {

@@ -180,10 +180,12 @@ macro_rules! impl_store {
             }
 
             async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>> {
+                let mut conn = self.lookups.acquire().await?;
                 let row = sqlx::query(self.q.find_session_with_user)
                     .bind(token_key)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *conn)
                     .await?;
+                conn.finish();
                 match row {
                     Some(row) => Ok(Some(SessionWithUser {
                         session: decode_session(&row, 0)?,

@@ -1,6 +1,7 @@
 //! SQLite: the embedded default. Dates are Better Auth's ISO text, booleans 0/1.
 
 use super::common::impl_store;
+use super::lookup_pool::LookupPool;
 use super::queries::Queries;
 use super::{Schema, StoreError};
 use crate::config::Mode;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    pub(crate) lookups: LookupPool<Sqlite>,
     pub(crate) q: Queries,
     pub(crate) schema: Schema,
 }
@@ -43,17 +45,35 @@ impl SqliteStore {
                 .synchronous(SqliteSynchronous::Normal);
         }
         let pool = super::pool::options::<Sqlite>()
-            .max_connections(max_connections)
+            .max_connections(super::pool::general_size(max_connections))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self::from_pool(pool, schema))
+        let lookups = LookupPool::new(
+            pool.connect_options(),
+            super::pool::lookup_size(max_connections),
+            pool.options().get_acquire_timeout(),
+        );
+        Ok(Self::with_pools(pool, lookups, schema))
     }
 
+    /// Session checks get their own connections (see [`LookupPool`]), as many as the pool.
     pub fn from_pool(pool: SqlitePool, schema: Schema) -> Self {
+        let size = pool.options().get_max_connections();
+        let timeout = pool.options().get_acquire_timeout();
+        let lookups = LookupPool::new(pool.connect_options(), size, timeout);
+        Self::with_pools(pool, lookups, schema)
+    }
+
+    pub(crate) fn with_pools(
+        pool: SqlitePool,
+        lookups: LookupPool<Sqlite>,
+        schema: Schema,
+    ) -> Self {
         Self {
             q: Queries::new(&schema),
             pool,
+            lookups,
             schema,
         }
     }
