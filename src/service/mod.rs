@@ -4,6 +4,7 @@
 pub mod admin;
 mod auth;
 mod error;
+mod hashing;
 
 pub use auth::{ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};
@@ -14,7 +15,6 @@ use crate::domain::cookie::{CookieNames, CookieSigner};
 use crate::domain::token::TokenStorage;
 use crate::store::Store;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 pub struct SessionKeeper {
     pub config: Arc<Config>,
@@ -23,9 +23,7 @@ pub struct SessionKeeper {
     pub signer: CookieSigner,
     pub cookies: CookieNames,
     pub token_storage: TokenStorage,
-    /// Bounds concurrent password hashes: each scrypt takes 32 MiB and a core for ~60 ms, and
-    /// must never run on the async workers.
-    hash_permits: Arc<Semaphore>,
+    hash_pool: Arc<hashing::HashingPool>,
 }
 
 impl SessionKeeper {
@@ -42,64 +40,22 @@ impl SessionKeeper {
         };
         let cookies =
             CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             signer: CookieSigner::new(&secret),
             cookies,
             token_storage,
-            hash_permits: Arc::new(Semaphore::new(cpus)),
+            hash_pool: Arc::new(hashing::HashingPool::new()),
             config: Arc::new(config),
             store,
             clock,
         }
     }
 
-    /// Runs a password hash or verify on the blocking pool, at most one per core at a time,
-    /// at a lower CPU priority than the async workers.
+    /// Runs a password hash or verify on the hashing threads.
     async fn hashing<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .hash_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            lower_thread_priority();
-            f()
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))
-    }
-}
-
-/// Nice value of a thread that has hashed a password. A sign-in flood would otherwise take
-/// every core for scrypt and triple the latency of the session checks that every other
-/// request waits on; at nice 5 the scheduler gives the hashes what the checks leave, and
-/// about a third of a contended core each (CFS weight 335 against 1024).
-#[cfg(target_os = "linux")]
-const HASH_NICE: libc::c_int = 5;
-
-/// Lowers the calling blocking-pool thread's priority, once per thread (on Linux the nice
-/// value is per thread). The thread may later run other blocking work at that priority,
-/// which is only file and DNS work, never a request's hot path.
-fn lower_thread_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        thread_local! {
-            static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-        }
-        LOWERED.with(|done| {
-            if !done.get() {
-                done.set(true);
-                // SAFETY: setpriority takes plain integers; who = 0 is the calling thread.
-                let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICE) };
-                if rc != 0 {
-                    tracing::debug!("could not lower the priority of a hashing thread");
-                }
-            }
-        });
+        self.hash_pool.run(f).await
     }
 }
