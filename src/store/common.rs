@@ -43,6 +43,29 @@ macro_rules! impl_store {
             })
         }
 
+        /// The batch statement of [`SessionLookups`](crate::store::lookup_batch::SessionLookups).
+        fn fetch_sessions<'c>(
+            conn: &'c mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+            sql: &'static str,
+            tokens: &'c [&'c str],
+        ) -> futures::future::BoxFuture<'c, std::result::Result<Vec<SessionWithUser>, sqlx::Error>>
+        {
+            Box::pin(async move {
+                let rows = sqlx::query(sql)
+                    .bind(<$store>::tokens_param(tokens)?)
+                    .fetch_all(conn)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SessionWithUser {
+                            session: decode_session(row, 0)?,
+                            user: decode_user(row, SESSION_COLS)?,
+                        })
+                    })
+                    .collect()
+            })
+        }
+
         #[async_trait::async_trait]
         impl Store for $store {
             fn backend(&self) -> Backend {
@@ -180,19 +203,7 @@ macro_rules! impl_store {
             }
 
             async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>> {
-                let mut conn = self.lookups.acquire().await?;
-                let row = sqlx::query(self.q.find_session_with_user)
-                    .bind(token_key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                conn.finish();
-                match row {
-                    Some(row) => Ok(Some(SessionWithUser {
-                        session: decode_session(&row, 0)?,
-                        user: decode_user(&row, SESSION_COLS)?,
-                    })),
-                    None => Ok(None),
-                }
+                self.sessions.find(token_key).await
             }
 
             async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>> {

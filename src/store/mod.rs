@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod cleanup_queries;
 mod common;
 pub mod indexes;
+mod lookup_batch;
 mod lookup_pool;
 pub mod mapping;
 mod pool;

@@ -26,12 +26,11 @@ pub(crate) fn options<DB: Database>() -> PoolOptions<DB> {
         })
 }
 
-/// `DATABASE_MAX_CONNECTIONS` is split between the session checks' connections (half, at least
-/// one) and sqlx's pool for everything else (the rest, at least one).
-pub(crate) fn lookup_size(max_connections: u32) -> u32 {
-    (max_connections / 2).max(1)
-}
-
+/// `DATABASE_MAX_CONNECTIONS` covers the session checks' connections
+/// ([`LANES`](super::lookup_batch::LANES)) and sqlx's pool for everything else (the rest, at
+/// least one).
 pub(crate) fn general_size(max_connections: u32) -> u32 {
-    (max_connections - max_connections / 2).max(1)
+    max_connections
+        .saturating_sub(super::lookup_batch::LANES)
+        .max(1)
 }

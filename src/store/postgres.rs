@@ -1,6 +1,7 @@
 //! PostgreSQL: for production and for many instances behind a load balancer.
 
 use super::common::impl_store;
+use super::lookup_batch::SessionLookups;
 use super::lookup_pool::LookupPool;
 use super::queries::Queries;
 use super::{Schema, StoreError};
@@ -13,6 +14,7 @@ use std::time::Duration;
 pub struct PgStore {
     pub(crate) pool: PgPool,
     pub(crate) lookups: LookupPool<Postgres>,
+    pub(crate) sessions: SessionLookups<Postgres>,
     pub(crate) q: Queries,
     pub(crate) schema: Schema,
 }
@@ -35,27 +37,34 @@ impl PgStore {
             .await?;
         let lookups = LookupPool::new(
             pool.connect_options(),
-            super::pool::lookup_size(max_connections),
+            super::lookup_batch::LANES,
             pool.options().get_acquire_timeout(),
         );
         Ok(Self::with_pools(pool, lookups, schema))
     }
 
-    /// Session checks get their own connections (see [`LookupPool`]), as many as the pool.
+    /// Session checks get their own connection (see [`SessionLookups`]) besides `pool`.
     pub fn from_pool(pool: PgPool, schema: Schema) -> Self {
-        let size = pool.options().get_max_connections();
         let timeout = pool.options().get_acquire_timeout();
-        let lookups = LookupPool::new(pool.connect_options(), size, timeout);
+        let lookups = LookupPool::new(pool.connect_options(), super::lookup_batch::LANES, timeout);
         Self::with_pools(pool, lookups, schema)
     }
 
     pub(crate) fn with_pools(pool: PgPool, lookups: LookupPool<Postgres>, schema: Schema) -> Self {
+        let q = Queries::new(&schema);
+        let sessions = SessionLookups::new(lookups.clone(), q.find_sessions_any, fetch_sessions);
         Self {
-            q: Queries::new(&schema),
+            q,
             pool,
             lookups,
+            sessions,
             schema,
         }
+    }
+
+    /// Tokens of a batched session check, bound as one `text[]`.
+    fn tokens_param<'c>(tokens: &'c [&'c str]) -> Result<&'c [&'c str], sqlx::Error> {
+        Ok(tokens)
     }
 
     pub fn pool(&self) -> &PgPool {

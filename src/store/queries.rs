@@ -18,6 +18,9 @@ pub struct Queries {
     pub insert_account: &'static str,
     pub update_user: &'static str,
     pub find_session_with_user: &'static str,
+    /// The same for a batch of tokens: PostgreSQL binds a `text[]`, SQLite a JSON array.
+    pub find_sessions_any: &'static str,
+    pub find_sessions_json: &'static str,
     pub find_session_by_id: &'static str,
     pub insert_session: &'static str,
     pub count_active_sessions: &'static str,
@@ -65,6 +68,13 @@ impl Queries {
             col_or_null("u", &u.tenant_id, "tenantId"),
         ]
         .join(", ");
+
+        let session_join = format!(
+            "SELECT {session_cols}, {user_cols} FROM {st} s JOIN {ut} u ON u.{} = s.{} WHERE s.{}",
+            q(&u.id),
+            q(&s.user_id),
+            q(&s.token)
+        );
 
         let mut user_insert_cols = vec![
             q(&u.id),
@@ -139,11 +149,10 @@ impl Queries {
                 q(&u.updated_at),
                 q(&u.id)
             )),
-            find_session_with_user: leak(format!(
-                "SELECT {session_cols}, {user_cols} FROM {st} s JOIN {ut} u ON u.{} = s.{} WHERE s.{} = $1",
-                q(&u.id),
-                q(&s.user_id),
-                q(&s.token)
+            find_session_with_user: leak(format!("{session_join} = $1")),
+            find_sessions_any: leak(format!("{session_join} = ANY($1)")),
+            find_sessions_json: leak(format!(
+                "{session_join} IN (SELECT value FROM json_each($1))"
             )),
             find_session_by_id: leak(format!(
                 "SELECT {session_cols} FROM {st} s WHERE s.{} = $1",

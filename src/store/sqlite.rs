@@ -1,6 +1,7 @@
 //! SQLite: the embedded default. Dates are Better Auth's ISO text, booleans 0/1.
 
 use super::common::impl_store;
+use super::lookup_batch::SessionLookups;
 use super::lookup_pool::LookupPool;
 use super::queries::Queries;
 use super::{Schema, StoreError};
@@ -13,6 +14,7 @@ use std::time::Duration;
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) lookups: LookupPool<Sqlite>,
+    pub(crate) sessions: SessionLookups<Sqlite>,
     pub(crate) q: Queries,
     pub(crate) schema: Schema,
 }
@@ -51,17 +53,16 @@ impl SqliteStore {
             .await?;
         let lookups = LookupPool::new(
             pool.connect_options(),
-            super::pool::lookup_size(max_connections),
+            super::lookup_batch::LANES,
             pool.options().get_acquire_timeout(),
         );
         Ok(Self::with_pools(pool, lookups, schema))
     }
 
-    /// Session checks get their own connections (see [`LookupPool`]), as many as the pool.
+    /// Session checks get their own connection (see [`SessionLookups`]) besides `pool`.
     pub fn from_pool(pool: SqlitePool, schema: Schema) -> Self {
-        let size = pool.options().get_max_connections();
         let timeout = pool.options().get_acquire_timeout();
-        let lookups = LookupPool::new(pool.connect_options(), size, timeout);
+        let lookups = LookupPool::new(pool.connect_options(), super::lookup_batch::LANES, timeout);
         Self::with_pools(pool, lookups, schema)
     }
 
@@ -70,12 +71,20 @@ impl SqliteStore {
         lookups: LookupPool<Sqlite>,
         schema: Schema,
     ) -> Self {
+        let q = Queries::new(&schema);
+        let sessions = SessionLookups::new(lookups.clone(), q.find_sessions_json, fetch_sessions);
         Self {
-            q: Queries::new(&schema),
+            q,
             pool,
             lookups,
+            sessions,
             schema,
         }
+    }
+
+    /// Tokens of a batched session check, bound as one JSON array for `json_each`.
+    fn tokens_param(tokens: &[&str]) -> Result<String, sqlx::Error> {
+        serde_json::to_string(tokens).map_err(|e| sqlx::Error::Encode(Box::new(e)))
     }
 
     pub fn pool(&self) -> &SqlitePool {

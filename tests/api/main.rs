@@ -17,6 +17,7 @@ mod compat;
 mod config_errors;
 mod dashboard;
 mod limits;
+mod lookups;
 mod operations;
 mod schema;
 mod shared;
