@@ -2,7 +2,6 @@
 //! its own session, and only its own.
 
 use crate::both_stores;
-use crate::helpers::*;
 use serde_json::{Value, json};
 
 both_stores!(
