@@ -80,10 +80,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Err(e) => return config_error(&e),
     };
     crate::telemetry::init(config.log_format == LogFormat::Json);
-    let result = match cli.command.unwrap_or(Command::Serve {
+    let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         base_url: None,
-    }) {
+    });
+    // A server's failure belongs in its log stream (JSON lines for a collector); a one-shot
+    // command's is for the person at the terminal. Both go to stderr, so say it once.
+    let is_server = matches!(command, Command::Serve { .. });
+    let result = match command {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate(args) => migrate::run(config, args).await,
         Command::Cleanup(args) => cleanup::run(config, args).await,
@@ -91,8 +95,11 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(message) if is_server => {
             tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+        Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
