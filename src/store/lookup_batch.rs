@@ -27,8 +27,9 @@ const MAX_BATCH: usize = 64;
 /// still serves far more checks than the HTTP side can parse on a large machine.
 pub(crate) const LANES: u32 = 1;
 
-/// A lookup that takes this long fails its checks and closes its connection, so a hung
-/// connection (a network partition) holds up the session checks for no longer than this.
+/// A lookup (connecting included) that takes this long fails its checks and closes its
+/// connection, so a hung connection or an unreachable database host (a network partition)
+/// holds up the session checks for no longer than this.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs the lookup statement for these tokens and decodes the rows found.
@@ -121,7 +122,9 @@ async fn lane<DB: Database>(shared: Arc<Shared<DB>>, queue: Arc<tokio::sync::Mut
 }
 
 async fn answer<DB: Database>(shared: &Shared<DB>, batch: &mut Vec<Pending>) {
-    let found = fetch(shared, batch).await;
+    let found = tokio::time::timeout(LOOKUP_TIMEOUT, fetch(shared, batch))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut));
     match found {
         Ok(found) => {
             for p in batch.drain(..) {
@@ -146,12 +149,7 @@ async fn fetch<DB: Database>(
 ) -> std::result::Result<Vec<SessionWithUser>, sqlx::Error> {
     let tokens: Vec<&str> = batch.iter().map(|p| p.token.as_str()).collect();
     let mut conn = shared.pool.acquire().await?;
-    let rows = tokio::time::timeout(
-        LOOKUP_TIMEOUT,
-        (shared.fetch)(&mut conn, shared.sql, &tokens),
-    )
-    .await
-    .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    let rows = (shared.fetch)(&mut conn, shared.sql, &tokens).await?;
     conn.finish();
     Ok(rows)
 }
