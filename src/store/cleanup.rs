@@ -33,6 +33,19 @@ pub struct SessionGauges {
     pub inactive: u64,
 }
 
+impl SessionGauges {
+    /// The counts after deleting `deleted` from a table these counts describe, for a run whose
+    /// excess layer removed only active sessions (it keeps the other layers' rows when they
+    /// are on).
+    pub fn after_deleting(self, deleted: LayerCounts) -> Self {
+        Self {
+            active: self.active.saturating_sub(deleted.excess),
+            expired: self.expired.saturating_sub(deleted.expired),
+            inactive: self.inactive.saturating_sub(deleted.inactive),
+        }
+    }
+}
+
 /// A row's place in a PostgreSQL table (its `ctid`): heap block and line pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HeapPos {
@@ -661,6 +674,32 @@ mod tests {
         for junk in ["", "(1,2", "1,2)", "(1;2)", "(a,2)", "(1,-2)", "(,)"] {
             assert_eq!(HeapPos::parse(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn gauges_after_a_run_lose_what_each_layer_deleted() {
+        let before = SessionGauges {
+            active: 100,
+            expired: 60,
+            inactive: 15,
+        };
+        let deleted = LayerCounts {
+            expired: 50,
+            inactive: 15,
+            excess: 30,
+        };
+        let after = SessionGauges {
+            active: 70,
+            expired: 10,
+            inactive: 0,
+        };
+        assert_eq!(before.after_deleting(deleted), after);
+        // Rows that arrived during the run may be deleted too: never below zero.
+        let more = LayerCounts {
+            expired: 61,
+            ..deleted
+        };
+        assert_eq!(before.after_deleting(more).expired, 0);
     }
 
     #[test]
