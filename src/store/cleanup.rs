@@ -396,11 +396,21 @@ macro_rules! impl_cleanup_store {
                     inactivity_days: u32,
                 ) -> Result<SessionGauges> {
                     let cutoff = now - time::Duration::days(i64::from(inactivity_days));
-                    let row = sqlx::query(cq(self).gauges)
-                        .bind(Ts(now))
-                        .bind(Ts(cutoff))
-                        .fetch_one(&self.pool)
-                        .await?;
+                    let query = sqlx::query(cq(self).gauges).bind(Ts(now)).bind(Ts(cutoff));
+                    let row = if self.backend() == $crate::store::Backend::Postgres {
+                        // One process for the whole table, not a parallel scan: parallel
+                        // workers would take both cores of a small server from the traffic the
+                        // cleanup must not slow down.
+                        let mut tx = self.pool.begin().await?;
+                        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+                            .execute(&mut *tx)
+                            .await?;
+                        let row = query.fetch_one(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    } else {
+                        query.fetch_one(&self.pool).await?
+                    };
                     let (total, expired, inactive): (i64, i64, i64) =
                         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
                     Ok(SessionGauges {
