@@ -13,6 +13,7 @@ pub use status::{CleanupStatus, CleanupTotals};
 use crate::config::CleanupConfig;
 use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Clock, Scope};
+use crate::store::cleanup::SessionGauges;
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
@@ -45,6 +46,10 @@ pub struct CleanupService {
     run_gate: tokio::sync::Mutex<()>,
     /// Cancelled by `stop`; replaced by a fresh one so later manual runs still work.
     cancel: Mutex<CancellationToken>,
+    /// The session gauge refresh started after the last run, while it may still be running.
+    gauge_refresh: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// What the session gauges were last set to.
+    gauges: Arc<Mutex<Option<SessionGauges>>>,
 }
 
 #[derive(Default)]
@@ -76,6 +81,8 @@ impl CleanupService {
             live: Mutex::new(Live::default()),
             run_gate: tokio::sync::Mutex::new(()),
             cancel: Mutex::new(CancellationToken::new()),
+            gauge_refresh: Mutex::new(None),
+            gauges: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -134,6 +141,7 @@ impl CleanupService {
         };
         old.cancel();
         let _wait_for_run = self.run_gate.lock().await;
+        self.gauges_refreshed().await;
         let mut live = self.live();
         live.loop_running = false;
         live.next_run_at = None;
@@ -149,6 +157,28 @@ impl CleanupService {
     ) -> Result<CleanupRun, CleanupError> {
         let token = self.cancel_token();
         self.run_with(trigger, policy, dry_run, scope, &token).await
+    }
+
+    /// Returns once the session gauges refresh that follows a run whose policy does not let
+    /// the gauges be derived (in the background, after the run has returned) is done; at once
+    /// when none is pending.
+    pub async fn gauges_refreshed(&self) {
+        let pending = self
+            .gauge_refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = pending
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %e, "the session gauges refresh did not finish");
+        }
+    }
+
+    /// The session counts by status that the `sessionkeeper_sessions` gauges were last set to
+    /// (by a run, or the refresh after it); `None` before the first.
+    pub fn session_gauges(&self) -> Option<SessionGauges> {
+        *self.gauges.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn status(&self) -> CleanupStatus {

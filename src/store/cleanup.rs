@@ -33,6 +33,19 @@ pub struct SessionGauges {
     pub inactive: u64,
 }
 
+impl SessionGauges {
+    /// The counts after deleting `deleted` from a table these counts describe, for a run whose
+    /// excess layer removed only active sessions (it keeps the other layers' rows when they
+    /// are on).
+    pub fn after_deleting(self, deleted: LayerCounts) -> Self {
+        Self {
+            active: self.active.saturating_sub(deleted.excess),
+            expired: self.expired.saturating_sub(deleted.expired),
+            inactive: self.inactive.saturating_sub(deleted.inactive),
+        }
+    }
+}
+
 /// A row's place in a PostgreSQL table (its `ctid`): heap block and line pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HeapPos {
@@ -383,11 +396,21 @@ macro_rules! impl_cleanup_store {
                     inactivity_days: u32,
                 ) -> Result<SessionGauges> {
                     let cutoff = now - time::Duration::days(i64::from(inactivity_days));
-                    let row = sqlx::query(cq(self).gauges)
-                        .bind(Ts(now))
-                        .bind(Ts(cutoff))
-                        .fetch_one(&self.pool)
-                        .await?;
+                    let query = sqlx::query(cq(self).gauges).bind(Ts(now)).bind(Ts(cutoff));
+                    let row = if self.backend() == $crate::store::Backend::Postgres {
+                        // One process for the whole table, not a parallel scan: parallel
+                        // workers would take both cores of a small server from the traffic the
+                        // cleanup must not slow down.
+                        let mut tx = self.pool.begin().await?;
+                        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+                            .execute(&mut *tx)
+                            .await?;
+                        let row = query.fetch_one(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    } else {
+                        query.fetch_one(&self.pool).await?
+                    };
                     let (total, expired, inactive): (i64, i64, i64) =
                         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
                     Ok(SessionGauges {
@@ -661,6 +684,32 @@ mod tests {
         for junk in ["", "(1,2", "1,2)", "(1;2)", "(a,2)", "(1,-2)", "(,)"] {
             assert_eq!(HeapPos::parse(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn gauges_after_a_run_lose_what_each_layer_deleted() {
+        let before = SessionGauges {
+            active: 100,
+            expired: 60,
+            inactive: 15,
+        };
+        let deleted = LayerCounts {
+            expired: 50,
+            inactive: 15,
+            excess: 30,
+        };
+        let after = SessionGauges {
+            active: 70,
+            expired: 10,
+            inactive: 0,
+        };
+        assert_eq!(before.after_deleting(deleted), after);
+        // Rows that arrived during the run may be deleted too: never below zero.
+        let more = LayerCounts {
+            expired: 61,
+            ..deleted
+        };
+        assert_eq!(before.after_deleting(more).expired, 0);
     }
 
     #[test]
