@@ -43,18 +43,24 @@ macro_rules! impl_store {
             })
         }
 
-        /// The batch statement of [`SessionLookups`](crate::store::lookup_batch::SessionLookups).
+        /// The statements of [`SessionLookups`](crate::store::lookup_batch::SessionLookups): a
+        /// batch of one uses the plain `token = $1` lookup, which plans and runs cheaper than
+        /// the array form, so a check that arrives alone costs what it did before batching.
         fn fetch_sessions<'c>(
             conn: &'c mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
-            sql: &'static str,
+            sql: $crate::store::lookup_batch::LookupSql,
             tokens: &'c [&'c str],
         ) -> futures::future::BoxFuture<'c, std::result::Result<Vec<SessionWithUser>, sqlx::Error>>
         {
             Box::pin(async move {
-                let rows = sqlx::query(sql)
-                    .bind(<$store>::tokens_param(tokens)?)
-                    .fetch_all(conn)
-                    .await?;
+                let rows = if let [token] = tokens {
+                    sqlx::query(sql.one).bind(*token).fetch_all(conn).await?
+                } else {
+                    sqlx::query(sql.many)
+                        .bind(<$store>::tokens_param(tokens)?)
+                        .fetch_all(conn)
+                        .await?
+                };
                 rows.iter()
                     .map(|row| {
                         Ok(SessionWithUser {

@@ -23,6 +23,7 @@ struct Inner<DB: Database> {
     options: Arc<Options<DB>>,
     idle: Mutex<Vec<(DB::Connection, Instant)>>,
     permits: Semaphore,
+    size: u32,
     acquire_timeout: Duration,
 }
 
@@ -39,8 +40,14 @@ impl<DB: Database> LookupPool<DB> {
             options,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size.max(1) as usize),
+            size: size.max(1),
             acquire_timeout,
         }))
+    }
+
+    /// Connections it opens at most.
+    pub(crate) fn size(&self) -> u32 {
+        self.0.size
     }
 
     pub(crate) async fn acquire(&self) -> Result<Lease<'_, DB>, Error> {

@@ -26,11 +26,32 @@ pub(crate) fn options<DB: Database>() -> PoolOptions<DB> {
         })
 }
 
-/// `DATABASE_MAX_CONNECTIONS` covers the session checks' connections
-/// ([`LANES`](super::lookup_batch::LANES)) and sqlx's pool for everything else (the rest, at
-/// least one).
+/// `DATABASE_MAX_CONNECTIONS` is split between the session checks' connections (up to
+/// [`LANES`](super::lookup_batch::LANES), leaving at least one) and sqlx's pool for everything
+/// else (the rest, at least one).
+pub(crate) fn lookup_size(max_connections: u32) -> u32 {
+    super::lookup_batch::LANES
+        .min(max_connections.saturating_sub(1))
+        .max(1)
+}
+
 pub(crate) fn general_size(max_connections: u32) -> u32 {
     max_connections
-        .saturating_sub(super::lookup_batch::LANES)
+        .saturating_sub(lookup_size(max_connections))
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{general_size, lookup_size};
+
+    #[test]
+    fn max_connections_is_split_with_at_least_one_each() {
+        let split = |n| (lookup_size(n), general_size(n));
+        assert_eq!(split(10), (4, 6));
+        assert_eq!(split(5), (4, 1));
+        assert_eq!(split(3), (2, 1));
+        assert_eq!(split(2), (1, 1));
+        assert_eq!(split(1), (1, 1));
+    }
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL: for production and for many instances behind a load balancer.
 
 use super::common::impl_store;
-use super::lookup_batch::SessionLookups;
+use super::lookup_batch::{LookupSql, SessionLookups};
 use super::lookup_pool::LookupPool;
 use super::queries::Queries;
 use super::{Schema, StoreError};
@@ -37,7 +37,7 @@ impl PgStore {
             .await?;
         let lookups = LookupPool::new(
             pool.connect_options(),
-            super::lookup_batch::LANES,
+            super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
         Ok(Self::with_pools(pool, lookups, schema))
@@ -52,7 +52,14 @@ impl PgStore {
 
     pub(crate) fn with_pools(pool: PgPool, lookups: LookupPool<Postgres>, schema: Schema) -> Self {
         let q = Queries::new(&schema);
-        let sessions = SessionLookups::new(lookups.clone(), q.find_sessions_any, fetch_sessions);
+        let sessions = SessionLookups::new(
+            lookups.clone(),
+            LookupSql {
+                one: q.find_session_with_user,
+                many: q.find_sessions_any,
+            },
+            fetch_sessions,
+        );
         Self {
             q,
             pool,

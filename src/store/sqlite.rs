@@ -1,7 +1,7 @@
 //! SQLite: the embedded default. Dates are Better Auth's ISO text, booleans 0/1.
 
 use super::common::impl_store;
-use super::lookup_batch::SessionLookups;
+use super::lookup_batch::{LookupSql, SessionLookups};
 use super::lookup_pool::LookupPool;
 use super::queries::Queries;
 use super::{Schema, StoreError};
@@ -53,7 +53,7 @@ impl SqliteStore {
             .await?;
         let lookups = LookupPool::new(
             pool.connect_options(),
-            super::lookup_batch::LANES,
+            super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
         Ok(Self::with_pools(pool, lookups, schema))
@@ -72,7 +72,14 @@ impl SqliteStore {
         schema: Schema,
     ) -> Self {
         let q = Queries::new(&schema);
-        let sessions = SessionLookups::new(lookups.clone(), q.find_sessions_json, fetch_sessions);
+        let sessions = SessionLookups::new(
+            lookups.clone(),
+            LookupSql {
+                one: q.find_session_with_user,
+                many: q.find_sessions_json,
+            },
+            fetch_sessions,
+        );
         Self {
             q,
             pool,
