@@ -15,13 +15,12 @@ use sessionkeeper::config::{Config, Sources};
 use sessionkeeper::domain::run::Trigger;
 use sessionkeeper::domain::{CleanupPolicy, Scope};
 use sqlx::{Connection, PgConnection};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod load;
+use load::{Load, Mode};
+
 const PASSWORD: &str = "bench-password-123";
-/// Every load worker stops after this many requests, whatever the phase length.
-const MAX_REQUESTS_PER_WORKER: usize = 200_000;
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -67,70 +66,9 @@ async fn seed(c: &mut PgConnection, n: u64) {
     // otherwise land on whichever phase comes first.
     exec(c, "CHECKPOINT").await;
     println!("seeded {n} sessions in {:.1} s", t.elapsed().as_secs_f64());
-}
-
-struct Load {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-impl Load {
-    fn pct(&self, p: f64) -> f64 {
-        let mut v = self.latencies.clone();
-        v.sort();
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-        v[i].as_secs_f64() * 1000.0
-    }
-    fn rps(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-/// Get-session from `workers` loopback clients until `stop` is set.
-fn start_load(
-    base: &str,
-    cookies: &[String],
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Load> {
-    let base = base.to_owned();
-    let cookies = cookies.to_vec();
-    tokio::spawn(async move {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for cookie in cookies {
-            let stop = stop.clone();
-            let url = format!("{base}/api/auth/get-session");
-            tasks.push(tokio::spawn(async move {
-                let http = reqwest::Client::new();
-                let mut out = Vec::new();
-                while !stop.load(Ordering::Relaxed) && out.len() < MAX_REQUESTS_PER_WORKER {
-                    let t = Instant::now();
-                    let res = http.get(&url).header("cookie", &cookie).send().await;
-                    let ok = match res {
-                        Ok(r) => {
-                            r.status().is_success()
-                                && r.text().await.is_ok_and(|b| b.contains("\"user\""))
-                        }
-                        Err(_) => false,
-                    };
-                    assert!(ok, "get-session failed under load");
-                    out.push(t.elapsed());
-                }
-                out
-            }));
-        }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap_or_default());
-        }
-        Load {
-            latencies,
-            elapsed: start.elapsed(),
-        }
-    })
+    // Lets what the seed set off in the background (the kernel writing back its files) end
+    // before anything is measured.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 }
 
 async fn sign_in_cookies(base: &str, workers: usize) -> Vec<String> {
@@ -171,15 +109,146 @@ async fn sign_in_cookies(base: &str, workers: usize) -> Vec<String> {
 }
 
 struct Row {
-    name: String,
+    name: &'static str,
     rows: u64,
+    /// Wall time of the statement, or of `run_once` and the gauge refresh it may leave
+    /// running (the load keeps going until both are done).
     secs: f64,
-    /// Our runs: the run's own `durationMs` (the deleting, without the gauge refresh and the
-    /// history write that follow it).
-    run_secs: Option<f64>,
-    /// Our runs: the gauge refresh after `run_once` returned (under the same load).
-    refresh_secs: Option<f64>,
     load: Load,
+}
+
+/// One bench round under one kind of load: idle, plain DELETE, our expired layer, our full
+/// run, each (but the idle one) on freshly seeded identical data.
+async fn round(
+    c: &mut PgConnection,
+    db_url: &str,
+    app: &Bench,
+    mode: Mode,
+    n: u64,
+    idle: Duration,
+) -> Vec<Row> {
+    let mut results = Vec::new();
+    seed(c, n).await;
+    let running = load::start(mode, &app.base, &app.cookies);
+    tokio::time::sleep(idle).await;
+    results.push(Row {
+        name: "idle (no cleanup)",
+        rows: 0,
+        secs: 0.0,
+        load: running.finish(),
+    });
+
+    let mut del = PgConnection::connect(db_url).await.expect("connect");
+    let running = load::start(mode, &app.base, &app.cookies);
+    let t = Instant::now();
+    let rows = exec(
+        &mut del,
+        "DELETE FROM \"session\" WHERE \"expiresAt\" < now()",
+    )
+    .await;
+    let secs = t.elapsed().as_secs_f64();
+    results.push(Row {
+        name: "plain DELETE (expired)",
+        rows,
+        secs,
+        load: running.finish(),
+    });
+
+    // The control: one PostgreSQL backend keeping a core busy with no I/O and no locks, for
+    // about as long as the deletes take, to show what CPU contention alone does to the tail.
+    let running = load::start(mode, &app.base, &app.cookies);
+    let t = Instant::now();
+    exec(&mut del, "SELECT count(*) FROM generate_series(1, 8000000)").await;
+    let secs = t.elapsed().as_secs_f64();
+    results.push(Row {
+        name: "control: one core busy in PostgreSQL, no deletes",
+        rows: 0,
+        secs,
+        load: running.finish(),
+    });
+
+    let expired_only = CleanupPolicy {
+        clean_inactive_sessions: false,
+        enforce_session_limits: false,
+        ..app.policy
+    };
+    for (name, policy) in [
+        ("sessionkeeper, expired layer", expired_only),
+        ("sessionkeeper, all layers", app.policy),
+    ] {
+        seed(c, n).await;
+        let running = load::start(mode, &app.base, &app.cookies);
+        let t = Instant::now();
+        let run = app
+            .cleanup
+            .run_once(Trigger::Manual, policy, false, Scope::All)
+            .await
+            .expect("cleanup runs");
+        app.cleanup.gauges_refreshed().await;
+        let secs = t.elapsed().as_secs_f64();
+        let load = running.finish();
+        assert_eq!(
+            run.outcome,
+            sessionkeeper::domain::run::Outcome::Ok,
+            "{:?}",
+            run.error
+        );
+        println!("{name}: {:?}", run.counts);
+        results.push(Row {
+            name,
+            rows: run.total,
+            secs,
+            load,
+        });
+    }
+    results
+}
+
+fn print_table(mode: Mode, clients: usize, repeat: u32, results: &[Row]) {
+    let idle_p99 = results[0].load.pct(0.99);
+    let plain_rate = results[1].rows as f64 / results[1].secs;
+    println!();
+    println!(
+        "Load: {}; each phase pooled over {repeat} rounds",
+        mode.describe(clients)
+    );
+    println!();
+    println!(
+        "| run | rows deleted | seconds | rows/s | vs plain DELETE | get-session req/s | p50 ms | p99 ms | p99 vs idle | CPU busy | sent late p99 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let secs = if r.secs > 0.0 {
+            format!("{:.2}", r.secs)
+        } else {
+            "-".into()
+        };
+        let (rate, ratio) = if r.rows > 0 {
+            let rate = r.rows as f64 / r.secs;
+            (format!("{rate:.0}"), format!("{:.2}x", rate / plain_rate))
+        } else {
+            ("-".into(), "-".into())
+        };
+        println!(
+            "| {} | {} | {secs} | {rate} | {ratio} | {:.0} | {:.2} | {:.2} | {:.2}x | {:.0}% | {:.2} |",
+            r.name,
+            r.rows,
+            r.load.rps(),
+            r.load.pct(0.5),
+            r.load.pct(0.99),
+            r.load.pct(0.99) / idle_p99,
+            r.load.cpu_busy * 100.0,
+            r.load.late_pct(0.99),
+        );
+    }
+}
+
+/// The server under test, as the load and the rounds see it.
+struct Bench {
+    base: String,
+    cookies: Vec<String>,
+    cleanup: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    policy: CleanupPolicy,
 }
 
 #[tokio::main]
@@ -192,9 +261,21 @@ async fn main() {
         .parse()
         .expect("BENCH_SESSIONS");
     let workers: usize = env_or("BENCH_WORKERS", "4").parse().expect("BENCH_WORKERS");
-    let idle_secs: u64 = env_or("BENCH_IDLE_SECONDS", "10")
-        .parse()
-        .expect("BENCH_IDLE_SECONDS");
+    let idle = Duration::from_secs(
+        env_or("BENCH_IDLE_SECONDS", "10")
+            .parse()
+            .expect("BENCH_IDLE_SECONDS"),
+    );
+    let rate: u32 = env_or("BENCH_RATE", "2000").parse().expect("BENCH_RATE");
+    // The deleting phases last about a second: one gives too few slow requests for a stable
+    // p99, so each round is repeated and its phases pooled.
+    let repeat: u32 = env_or("BENCH_REPEAT", "3").parse().expect("BENCH_REPEAT");
+    let modes: Vec<Mode> = match env_or("BENCH_LOAD", "both").as_str() {
+        "open" => vec![Mode::Open(rate)],
+        "closed" => vec![Mode::Closed],
+        "both" => vec![Mode::Open(rate), Mode::Closed],
+        other => panic!("BENCH_LOAD must be open, closed or both, not {other:?}"),
+    };
 
     let mut c = PgConnection::connect(&admin)
         .await
@@ -238,7 +319,7 @@ async fn main() {
     .await;
     let cookies = sign_in_cookies(&base, workers).await;
     println!(
-        "batch size {}, batch target {} ms, pause {}% of each batch + {} ms, {} load workers, machine: {} cores",
+        "batch size {}, batch target {} ms, pause {}% of each batch + {} ms, {} load clients, machine: {} cores",
         cfg.batch_size,
         cfg.batch_target_ms,
         cfg.batch_pause_percent,
@@ -247,124 +328,30 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let mut results = Vec::new();
-    seed(&mut c, n).await;
-    {
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = start_load(&base, &cookies, stop.clone());
-        tokio::time::sleep(Duration::from_secs(idle_secs)).await;
-        stop.store(true, Ordering::Relaxed);
-        results.push(Row {
-            name: "idle (no cleanup)".into(),
-            rows: 0,
-            secs: 0.0,
-            run_secs: None,
-            refresh_secs: None,
-            load: load.await.unwrap(),
-        });
-    }
-    {
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = start_load(&base, &cookies, stop.clone());
-        let mut del = PgConnection::connect(&db_url).await.unwrap();
-        let t = Instant::now();
-        let rows = exec(
-            &mut del,
-            "DELETE FROM \"session\" WHERE \"expiresAt\" < now()",
-        )
-        .await;
-        let secs = t.elapsed().as_secs_f64();
-        stop.store(true, Ordering::Relaxed);
-        results.push(Row {
-            name: "plain DELETE (expired)".into(),
-            rows,
-            secs,
-            run_secs: None,
-            refresh_secs: None,
-            load: load.await.unwrap(),
-        });
-    }
-    let expired_only = CleanupPolicy {
-        clean_inactive_sessions: false,
-        enforce_session_limits: false,
-        ..cfg.policy
+    let bench = Bench {
+        base,
+        cookies,
+        cleanup,
+        policy: cfg.policy,
     };
-    for (name, policy) in [
-        ("sessionkeeper, expired layer", expired_only),
-        ("sessionkeeper, all layers", cfg.policy),
-    ] {
-        seed(&mut c, n).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = start_load(&base, &cookies, stop.clone());
-        let t = Instant::now();
-        let run = cleanup
-            .run_once(Trigger::Manual, policy, false, Scope::All)
-            .await
-            .expect("cleanup runs");
-        let secs = t.elapsed().as_secs_f64();
-        // The session gauges are refreshed right after the run, in the background: the load
-        // goes on until that is done too, so its cost shows in the latencies.
-        cleanup.gauges_refreshed().await;
-        let refresh_secs = t.elapsed().as_secs_f64() - secs;
-        stop.store(true, Ordering::Relaxed);
-        assert_eq!(
-            run.outcome,
-            sessionkeeper::domain::run::Outcome::Ok,
-            "{:?}",
-            run.error
-        );
-        println!("{name}: {:?}", run.counts);
-        results.push(Row {
-            name: name.into(),
-            rows: run.total,
-            secs,
-            run_secs: run.duration_ms.map(|ms| ms as f64 / 1000.0),
-            refresh_secs: Some(refresh_secs),
-            load: load.await.unwrap(),
-        });
+    let mut tables = Vec::new();
+    for mode in modes {
+        let mut pooled: Vec<Row> = Vec::new();
+        for _ in 0..repeat {
+            let rows = round(&mut c, &db_url, &bench, mode, n, idle).await;
+            if pooled.is_empty() {
+                pooled = rows;
+                continue;
+            }
+            for (p, r) in pooled.iter_mut().zip(rows) {
+                p.rows += r.rows;
+                p.secs += r.secs;
+                p.load.merge(r.load);
+            }
+        }
+        tables.push((mode, pooled));
     }
-
-    let idle_p99 = results[0].load.pct(0.99);
-    let plain_rate = results[1].rows as f64 / results[1].secs;
-    println!();
-    println!(
-        "| run | rows deleted | seconds | rows/s | vs plain DELETE | deleting only: s, rows/s, vs plain | then gauge refresh: s; rows/s counting it, vs plain | get-session req/s | p50 ms | p99 ms | p99 vs idle |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &results {
-        let (rate, ratio) = if r.rows > 0 {
-            let rate = r.rows as f64 / r.secs;
-            (format!("{rate:.0}"), format!("{:.2}x", rate / plain_rate))
-        } else {
-            ("-".into(), "-".into())
-        };
-        let deleting = match r.run_secs {
-            Some(s) if s > 0.0 => {
-                let rate = r.rows as f64 / s;
-                format!("{s:.2}, {rate:.0}, {:.2}x", rate / plain_rate)
-            }
-            _ => "-".into(),
-        };
-        let refresh = match r.refresh_secs {
-            Some(s) => {
-                let rate = r.rows as f64 / (r.secs + s);
-                format!("{s:.2}; {rate:.0}, {:.2}x", rate / plain_rate)
-            }
-            None => "-".into(),
-        };
-        println!(
-            "| {} | {} | {} | {rate} | {ratio} | {deleting} | {refresh} | {:.0} | {:.2} | {:.2} | {:.2}x |",
-            r.name,
-            r.rows,
-            if r.secs > 0.0 {
-                format!("{:.2}", r.secs)
-            } else {
-                "-".into()
-            },
-            r.load.rps(),
-            r.load.pct(0.5),
-            r.load.pct(0.99),
-            r.load.pct(0.99) / idle_p99,
-        );
+    for (mode, results) in &tables {
+        print_table(*mode, workers, repeat, results);
     }
 }
