@@ -85,7 +85,7 @@ impl<DB: Database> SessionLookups<DB> {
                 reply,
             });
             loop {
-                tokio::select! {
+                let lane = tokio::select! {
                     biased;
                     got = &mut answer => match got {
                         Ok(result) => return result,
@@ -93,13 +93,19 @@ impl<DB: Database> SessionLookups<DB> {
                         // was dropped), and our place with it: queue again.
                         Err(_) => break,
                     },
-                    _lane = self.lanes.acquire() => {
-                        let batch = self.take_batch();
-                        if !batch.is_empty() {
-                            self.answer(batch).await;
-                        }
+                    lane = self.lanes.acquire() => lane,
+                };
+                let batch = self.take_batch();
+                if batch.is_empty() {
+                    // Another check took ours into its statement. Competing for the free
+                    // lanes until it answers would only take and give them back in a loop.
+                    drop(lane);
+                    match (&mut answer).await {
+                        Ok(result) => return result,
+                        Err(_) => break,
                     }
                 }
+                self.answer(batch).await;
             }
         }
     }

@@ -59,7 +59,7 @@ impl SqliteStore {
         Ok(Self::with_pools(pool, lookups, schema))
     }
 
-    /// Session checks get their own connection (see [`SessionLookups`]) besides `pool`.
+    /// Session checks get connections of their own (see [`SessionLookups`]) besides `pool`.
     pub fn from_pool(pool: SqlitePool, schema: Schema) -> Self {
         let timeout = pool.options().get_acquire_timeout();
         let lookups = LookupPool::new(pool.connect_options(), super::lookup_batch::LANES, timeout);
