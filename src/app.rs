@@ -2,11 +2,11 @@
 //! by applications that embed sessionkeeper.
 
 use crate::cleanup::CleanupService;
-use crate::config::{Config, Mode, Secret, TenantSource};
+use crate::config::{Config, Secret};
 use crate::domain::{Clock, SystemClock};
 use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
-use crate::store::schema_check::{self, Expectations};
+use crate::store::tables::startup;
 use crate::store::{self, Schema, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,24 +41,7 @@ pub fn ensure_secret(config: &mut Config) {
 /// The table and column names the configuration asks for (before the start-up check has
 /// dropped absent plugin columns).
 pub fn schema_for(config: &Config) -> Schema {
-    Schema::from_config(config)
-}
-
-/// What the start-up check must find, from the configuration.
-fn expectations(config: &Config) -> Expectations {
-    let mut required_optional = std::collections::BTreeSet::new();
-    if config.admin.tenant_source == TenantSource::ActiveOrganization {
-        required_optional.insert("session.active_organization_id");
-    }
-    let mut explicit: std::collections::BTreeSet<String> =
-        config.schema.names.keys().map(|k| k.to_string()).collect();
-    if config.schema.use_plural {
-        explicit.extend(["user.table", "session.table", "account.table"].map(String::from));
-    }
-    Expectations {
-        explicit,
-        required_optional,
-    }
+    startup::schema_for(config)
 }
 
 /// Opens the store the configuration names, creates what the mode owns, and checks that the
@@ -69,83 +52,16 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, StartE
 }
 
 /// [`open_store`]; with `create_own_tables` false, shared mode writes nothing at all (for dry
-/// runs).
+/// runs). The checks live in `store/tables/startup.rs`.
 pub async fn open_store_with(
     config: &Config,
     create_own_tables: bool,
 ) -> Result<Arc<dyn store::Store>, StartError> {
-    if config.mode == Mode::Shared
-        && let Some(path) = sqlite_path(&config.database_url)
-        && !std::path::Path::new(path).exists()
-    {
-        return Err(StartError::Schema(format!(
-            "{path} does not exist: in shared mode DATABASE_URL must name the Better Auth app's existing database (sessionkeeper does not create it)"
-        )));
+    match startup::open_checked(config, create_own_tables).await {
+        Ok(store) => Ok(store),
+        Err(startup::OpenError::Refused(message)) => Err(StartError::Schema(message)),
+        Err(startup::OpenError::Store(e)) => Err(StartError::Store(e)),
     }
-    let store = store::open(
-        &config.database_url,
-        config.database_max_connections,
-        schema_for(config),
-        config.mode,
-    )
-    .await?;
-    if config.mode == Mode::Owned {
-        refuse_foreign_better_auth(&*store).await?;
-        store.migrate(config.mode).await?;
-    }
-    let checked = match schema_check::verify(&*store, &expectations(config)).await {
-        Ok(c) => c,
-        Err(StoreError::Schema(message)) => return Err(StartError::Schema(message)),
-        Err(e) => return Err(e.into()),
-    };
-    for warning in &checked.warnings {
-        tracing::warn!("schema: {warning}");
-    }
-    let store = if &checked.schema == store.schema() {
-        store
-    } else {
-        store.with_schema(checked.schema)
-    };
-    if config.mode == Mode::Shared {
-        if create_own_tables {
-            store.migrate(config.mode).await?;
-        }
-        let s = store.schema();
-        tracing::info!(
-            user = %s.user.table,
-            session = %s.session.table,
-            account = %s.account.table,
-            admin_plugin = s.user.role.is_some(),
-            organization_plugin = s.session.active_organization_id.is_some(),
-            "shared mode: Better Auth's tables are left as they are"
-        );
-    }
-    Ok(store)
-}
-
-/// The file of a `sqlite:` URL, when it names one (not `:memory:`).
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then_some(path)
-}
-
-/// Owned mode would try to create Better Auth's tables in a Better Auth app's database and
-/// fail half-way with "already exists"; say what to do instead.
-async fn refuse_foreign_better_auth(store: &dyn store::Store) -> Result<(), StartError> {
-    if !store.owned_schema_applied().await?
-        && store
-            .table_columns(&store.schema().session.table)
-            .await?
-            .is_some()
-    {
-        return Err(StartError::Schema(
-            "this database already has Better Auth tables that sessionkeeper did not create: to manage the sessions of an existing Better Auth app, set SESSIONKEEPER_MODE=shared (mode = \"shared\")".into(),
-        ));
-    }
-    Ok(())
 }
 
 pub struct Application {

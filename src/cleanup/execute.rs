@@ -9,7 +9,9 @@ use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Scope};
 use crate::metrics as m;
 use crate::store::StoreError;
-use crate::store::cleanup::{CappedBatch, Criteria, HeapPos, LeaseOutcome, SessionGauges};
+use crate::store::cleanup::{
+    CappedBatch, Criteria, HeapPos, HeapWalk, LeaseOutcome, RowLayer, SessionGauges,
+};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -242,10 +244,10 @@ impl Batches<'_> {
     async fn delete_all(&mut self) -> Result<(), Halt> {
         let policy = *self.criteria.policy;
         if policy.clean_expired_tokens {
-            self.delete_per_row(Layer::Expired).await?;
+            self.delete_per_row(RowLayer::Expired).await?;
         }
         if policy.clean_inactive_sessions {
-            self.delete_per_row(Layer::Inactive).await?;
+            self.delete_per_row(RowLayer::Inactive).await?;
         }
         if policy.enforce_session_limits {
             self.delete_excess().await?;
@@ -255,9 +257,12 @@ impl Batches<'_> {
 
     /// A layer decided row by row: in physical order where the store can (PostgreSQL),
     /// otherwise through the layer's index.
-    async fn delete_per_row(&mut self, layer: Layer) -> Result<(), Halt> {
-        if let Some(end) = self.service.store.session_heap_blocks().await? {
-            return self.walk_heap(layer, end).await;
+    async fn delete_per_row(&mut self, layer: RowLayer) -> Result<(), Halt> {
+        let service = self.service;
+        if let Some(walk) = service.store.heap_walk()
+            && let Some(end) = walk.session_heap_blocks().await?
+        {
+            return self.walk_heap(walk, layer, end).await;
         }
         let batch = self.service.config.batch_size;
         loop {
@@ -265,11 +270,11 @@ impl Batches<'_> {
             let store = &self.service.store;
             let started = Instant::now();
             let n = match layer {
-                Layer::Expired => store.delete_expired_batch(&self.criteria, batch).await?,
-                _ => store.delete_inactive_batch(&self.criteria, batch).await?,
+                RowLayer::Expired => store.delete_expired_batch(&self.criteria, batch).await?,
+                RowLayer::Inactive => store.delete_inactive_batch(&self.criteria, batch).await?,
             };
             let took = started.elapsed();
-            self.deleted(layer, n);
+            self.deleted(layer.into(), n);
             if n < u64::from(batch) {
                 return Ok(());
             }
@@ -283,7 +288,12 @@ impl Batches<'_> {
     /// capped statements until a range holds no more than a batch again. Blocks added while it
     /// walks are walked too. A row that a concurrent update moves behind the walk is left for
     /// the next run, like any session that turns stale during a run.
-    async fn walk_heap(&mut self, layer: Layer, mut end: u64) -> Result<(), Halt> {
+    async fn walk_heap(
+        &mut self,
+        walk: &dyn HeapWalk,
+        layer: RowLayer,
+        mut end: u64,
+    ) -> Result<(), Halt> {
         let limit = self.service.config.batch_size;
         let mut from = HeapPos::block_start(0);
         let mut capped = false;
@@ -295,20 +305,19 @@ impl Batches<'_> {
                 .saturating_add(self.sizer.blocks(limit))
                 .min(end)
                 .max(from.block + 1);
-            let store = &self.service.store;
             let c = &self.criteria;
             let started = Instant::now();
             let uncapped = if capped {
                 None
             } else {
-                store.delete_layer_range(c, layer, from, to, limit).await?
+                walk.delete_layer_range(c, layer, from, to, limit).await?
             };
             let done = match uncapped {
                 Some(deleted) => CappedBatch { deleted, cut: None },
-                None => store.delete_layer_capped(c, layer, from, to, limit).await?,
+                None => walk.delete_layer_capped(c, layer, from, to, limit).await?,
             };
             let took = started.elapsed();
-            self.deleted(layer, done.deleted);
+            self.deleted(layer.into(), done.deleted);
             capped = done.cut.is_some();
             let next = done.cut.unwrap_or(HeapPos::block_start(to));
             match done.cut {
@@ -319,7 +328,7 @@ impl Batches<'_> {
             }
             from = next;
             if from.block >= end {
-                match store.session_heap_blocks().await? {
+                match walk.session_heap_blocks().await? {
                     Some(grown) if grown > end => end = grown,
                     _ => return Ok(()),
                 }

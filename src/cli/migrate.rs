@@ -2,9 +2,9 @@
 
 use crate::app::open_store_with;
 use crate::config::{Config, Mode};
+use crate::store::Store;
 use crate::store::catalog::IndexState;
 use crate::store::indexes::session_management_indexes;
-use crate::store::{Backend, Store};
 use clap::Args;
 use std::time::Instant;
 
@@ -54,10 +54,10 @@ async fn indexes(store: &dyn Store, dry_run: bool) -> Result<(), String> {
         defs.len(),
         backend.as_str()
     );
-    if backend == Backend::Sqlite && todo > 0 {
-        println!(
-            "-- SQLite blocks writers while an index builds; on a large table run this at a quiet time"
-        );
+    if let Some(note) = backend.dialect().index_build_note
+        && todo > 0
+    {
+        println!("-- {note}");
     }
     for (def, state) in defs.iter().zip(states) {
         let create = def.create_sql(backend);

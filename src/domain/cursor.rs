@@ -1,4 +1,5 @@
-//! Opaque keyset cursors: the sort key of the last row of a page, `(timestamp, id)`.
+//! Opaque keyset cursors: the sort key of the last row of a page, `(timestamp, id)`. The one
+//! cursor format of every listing (admin sessions, audit log, cleanup runs).
 //!
 //! Clients must treat them as opaque; the encoding is versioned so it can change later.
 
@@ -39,6 +40,22 @@ impl Cursor {
             id: id.to_owned(),
         })
     }
+}
+
+/// One page of a keyset listing read with `limit + 1` rows: the first `limit` rows, and when
+/// there were more, the encoded cursor of the last row kept.
+pub fn keyset_page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<String>) {
+    let limit = limit as usize;
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|r| key(r).encode());
+    (rows, next)
 }
 
 #[cfg(test)]

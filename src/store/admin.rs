@@ -2,9 +2,13 @@
 //! audit log, and the user changes of Better Auth's admin plugin.
 //!
 //! The filters are optional and combine freely, so these statements are assembled per request
-//! shape by [`AdminQueries`](super::admin_queries::AdminQueries); values are always bound.
+//! shape by [`AdminSql`](super::admin_sql::AdminSql); values are always bound.
 
-use super::Result;
+use super::admin_sql::{Arg, Built};
+use super::engine::{Args, Engine, Read};
+use super::sql_store::{SqlStore, execute_in};
+use super::tables::rows::{decode_admin_session, decode_user};
+use super::{Result, Store, StoreError};
 use crate::domain::User;
 use crate::domain::session_status::{SessionStatus, StatusCutoffs};
 use async_trait::async_trait;
@@ -223,403 +227,284 @@ pub trait AdminStore: Send + Sync {
     ) -> Result<Option<(User, u64)>>;
 }
 
-macro_rules! impl_admin_store {
-    ($store:ty, $row:ty, $db:ty) => {
-        impl $store {
-            fn admin_q(&self) -> &'static $crate::store::admin_queries::AdminQueries {
-                $crate::store::admin_queries::AdminQueries::for_schema(
-                    &self.schema,
-                    $crate::store::Store::backend(self),
-                )
+/// Binds an assembled statement's arguments.
+fn bind_all<DB: Engine>(args: &[Arg]) -> Args<DB> {
+    args.iter().fold(Args::new(), |a, arg| match arg {
+        Arg::Text(v) => a.opt_text(v.as_deref()),
+        Arg::Time(v) => a.opt_time(*v),
+        Arg::Int(v) => a.int(*v),
+        Arg::Bool(v) => a.flag(*v),
+    })
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    async fn fetch_built(&self, b: &Built) -> std::result::Result<Vec<DB::Row>, sqlx::Error> {
+        self.fetch_all(b.sql, bind_all(&b.args)).await
+    }
+
+    async fn fetch_built_one(&self, b: &Built) -> std::result::Result<DB::Row, sqlx::Error> {
+        self.fetch_one(b.sql, bind_all(&b.args)).await
+    }
+
+    async fn count_built(&self, b: &Built) -> Result<u64> {
+        let n = self.fetch_built_one(b).await?.int("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// The rows of [`AdminSql::stats_users`], told apart by `kind`.
+fn read_user_stats<R: Read>(
+    rows: &[R],
+    out: &mut StatsRaw,
+) -> std::result::Result<(), sqlx::Error> {
+    for r in rows {
+        match r.int4("kind")? {
+            0 => {
+                out.total = r.int("n")?;
+                out.expired = r.int("expired")?;
+                out.inactive = r.int("inactive")?;
+                out.users_with_sessions = r.int("users")?;
+                out.users_over_limit = r.int("over")?;
             }
+            1 => out.top_users.push(TopUser {
+                user_id: r.text("id")?,
+                email: r.opt_text("email")?,
+                name: r.opt_text("name")?,
+                count: r.int("n")?,
+            }),
+            _ => out.by_tenant.push((r.opt_text("id")?, r.int("n")?)),
         }
+    }
+    Ok(())
+}
 
-        #[async_trait::async_trait]
-        impl $crate::store::admin::AdminStore for $store {
-            async fn session_stats(
-                &self,
-                q: &$crate::store::admin::StatsQuery,
-            ) -> $crate::store::Result<$crate::store::admin::StatsRaw> {
-                use sqlx::Row;
-                use $crate::store::ts::Ts;
-                let aq = self.admin_q();
-                let (users, agents, days) =
-                    (aq.stats_users(q), aq.stats_agents(q), aq.stats_days(q));
-                let orgs = aq.stats_org_tenants(q);
-                // Independent scans: run them side by side on separate connections.
-                let org_rows = async {
-                    match &orgs {
-                        Some(b) => {
-                            bind_all(sqlx::query(b.sql), &b.args)
-                                .fetch_all(&self.pool)
-                                .await
-                        }
-                        None => Ok(Vec::new()),
-                    }
-                };
-                let (users, agents, days, org_rows) = futures::try_join!(
-                    bind_all(sqlx::query(users.sql), &users.args).fetch_all(&self.pool),
-                    bind_all(sqlx::query(agents.sql), &agents.args).fetch_all(&self.pool),
-                    bind_all(sqlx::query(days.sql), &days.args).fetch_one(&self.pool),
-                    org_rows,
-                )?;
-                let mut out = $crate::store::admin::StatsRaw::default();
-                for r in &users {
-                    match r.try_get::<i32, _>(0)? {
-                        0 => {
-                            out.total = r.try_get(4)?;
-                            out.expired = r.try_get(5)?;
-                            out.inactive = r.try_get(6)?;
-                            out.users_with_sessions = r.try_get(7)?;
-                            out.users_over_limit = r.try_get(8)?;
-                        }
-                        1 => out.top_users.push($crate::store::admin::TopUser {
-                            user_id: r.try_get(1)?,
-                            email: r.try_get(2)?,
-                            name: r.try_get(3)?,
-                            count: r.try_get(4)?,
-                        }),
-                        _ => out.by_tenant.push((r.try_get(1)?, r.try_get(4)?)),
-                    }
-                }
-                for r in &org_rows {
-                    out.by_tenant.push((r.try_get(0)?, r.try_get(1)?));
-                }
-                // UNION ALL keeps no order: most sessions first, ties by id / tenant.
-                out.top_users.sort_by(|a, b| {
-                    b.count
-                        .cmp(&a.count)
-                        .then_with(|| a.user_id.cmp(&b.user_id))
-                });
-                out.by_tenant
-                    .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                for r in &agents {
-                    out.by_agent.push((r.try_get(0)?, r.try_get(1)?));
-                }
-                let buckets = q.days.len().saturating_sub(1);
-                for i in 0..buckets {
-                    out.per_day
-                        .push(days.try_get::<Option<i64>, _>(i)?.unwrap_or(0));
-                }
-                out.created_since = days.try_get::<Option<i64>, _>(buckets)?.unwrap_or(0);
-                out.oldest_active_created =
-                    days.try_get::<Option<Ts>, _>(buckets + 1)?.map(|t| t.0);
-                Ok(out)
+/// The row of [`AdminSql::stats_days`]: `d0..`, `since`, `oldest`.
+fn read_day_stats<R: Read>(
+    row: &R,
+    buckets: usize,
+    out: &mut StatsRaw,
+) -> std::result::Result<(), sqlx::Error> {
+    for i in 0..buckets {
+        out.per_day
+            .push(row.opt_int(&format!("d{i}"))?.unwrap_or(0));
+    }
+    out.created_since = row.opt_int("since")?.unwrap_or(0);
+    out.oldest_active_created = row.opt_time("oldest")?;
+    Ok(())
+}
+
+#[async_trait]
+impl<DB: Engine> AdminStore for SqlStore<DB> {
+    async fn session_stats(&self, q: &StatsQuery) -> Result<StatsRaw> {
+        let aq = &self.sql.admin;
+        let (users, agents, days) = (aq.stats_users(q), aq.stats_agents(q), aq.stats_days(q));
+        let orgs = aq.stats_org_tenants(q);
+        // Independent scans: run them side by side on separate connections.
+        let org_rows = async {
+            match &orgs {
+                Some(b) => self.fetch_built(b).await,
+                None => Ok(Vec::new()),
             }
+        };
+        let (users, agents, days, org_rows) = futures::try_join!(
+            self.fetch_built(&users),
+            self.fetch_built(&agents),
+            self.fetch_built_one(&days),
+            org_rows,
+        )?;
+        let mut out = StatsRaw::default();
+        read_user_stats(&users, &mut out)?;
+        for r in &org_rows {
+            out.by_tenant.push((r.opt_text("tenant")?, r.int("n")?));
+        }
+        // UNION ALL keeps no order: most sessions first, ties by id / tenant.
+        out.top_users.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.user_id.cmp(&b.user_id))
+        });
+        out.by_tenant
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for r in &agents {
+            out.by_agent.push((r.opt_text("agent")?, r.int("n")?));
+        }
+        read_day_stats(&days, q.days.len().saturating_sub(1), &mut out)?;
+        Ok(out)
+    }
 
-            async fn list_admin_sessions(
-                &self,
-                page: &$crate::store::admin::SessionPage,
-            ) -> $crate::store::Result<Vec<$crate::store::admin::AdminSession>> {
-                let built = self.admin_q().list_sessions(page);
-                let rows = bind_all(sqlx::query(built.sql), &built.args)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .iter()
-                    .map(decode_admin_session)
-                    .collect::<Result<_, _>>()?)
-            }
+    async fn list_admin_sessions(&self, page: &SessionPage) -> Result<Vec<AdminSession>> {
+        let rows = self
+            .fetch_built(&self.sql.admin.list_sessions(page))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(decode_admin_session)
+            .collect::<std::result::Result<_, _>>()?)
+    }
 
-            async fn find_admin_session(
-                &self,
-                id: &str,
-            ) -> $crate::store::Result<Option<$crate::store::admin::AdminSession>> {
-                let sql = self.admin_q().find_session;
-                let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
-                Ok(row.as_ref().map(decode_admin_session).transpose()?)
-            }
+    async fn find_admin_session(&self, id: &str) -> Result<Option<AdminSession>> {
+        let row = self
+            .fetch_optional(self.sql.admin.find_session, Args::new().text(id))
+            .await?;
+        Ok(row.as_ref().map(decode_admin_session).transpose()?)
+    }
 
-            async fn preview_deletion(
-                &self,
-                c: &$crate::store::admin::DeleteCriteria,
-                sample: u32,
-            ) -> $crate::store::Result<$crate::store::admin::Deletion> {
-                use sqlx::Row;
-                let aq = self.admin_q();
-                let mut out = $crate::store::admin::Deletion {
-                    count: 0,
-                    sample: Vec::new(),
-                };
-                for part in aq.deletion_parts(c) {
-                    let count = aq.count_matching(&part);
-                    let row = bind_all(sqlx::query(count.sql), &count.args)
-                        .fetch_one(&self.pool)
-                        .await?;
-                    out.count += u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
-                    let room = sample.saturating_sub(out.sample.len() as u32);
-                    if room > 0 {
-                        let pick = aq.sample_matching(&part, room);
-                        let rows = bind_all(sqlx::query(pick.sql), &pick.args)
-                            .fetch_all(&self.pool)
-                            .await?;
-                        for r in &rows {
-                            out.sample.push(decode_admin_session(r)?);
-                        }
-                    }
-                }
-                Ok(out)
-            }
-
-            async fn delete_matching(
-                &self,
-                c: &$crate::store::admin::DeleteCriteria,
-                batch: u32,
-            ) -> $crate::store::Result<u64> {
-                let aq = self.admin_q();
-                let mut total = 0;
-                for part in aq.deletion_parts(c) {
-                    let del = aq.delete_batch(&part, batch);
-                    loop {
-                        let done = bind_all(sqlx::query(del.sql), &del.args)
-                            .execute(&self.pool)
-                            .await?;
-                        total += done.rows_affected();
-                        if done.rows_affected() < u64::from(batch) {
-                            break;
-                        }
-                    }
-                }
-                Ok(total)
-            }
-
-            async fn delete_admin_session(
-                &self,
-                id: &str,
-                tenant: Option<&str>,
-            ) -> $crate::store::Result<bool> {
-                let aq = self.admin_q();
-                let done = match tenant {
-                    None => {
-                        sqlx::query(aq.delete_session)
-                            .bind(id)
-                            .execute(&self.pool)
-                            .await?
-                    }
-                    Some(t) => {
-                        sqlx::query(aq.delete_session_in_tenant)
-                            .bind(id)
-                            .bind(t)
-                            .execute(&self.pool)
-                            .await?
-                    }
-                };
-                Ok(done.rows_affected() > 0)
-            }
-
-            async fn insert_audit(
-                &self,
-                e: &$crate::store::admin::AuditEntry,
-            ) -> $crate::store::Result<()> {
-                use $crate::store::ts::Ts;
-                sqlx::query(self.admin_q().insert_audit)
-                    .bind(&e.id)
-                    .bind(Ts(e.at))
-                    .bind(&e.actor)
-                    .bind(&e.action)
-                    .bind(&e.target)
-                    .bind(&e.criteria)
-                    .bind(e.count)
-                    .bind(&e.tenant_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn list_audit(
-                &self,
-                tenant: Option<&str>,
-                after: Option<(time::OffsetDateTime, String)>,
-                limit: u32,
-            ) -> $crate::store::Result<Vec<$crate::store::admin::AuditEntry>> {
-                use sqlx::Row;
-                use $crate::store::ts::Ts;
-                let built = self.admin_q().list_audit(tenant, after, limit);
-                let rows = bind_all(sqlx::query(built.sql), &built.args)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut out = Vec::with_capacity(rows.len());
+    async fn preview_deletion(&self, c: &DeleteCriteria, sample: u32) -> Result<Deletion> {
+        let aq = &self.sql.admin;
+        let mut out = Deletion {
+            count: 0,
+            sample: Vec::new(),
+        };
+        for part in aq.deletion_parts(c) {
+            out.count += self.count_built(&aq.count_matching(&part)).await?;
+            let room = sample.saturating_sub(out.sample.len() as u32);
+            if room > 0 {
+                let rows = self.fetch_built(&aq.sample_matching(&part, room)).await?;
                 for r in &rows {
-                    out.push($crate::store::admin::AuditEntry {
-                        id: r.try_get(0)?,
-                        at: r.try_get::<Ts, _>(1)?.0,
-                        actor: r.try_get(2)?,
-                        action: r.try_get(3)?,
-                        target: r.try_get(4)?,
-                        criteria: r.try_get(5)?,
-                        count: r.try_get(6)?,
-                        tenant_id: r.try_get(7)?,
-                    });
+                    out.sample.push(decode_admin_session(r)?);
                 }
-                Ok(out)
-            }
-
-            async fn list_users(
-                &self,
-                q: &$crate::store::admin::UserQuery,
-            ) -> $crate::store::Result<(Vec<$crate::domain::User>, u64)> {
-                use sqlx::Row;
-                let aq = self.admin_q();
-                let (page, count) = (aq.list_users(q), aq.count_users(q));
-                let (rows, total) = futures::try_join!(
-                    bind_all(sqlx::query(page.sql), &page.args).fetch_all(&self.pool),
-                    bind_all(sqlx::query(count.sql), &count.args).fetch_one(&self.pool),
-                )?;
-                let users = rows
-                    .iter()
-                    .map(|r| decode_user(r, 0))
-                    .collect::<Result<_, _>>()?;
-                Ok((
-                    users,
-                    u64::try_from(total.try_get::<i64, _>(0)?).unwrap_or(0),
-                ))
-            }
-
-            async fn user_in_tenant(
-                &self,
-                user_id: &str,
-                tenant: &str,
-            ) -> $crate::store::Result<bool> {
-                let row = sqlx::query(self.admin_q().user_in_tenant)
-                    .bind(user_id)
-                    .bind(tenant)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(row.is_some())
-            }
-
-            async fn set_user_role(
-                &self,
-                user_id: &str,
-                role: &str,
-                now: time::OffsetDateTime,
-            ) -> $crate::store::Result<Option<$crate::domain::User>> {
-                use $crate::store::ts::Ts;
-                let Some(sql) = self.admin_q().set_role else {
-                    return Err($crate::store::StoreError::Schema(
-                        "the user table has no role column".into(),
-                    ));
-                };
-                let done = sqlx::query(sql)
-                    .bind(user_id)
-                    .bind(role)
-                    .bind(Ts(now))
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(None);
-                }
-                $crate::store::Store::find_user(self, user_id).await
-            }
-
-            async fn set_user_ban(
-                &self,
-                user_id: &str,
-                ban: Option<&$crate::store::admin::Ban>,
-                now: time::OffsetDateTime,
-            ) -> $crate::store::Result<Option<($crate::domain::User, u64)>> {
-                use $crate::store::ts::Ts;
-                let aq = self.admin_q();
-                let Some(sql) = aq.set_ban else {
-                    return Err($crate::store::StoreError::Schema(
-                        "the user table has no ban columns".into(),
-                    ));
-                };
-                // The write comes first, so SQLite takes its write lock before any read.
-                let mut tx = self.pool.begin().await?;
-                let done = sqlx::query(sql)
-                    .bind(user_id)
-                    .bind(ban.is_some())
-                    .bind(ban.map(|b| b.reason.clone()))
-                    .bind(ban.and_then(|b| b.expires).map(Ts))
-                    .bind(Ts(now))
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(None);
-                }
-                let mut deleted = 0;
-                if ban.is_some() {
-                    deleted = sqlx::query(aq.delete_user_sessions)
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                tx.commit().await?;
-                let user = $crate::store::Store::find_user(self, user_id).await?;
-                Ok(user.map(|u| (u, deleted)))
             }
         }
+        Ok(out)
+    }
 
-        fn bind_all<'q>(
-            mut q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
-            args: &[$crate::store::admin_queries::Arg],
-        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
-            use $crate::store::admin_queries::Arg;
-            use $crate::store::ts::Ts;
-            for a in args {
-                q = match a {
-                    Arg::Text(v) => q.bind(v.clone()),
-                    Arg::Time(v) => q.bind(v.map(Ts)),
-                    Arg::Int(v) => q.bind(*v),
-                    Arg::Bool(v) => q.bind(*v),
-                };
+    async fn delete_matching(&self, c: &DeleteCriteria, batch: u32) -> Result<u64> {
+        let aq = &self.sql.admin;
+        let mut total = 0;
+        for part in aq.deletion_parts(c) {
+            let del = aq.delete_batch(&part, batch);
+            loop {
+                let done = self.execute(del.sql, bind_all(&del.args)).await?;
+                total += done;
+                if done < u64::from(batch) {
+                    break;
+                }
             }
-            q
         }
+        Ok(total)
+    }
 
-        /// The user columns of `Queries::user_cols`, in order.
-        fn decode_user(
-            r: &$row,
-            o: usize,
-        ) -> std::result::Result<$crate::domain::User, sqlx::Error> {
-            use sqlx::Row;
-            use $crate::store::ts::Ts;
-            Ok($crate::domain::User {
-                id: r.try_get(o)?,
-                name: r.try_get(o + 1)?,
-                email: r.try_get(o + 2)?,
-                email_verified: r.try_get(o + 3)?,
-                image: r.try_get(o + 4)?,
-                created_at: r.try_get::<Ts, _>(o + 5)?.0,
-                updated_at: r.try_get::<Ts, _>(o + 6)?.0,
-                role: r.try_get(o + 7)?,
-                banned: r.try_get(o + 8)?,
-                ban_reason: r.try_get(o + 9)?,
-                ban_expires: r.try_get::<Option<Ts>, _>(o + 10)?.map(|t| t.0),
-                tenant_id: r.try_get(o + 11)?,
-            })
+    async fn delete_admin_session(&self, id: &str, tenant: Option<&str>) -> Result<bool> {
+        let aq = &self.sql.admin;
+        let done = match tenant {
+            None => {
+                self.execute(aq.delete_session, Args::new().text(id))
+                    .await?
+            }
+            Some(t) => {
+                let args = Args::new().text(id).text(t);
+                self.execute(aq.delete_session_in_tenant, args).await?
+            }
+        };
+        Ok(done > 0)
+    }
+
+    async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
+        let args = Args::new()
+            .text(&e.id)
+            .time(e.at)
+            .text(&e.actor)
+            .text(&e.action)
+            .opt_text(e.target.as_deref())
+            .opt_text(e.criteria.as_deref())
+            .int(e.count)
+            .opt_text(e.tenant_id.as_deref());
+        self.execute(self.sql.admin.insert_audit, args).await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: Option<&str>,
+        after: Option<(OffsetDateTime, String)>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let built = self.sql.admin.list_audit(tenant, after, limit);
+        let rows = self.fetch_built(&built).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(AuditEntry {
+                id: r.text("id")?,
+                at: r.time("at")?,
+                actor: r.text("actor")?,
+                action: r.text("action")?,
+                target: r.opt_text("target")?,
+                criteria: r.opt_text("criteria")?,
+                count: r.int("count")?,
+                tenant_id: r.opt_text("tenantId")?,
+            });
         }
+        Ok(out)
+    }
 
-        fn decode_admin_session(
-            r: &$row,
-        ) -> std::result::Result<$crate::store::admin::AdminSession, sqlx::Error> {
-            use sqlx::Row;
-            use $crate::store::ts::Ts;
-            Ok($crate::store::admin::AdminSession {
-                id: r.try_get(0)?,
-                user_id: r.try_get(1)?,
-                email: r.try_get(2)?,
-                name: r.try_get(3)?,
-                tenant_id: r.try_get(4)?,
-                ip_address: r.try_get(5)?,
-                user_agent: r.try_get(6)?,
-                created_at: r.try_get::<Ts, _>(7)?.0,
-                updated_at: r.try_get::<Ts, _>(8)?.0,
-                expires_at: r.try_get::<Ts, _>(9)?.0,
-                impersonated_by: r.try_get(10)?,
-            })
+    async fn list_users(&self, q: &UserQuery) -> Result<(Vec<User>, u64)> {
+        let aq = &self.sql.admin;
+        let (page, count) = (aq.list_users(q), aq.count_users(q));
+        let (rows, total) =
+            futures::try_join!(self.fetch_built(&page), self.fetch_built_one(&count))?;
+        let users = rows
+            .iter()
+            .map(decode_user)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((users, u64::try_from(total.int("n")?).unwrap_or(0)))
+    }
+
+    async fn user_in_tenant(&self, user_id: &str, tenant: &str) -> Result<bool> {
+        let args = Args::new().text(user_id).text(tenant);
+        let row = self
+            .fetch_optional(self.sql.admin.user_in_tenant, args)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn set_user_role(
+        &self,
+        user_id: &str,
+        role: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>> {
+        let Some(sql) = self.sql.admin.set_role else {
+            return Err(StoreError::Schema(
+                "the user table has no role column".into(),
+            ));
+        };
+        let args = Args::new().text(user_id).text(role).time(now);
+        if self.execute(sql, args).await? == 0 {
+            return Ok(None);
         }
-    };
-}
+        self.find_user(user_id).await
+    }
 
-mod sqlite_impl {
-    use crate::store::sqlite::SqliteStore;
-    impl_admin_store!(SqliteStore, sqlx::sqlite::SqliteRow, sqlx::Sqlite);
-}
-
-mod postgres_impl {
-    use crate::store::postgres::PgStore;
-    impl_admin_store!(PgStore, sqlx::postgres::PgRow, sqlx::Postgres);
+    async fn set_user_ban(
+        &self,
+        user_id: &str,
+        ban: Option<&Ban>,
+        now: OffsetDateTime,
+    ) -> Result<Option<(User, u64)>> {
+        let aq = &self.sql.admin;
+        let Some(sql) = aq.set_ban else {
+            return Err(StoreError::Schema(
+                "the user table has no ban columns".into(),
+            ));
+        };
+        let args = Args::new()
+            .text(user_id)
+            .flag(ban.is_some())
+            .opt_text(ban.map(|b| b.reason.as_str()))
+            .opt_time(ban.and_then(|b| b.expires))
+            .time(now);
+        // The write comes first, so SQLite takes its write lock before any read.
+        let mut tx = self.pool.begin().await?;
+        if execute_in::<DB>(&mut *tx, sql, args).await? == 0 {
+            return Ok(None);
+        }
+        let mut deleted = 0;
+        if ban.is_some() {
+            let args = Args::new().text(user_id);
+            deleted = execute_in::<DB>(&mut *tx, aq.delete_user_sessions, args).await?;
+        }
+        tx.commit().await?;
+        let user = self.find_user(user_id).await?;
+        Ok(user.map(|u| (u, deleted)))
+    }
 }

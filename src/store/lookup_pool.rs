@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// A connection idle longer than this is pinged before use: the database may have restarted.
-const TRUSTED_IDLE: Duration = Duration::from_secs(10);
+// A connection idle longer than this is pinged before use: the database may have restarted.
+use super::pool::TRUSTED_IDLE;
 
 type Options<DB> = <<DB as Database>::Connection as Connection>::Options;
 

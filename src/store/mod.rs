@@ -1,26 +1,35 @@
-//! Persistence: one [`Store`] trait, a SQLite and a PostgreSQL backend behind it.
+//! Persistence: one [`Store`] trait and one implementation of it, [`SqlStore<DB>`], whose
+//! operations are written once for both backends:
 //!
-//! Both backends run the same SQL (built from the [`Schema`] in [`queries`]); the shared
-//! method bodies live once in `common.rs`, and each backend module adds only what differs:
-//! its pool, how a write transaction starts, and how a user row is locked.
+//! - `auth.rs`, `admin.rs`, `cleanup.rs`: the operations; `auth_sql.rs`, `admin_sql.rs`,
+//!   `cleanup_sql.rs`: their SQL, built once per schema into [`statements`] (the one cache).
+//! - `engine.rs`: the [`Engine`](engine::Engine) trait, what a backend provides;
+//!   `sqlite.rs` and `postgres/` are the one place that says what differs (locking, parameter
+//!   arrays, migrations, PostgreSQL's heap walk).
+//! - `tables/`: everything that describes the tables (names, mapping, column lists, catalog,
+//!   start-up checks, indexes).
+//! - `lookup_batch.rs`, `lookup_pool.rs`, `pool.rs`: the connections and the batched session
+//!   checks of the hot path.
 
 pub mod admin;
-pub mod admin_queries;
-pub mod catalog;
+pub mod admin_sql;
+mod auth;
+pub mod auth_sql;
 pub mod cleanup;
-pub mod cleanup_queries;
-mod common;
-pub mod indexes;
+pub mod cleanup_sql;
+pub mod engine;
 mod lookup_batch;
 mod lookup_pool;
-pub mod mapping;
 mod pool;
 pub mod postgres;
-pub mod queries;
-pub mod schema;
-pub mod schema_check;
+pub mod sql_store;
 pub mod sqlite;
+pub mod statements;
+pub mod tables;
 pub mod ts;
+
+// The paths these modules had before they moved into `tables/`.
+pub use tables::{catalog, indexes, schema};
 
 use crate::config::Mode;
 use crate::domain::{Session, SessionWithUser, User};
@@ -28,7 +37,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-pub use schema::Schema;
+pub use sql_store::SqlStore;
+pub use tables::Schema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -55,9 +65,14 @@ pub enum Backend {
 
 impl Backend {
     pub fn as_str(self) -> &'static str {
+        self.dialect().name
+    }
+
+    /// The SQL that differs on this backend (from `sqlite.rs` or `postgres/`).
+    pub fn dialect(self) -> &'static engine::Dialect {
         match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
+            Backend::Sqlite => &sqlite::DIALECT,
+            Backend::Postgres => &postgres::DIALECT,
         }
     }
 }
@@ -72,7 +87,7 @@ pub struct UserWithPassword {
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
 pub trait Store:
-    admin::AdminStore + cleanup::CleanupStore + catalog::CatalogStore + Send + Sync + 'static
+    admin::AdminStore + cleanup::CleanupStore + tables::catalog::CatalogStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
 

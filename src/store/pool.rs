@@ -9,7 +9,7 @@ use std::time::Duration;
 /// trips to the database for a one-query session check. The ping on release has just proved
 /// the connection good, so one taken out within this long skips the second ping; one idle
 /// longer is pinged first (the database may have restarted meanwhile).
-const TRUSTED_IDLE: Duration = Duration::from_secs(10);
+pub(crate) const TRUSTED_IDLE: Duration = Duration::from_secs(10);
 
 /// Pool options with the ping-on-acquire limited to connections idle longer than
 /// [`TRUSTED_IDLE`].

@@ -6,9 +6,10 @@ use crate::cleanup_seed::*;
 use crate::helpers::*;
 use sessionkeeper::cleanup::CleanupError;
 use sessionkeeper::domain::cleanup_plan::{Layer, SessionMeta};
+use sessionkeeper::domain::cursor::Cursor;
 use sessionkeeper::domain::run::{Outcome, Trigger};
 use sessionkeeper::domain::{CleanupPolicy, Scope};
-use sessionkeeper::store::cleanup::{LeaseOutcome, RunCursor};
+use sessionkeeper::store::cleanup::LeaseOutcome;
 use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 
@@ -507,7 +508,7 @@ both_stores!(
                 .collect::<Vec<_>>(),
             ids[..2]
         );
-        let cursor = RunCursor::parse(first.next_cursor.as_deref().unwrap()).unwrap();
+        let cursor = Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap();
         let second = store.list_cleanup_runs(2, Some(&cursor)).await.unwrap();
         assert_eq!(
             second
@@ -517,7 +518,7 @@ both_stores!(
                 .collect::<Vec<_>>(),
             ids[2..4]
         );
-        let cursor = RunCursor::parse(second.next_cursor.as_deref().unwrap()).unwrap();
+        let cursor = Cursor::decode(second.next_cursor.as_deref().unwrap()).unwrap();
         let last = store.list_cleanup_runs(2, Some(&cursor)).await.unwrap();
         assert_eq!(last.runs.len(), 1);
         assert_eq!(last.next_cursor, None);

@@ -6,9 +6,9 @@ use super::types::{CleanupRequest, CleanupRunList, DEFAULT_PAGE, MAX_PAGE, PageP
 use super::{Actor, invalid_cursor, page_limit};
 use crate::cleanup::{CleanupError, CleanupService};
 use crate::domain::CleanupPolicy;
+use crate::domain::cursor::Cursor;
 use crate::domain::run::{CleanupRun, Trigger};
 use crate::service::{Error, Result, SessionKeeper};
-use crate::store::cleanup::RunCursor;
 use serde_json::json;
 
 impl SessionKeeper {
@@ -16,7 +16,7 @@ impl SessionKeeper {
         let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
         let before = match p.cursor.as_deref() {
             None => None,
-            Some(c) => Some(RunCursor::parse(c).ok_or_else(invalid_cursor)?),
+            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
         };
         let page = self.store.list_cleanup_runs(limit, before.as_ref()).await?;
         Ok(CleanupRunList {

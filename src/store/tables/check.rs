@@ -5,7 +5,7 @@
 use super::catalog::ColumnInfo;
 use super::mapping::{Field, Origin};
 use super::schema::{Schema, TenantColumn};
-use super::{Backend, Result, Store, StoreError};
+use crate::store::{Result, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The outcome of a check that passed.
@@ -37,7 +37,7 @@ pub async fn verify(store: &dyn Store, expect: &Expectations) -> Result<Checked>
     ] {
         catalog.insert(table.clone(), store.table_columns(table).await?);
     }
-    let case_insensitive = store.backend() == Backend::Sqlite;
+    let case_insensitive = store.backend().dialect().names_ignore_case;
     check(&schema, expect, &catalog, case_insensitive).map_err(StoreError::Schema)
 }
 
@@ -238,22 +238,6 @@ fn unwritten_required(schema: &Schema, names: &Names<'_>) -> Vec<String> {
         }
     }
     out
-}
-
-impl Schema {
-    /// Marks an optional column as absent; required columns are never absent.
-    fn set_absent(&mut self, key: &str) {
-        match key {
-            "user.role" => self.user.role = None,
-            "user.banned" => self.user.banned = None,
-            "user.ban_reason" => self.user.ban_reason = None,
-            "user.ban_expires" => self.user.ban_expires = None,
-            "user.tenant_id" => self.user.tenant_id = None,
-            "session.impersonated_by" => self.session.impersonated_by = None,
-            "session.active_organization_id" => self.session.active_organization_id = None,
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! its migration `0002_session_management_indexes.sql`). In shared mode they are created only
 //! on request (`sessionkeeper migrate --indexes`), from the mapped names.
 
-use super::Backend;
 use super::schema::{Schema, TenantColumn, q};
+use crate::store::Backend;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexDef {
@@ -111,12 +111,9 @@ pub fn session_management_indexes(schema: &Schema) -> Vec<IndexDef> {
 }
 
 impl IndexDef {
-    /// `CONCURRENTLY` on PostgreSQL: the app keeps writing its sessions while the index builds.
+    /// `CONCURRENTLY` on PostgreSQL (see `Dialect::index_ddl`).
     pub fn create_sql(&self, backend: Backend) -> String {
-        let how = match backend {
-            Backend::Postgres => "CONCURRENTLY ",
-            Backend::Sqlite => "",
-        };
+        let how = backend.dialect().index_ddl;
         format!(
             "CREATE INDEX {how}IF NOT EXISTS {} ON {} ({})",
             q(&self.name),
@@ -126,10 +123,7 @@ impl IndexDef {
     }
 
     pub fn drop_sql(&self, backend: Backend) -> String {
-        let how = match backend {
-            Backend::Postgres => "CONCURRENTLY ",
-            Backend::Sqlite => "",
-        };
+        let how = backend.dialect().index_ddl;
         format!("DROP INDEX {how}IF EXISTS {}", q(&self.name))
     }
 }

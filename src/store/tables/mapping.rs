@@ -30,133 +30,142 @@ pub struct Field {
     pub origin: Origin,
 }
 
-macro_rules! with_fields {
-    ($schema:expr, $m:ident) => {{
-        #[allow(unused_variables)]
-        let s = $schema;
-        vec![
-            $m!(s, user, "user", table, "user", Core, table),
-            $m!(s, user, "user", id, "id", Core),
-            $m!(s, user, "user", name, "name", Core),
-            $m!(s, user, "user", email, "email", Core),
-            $m!(s, user, "user", email_verified, "emailVerified", Core),
-            $m!(s, user, "user", image, "image", Core),
-            $m!(s, user, "user", created_at, "createdAt", Core),
-            $m!(s, user, "user", updated_at, "updatedAt", Core),
-            $m!(s, user, "user", role, "role", Admin, opt),
-            $m!(s, user, "user", banned, "banned", Admin, opt),
-            $m!(s, user, "user", ban_reason, "banReason", Admin, opt),
-            $m!(s, user, "user", ban_expires, "banExpires", Admin, opt),
-            $m!(s, user, "user", tenant_id, "tenantId", Tenant, opt),
-            $m!(s, session, "session", table, "session", Core, table),
-            $m!(s, session, "session", id, "id", Core),
-            $m!(s, session, "session", token, "token", Core),
-            $m!(s, session, "session", expires_at, "expiresAt", Core),
-            $m!(s, session, "session", created_at, "createdAt", Core),
-            $m!(s, session, "session", updated_at, "updatedAt", Core),
-            $m!(s, session, "session", ip_address, "ipAddress", Core),
-            $m!(s, session, "session", user_agent, "userAgent", Core),
-            $m!(s, session, "session", user_id, "userId", Core),
-            $m!(
-                s,
-                session,
-                "session",
-                impersonated_by,
-                "impersonatedBy",
-                Admin,
-                opt
-            ),
-            $m!(
-                s,
-                session,
-                "session",
-                active_organization_id,
-                "activeOrganizationId",
-                Organization,
-                opt
-            ),
-            $m!(s, account, "account", table, "account", Core, table),
-            $m!(s, account, "account", id, "id", Core),
-            $m!(s, account, "account", account_id, "accountId", Core),
-            $m!(s, account, "account", provider_id, "providerId", Core),
-            $m!(s, account, "account", user_id, "userId", Core),
-            $m!(s, account, "account", password, "password", Core),
-            $m!(s, account, "account", created_at, "createdAt", Core),
-            $m!(s, account, "account", updated_at, "updatedAt", Core),
-        ]
-    }};
-}
+/// Every `[schema]` key with Better Auth's name and who adds it, in a fixed order (the table
+/// first within each table group).
+const FIELDS: [(&str, &str, Origin); 32] = [
+    ("user.table", "user", Origin::Core),
+    ("user.id", "id", Origin::Core),
+    ("user.name", "name", Origin::Core),
+    ("user.email", "email", Origin::Core),
+    ("user.email_verified", "emailVerified", Origin::Core),
+    ("user.image", "image", Origin::Core),
+    ("user.created_at", "createdAt", Origin::Core),
+    ("user.updated_at", "updatedAt", Origin::Core),
+    ("user.role", "role", Origin::Admin),
+    ("user.banned", "banned", Origin::Admin),
+    ("user.ban_reason", "banReason", Origin::Admin),
+    ("user.ban_expires", "banExpires", Origin::Admin),
+    ("user.tenant_id", "tenantId", Origin::Tenant),
+    ("session.table", "session", Origin::Core),
+    ("session.id", "id", Origin::Core),
+    ("session.token", "token", Origin::Core),
+    ("session.expires_at", "expiresAt", Origin::Core),
+    ("session.created_at", "createdAt", Origin::Core),
+    ("session.updated_at", "updatedAt", Origin::Core),
+    ("session.ip_address", "ipAddress", Origin::Core),
+    ("session.user_agent", "userAgent", Origin::Core),
+    ("session.user_id", "userId", Origin::Core),
+    ("session.impersonated_by", "impersonatedBy", Origin::Admin),
+    (
+        "session.active_organization_id",
+        "activeOrganizationId",
+        Origin::Organization,
+    ),
+    ("account.table", "account", Origin::Core),
+    ("account.id", "id", Origin::Core),
+    ("account.account_id", "accountId", Origin::Core),
+    ("account.provider_id", "providerId", Origin::Core),
+    ("account.user_id", "userId", Origin::Core),
+    ("account.password", "password", Origin::Core),
+    ("account.created_at", "createdAt", Origin::Core),
+    ("account.updated_at", "updatedAt", Origin::Core),
+];
 
-macro_rules! field {
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident, table) => {
-        Field {
-            key: concat!($tn, ".", stringify!($f)),
-            better_auth: $ba,
-            table: $s.$t.table.clone(),
-            column: None,
-            origin: Origin::$o,
-        }
-    };
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident, opt) => {
-        Field {
-            key: concat!($tn, ".", stringify!($f)),
-            better_auth: $ba,
-            table: $s.$t.table.clone(),
-            column: $s.$t.$f.clone(),
-            origin: Origin::$o,
-        }
-    };
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident) => {
-        Field {
-            key: concat!($tn, ".", stringify!($f)),
-            better_auth: $ba,
-            table: $s.$t.table.clone(),
-            column: Some($s.$t.$f.clone()),
-            origin: Origin::$o,
-        }
-    };
+/// Where a `[schema]` key's name is kept.
+pub(crate) enum Slot<'a> {
+    Required(&'a mut String),
+    Optional(&'a mut Option<String>),
 }
-
-macro_rules! setter {
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident, table) => {
-        (
-            concat!($tn, ".", stringify!($f)),
-            (|s: &mut Schema, v: String| s.$t.table = v) as fn(&mut Schema, String),
-        )
-    };
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident, opt) => {
-        (
-            concat!($tn, ".", stringify!($f)),
-            (|s: &mut Schema, v: String| s.$t.$f = Some(v)) as fn(&mut Schema, String),
-        )
-    };
-    ($s:ident, $t:ident, $tn:literal, $f:ident, $ba:literal, $o:ident) => {
-        (
-            concat!($tn, ".", stringify!($f)),
-            (|s: &mut Schema, v: String| s.$t.$f = v) as fn(&mut Schema, String),
-        )
-    };
-}
-
-type Setter = fn(&mut Schema, String);
 
 impl Schema {
     /// Every table and column name, in a fixed order (tables first within each table group).
     pub fn fields(&self) -> Vec<Field> {
-        with_fields!(self, field)
+        let mut names = self.clone();
+        FIELDS
+            .iter()
+            .map(|&(key, better_auth, origin)| {
+                let table = names.table_of(key).to_owned();
+                let column = match names.slot(key) {
+                    _ if key.ends_with(".table") => None,
+                    Some(Slot::Required(c)) => Some(c.clone()),
+                    Some(Slot::Optional(c)) => c.clone(),
+                    None => None,
+                };
+                Field {
+                    key,
+                    better_auth,
+                    table,
+                    column,
+                    origin,
+                }
+            })
+            .collect()
     }
 
     /// Sets the name under a `[schema]` key (`session.user_id`); false for an unknown key.
     pub fn set(&mut self, key: &str, name: String) -> bool {
-        let unit = ();
-        let setters: Vec<(&str, Setter)> = with_fields!(unit, setter);
-        match setters.into_iter().find(|(k, _)| *k == key) {
-            Some((_, set)) => {
-                set(self, name);
-                true
-            }
-            None => false,
+        match self.slot(key) {
+            Some(Slot::Required(c)) => *c = name,
+            Some(Slot::Optional(c)) => *c = Some(name),
+            None => return false,
         }
+        true
+    }
+
+    /// Marks an optional column as absent; required names are never absent.
+    pub(crate) fn set_absent(&mut self, key: &str) {
+        if let Some(Slot::Optional(c)) = self.slot(key) {
+            *c = None;
+        }
+    }
+
+    fn table_of(&self, key: &str) -> &str {
+        match key.split('.').next() {
+            Some("user") => &self.user.table,
+            Some("session") => &self.session.table,
+            _ => &self.account.table,
+        }
+    }
+
+    /// The name kept under a `[schema]` key.
+    pub(crate) fn slot(&mut self, key: &str) -> Option<Slot<'_>> {
+        use Slot::{Optional as O, Required as R};
+        let (u, s, a) = (&mut self.user, &mut self.session, &mut self.account);
+        Some(match key {
+            "user.table" => R(&mut u.table),
+            "user.id" => R(&mut u.id),
+            "user.name" => R(&mut u.name),
+            "user.email" => R(&mut u.email),
+            "user.email_verified" => R(&mut u.email_verified),
+            "user.image" => R(&mut u.image),
+            "user.created_at" => R(&mut u.created_at),
+            "user.updated_at" => R(&mut u.updated_at),
+            "user.role" => O(&mut u.role),
+            "user.banned" => O(&mut u.banned),
+            "user.ban_reason" => O(&mut u.ban_reason),
+            "user.ban_expires" => O(&mut u.ban_expires),
+            "user.tenant_id" => O(&mut u.tenant_id),
+            "session.table" => R(&mut s.table),
+            "session.id" => R(&mut s.id),
+            "session.token" => R(&mut s.token),
+            "session.expires_at" => R(&mut s.expires_at),
+            "session.created_at" => R(&mut s.created_at),
+            "session.updated_at" => R(&mut s.updated_at),
+            "session.ip_address" => R(&mut s.ip_address),
+            "session.user_agent" => R(&mut s.user_agent),
+            "session.user_id" => R(&mut s.user_id),
+            "session.impersonated_by" => O(&mut s.impersonated_by),
+            "session.active_organization_id" => O(&mut s.active_organization_id),
+            "account.table" => R(&mut a.table),
+            "account.id" => R(&mut a.id),
+            "account.account_id" => R(&mut a.account_id),
+            "account.provider_id" => R(&mut a.provider_id),
+            "account.user_id" => R(&mut a.user_id),
+            "account.password" => R(&mut a.password),
+            "account.created_at" => R(&mut a.created_at),
+            "account.updated_at" => R(&mut a.updated_at),
+            _ => return None,
+        })
     }
 
     /// The names the configuration asks for, before the start-up check has looked at the

@@ -1,26 +1,21 @@
-//! The SQL of the session and user paths, built once from the [`Schema`]. Both backends run
-//! the same text: SQLite accepts PostgreSQL's `$n` placeholders.
+//! The SQL of the session and user paths. Both backends run the same text (SQLite accepts
+//! PostgreSQL's `$n` placeholders) but for the batched session check's token condition.
 
-use super::schema::{Schema, col_or_null, q};
+use super::engine::Dialect;
+use super::statements::leak;
+use super::tables::rows::{select, session_columns, user_columns};
+use super::tables::{Schema, q};
 
-/// Column order of [`Queries::session_cols`]; rows are decoded by position.
-pub const SESSION_COLS: usize = 10;
-
-/// Statements are `&'static str`: sqlx takes `'static` SQL without copying it, and these are
-/// built once per store and live as long as it (leaking a few KiB per store opened).
 #[derive(Debug, Clone)]
-pub struct Queries {
-    pub session_cols: &'static str,
-    pub user_cols: &'static str,
+pub struct AuthSql {
     pub find_user_by_email: &'static str,
     pub find_user_by_id: &'static str,
     pub insert_user: &'static str,
     pub insert_account: &'static str,
     pub update_user: &'static str,
     pub find_session_with_user: &'static str,
-    /// The same for a batch of tokens: PostgreSQL binds a `text[]`, SQLite a JSON array.
-    pub find_sessions_any: &'static str,
-    pub find_sessions_json: &'static str,
+    /// The same for a batch of tokens, bound as one parameter (see `Engine::bind_tokens`).
+    pub find_sessions_batch: &'static str,
     pub find_session_by_id: &'static str,
     pub insert_session: &'static str,
     pub count_active_sessions: &'static str,
@@ -33,41 +28,16 @@ pub struct Queries {
     pub delete_user_sessions: &'static str,
 }
 
-impl Queries {
-    pub fn new(schema: &Schema) -> Self {
+impl AuthSql {
+    /// SQL text builder: one statement per field, no logic beyond formatting.
+    pub fn new(schema: &Schema, dialect: &Dialect) -> Self {
         let u = &schema.user;
         let s = &schema.session;
         let a = &schema.account;
         let (ut, st, at) = (q(&u.table), q(&s.table), q(&a.table));
 
-        let session_cols = [
-            format!("s.{}", q(&s.id)),
-            format!("s.{}", q(&s.token)),
-            format!("s.{}", q(&s.expires_at)),
-            format!("s.{}", q(&s.created_at)),
-            format!("s.{}", q(&s.updated_at)),
-            format!("s.{}", q(&s.ip_address)),
-            format!("s.{}", q(&s.user_agent)),
-            format!("s.{}", q(&s.user_id)),
-            col_or_null("s", &s.impersonated_by, "impersonatedBy"),
-            col_or_null("s", &s.active_organization_id, "activeOrganizationId"),
-        ]
-        .join(", ");
-        let user_cols = [
-            format!("u.{}", q(&u.id)),
-            format!("u.{}", q(&u.name)),
-            format!("u.{}", q(&u.email)),
-            format!("u.{}", q(&u.email_verified)),
-            format!("u.{}", q(&u.image)),
-            format!("u.{}", q(&u.created_at)),
-            format!("u.{}", q(&u.updated_at)),
-            col_or_null("u", &u.role, "role"),
-            col_or_null("u", &u.banned, "banned"),
-            col_or_null("u", &u.ban_reason, "banReason"),
-            col_or_null("u", &u.ban_expires, "banExpires"),
-            col_or_null("u", &u.tenant_id, "tenantId"),
-        ]
-        .join(", ");
+        let session_cols = select("s", &session_columns(s));
+        let user_cols = select("u", &user_columns(u));
 
         let session_join = format!(
             "SELECT {session_cols}, {user_cols} FROM {st} s JOIN {ut} u ON u.{} = s.{} WHERE s.{}",
@@ -118,7 +88,7 @@ impl Queries {
 
         Self {
             find_user_by_email: leak(format!(
-                "SELECT {user_cols}, a.{pw} FROM {ut} u LEFT JOIN {at} a ON a.{auid} = u.{uid} AND a.{prov} = 'credential' WHERE u.{email} = $1",
+                "SELECT {user_cols}, a.{pw} AS \"password\" FROM {ut} u LEFT JOIN {at} a ON a.{auid} = u.{uid} AND a.{prov} = 'credential' WHERE u.{email} = $1",
                 pw = q(&a.password),
                 auid = q(&a.user_id),
                 uid = q(&u.id),
@@ -150,17 +120,14 @@ impl Queries {
                 q(&u.id)
             )),
             find_session_with_user: leak(format!("{session_join} = $1")),
-            find_sessions_any: leak(format!("{session_join} = ANY($1)")),
-            find_sessions_json: leak(format!(
-                "{session_join} IN (SELECT value FROM json_each($1))"
-            )),
+            find_sessions_batch: leak(format!("{session_join} {}", dialect.token_in_batch)),
             find_session_by_id: leak(format!(
                 "SELECT {session_cols} FROM {st} s WHERE s.{} = $1",
                 q(&s.id)
             )),
             insert_session: leak(insert_session),
             count_active_sessions: leak(format!(
-                "SELECT COUNT(*) FROM {st} WHERE {} = $1 AND {} >= $2",
+                "SELECT COUNT(*) AS \"n\" FROM {st} WHERE {} = $1 AND {} >= $2",
                 q(&s.user_id),
                 q(&s.expires_at)
             )),
@@ -195,8 +162,6 @@ impl Queries {
                 id = q(&s.id),
                 exp = q(&s.expires_at),
             )),
-            session_cols: leak(session_cols),
-            user_cols: leak(user_cols),
         }
     }
 }
@@ -208,8 +173,4 @@ fn insert_sql(table: &str, cols: &[String]) -> String {
         cols.join(", "),
         params.join(", ")
     )
-}
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }

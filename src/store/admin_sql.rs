@@ -7,15 +7,16 @@
 //! and placeholders go into the text; every value is bound, so the number of distinct texts is
 //! bounded by the number of filter combinations.
 
-use super::Backend;
 use super::admin::{
     DeleteCriteria, Operator, SessionFilter, SessionPage, StatsQuery, UserField, UserQuery,
 };
-use super::queries::Queries;
-use super::schema::{Schema, TenantColumn, col_or_null, q};
+use super::engine::Dialect;
+use super::statements::leak;
+use super::tables::rows::{ADMIN_SESSION, pick, select, session_columns, user_columns};
+use super::tables::{Schema, TenantColumn, q};
 use crate::domain::session_status::{SessionStatus, StatusCutoffs};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// A bound value.
@@ -91,9 +92,9 @@ fn like_pattern(text: &str, prefix: bool, suffix: bool) -> String {
     out
 }
 
-pub struct AdminQueries {
+pub struct AdminSql {
     schema: Schema,
-    backend: Backend,
+    dialect: &'static Dialect,
     st: String,
     ut: String,
     s_id: String,
@@ -104,7 +105,7 @@ pub struct AdminQueries {
     s_ip: String,
     s_ua: String,
     u_id: String,
-    /// The admin session columns, joined user alias `u`; decoded by position.
+    /// The admin session columns, joined user alias `u` (see `rows::decode_admin_session`).
     session_cols: String,
     user_cols: String,
     pub find_session: &'static str,
@@ -118,46 +119,21 @@ pub struct AdminQueries {
     shapes: Mutex<HashMap<String, &'static str>>,
 }
 
-impl AdminQueries {
-    /// The queries for `schema`, built once per distinct schema for the life of the process
-    /// (tests open many stores with the same schema).
-    pub fn for_schema(schema: &Schema, backend: Backend) -> &'static AdminQueries {
-        static ALL: OnceLock<Mutex<Vec<&'static AdminQueries>>> = OnceLock::new();
-        let mut all = ALL
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = all
-            .iter()
-            .find(|a| &a.schema == schema && a.backend == backend)
-        {
-            return found;
-        }
-        let built: &'static AdminQueries = Box::leak(Box::new(AdminQueries::new(schema, backend)));
-        all.push(built);
-        built
-    }
-
-    fn new(schema: &Schema, backend: Backend) -> Self {
+impl AdminSql {
+    /// The fixed statements; the others are built per request shape by the methods below.
+    pub fn new(schema: &Schema, dialect: &'static Dialect) -> Self {
         let s = &schema.session;
         let u = &schema.user;
         let col = |c: &str| format!("s.{}", q(c));
         let st = q(&s.table);
         let ut = q(&u.table);
-        let session_cols = [
-            col(&s.id),
-            col(&s.user_id),
-            format!("u.{}", q(&u.email)),
-            format!("u.{}", q(&u.name)),
+        let session_cols = format!(
+            "{}, u.{} AS \"u_email\", u.{} AS \"u_name\", {} AS \"tenantId\"",
+            select("s", &pick(&session_columns(s), ADMIN_SESSION)),
+            q(&u.email),
+            q(&u.name),
             schema.tenant_expr("s", "u"),
-            col(&s.ip_address),
-            col(&s.user_agent),
-            col(&s.created_at),
-            col(&s.updated_at),
-            col(&s.expires_at),
-            col_or_null("s", &s.impersonated_by, "impersonatedBy"),
-        ]
-        .join(", ");
+        );
         let from_joined = format!(
             "{st} s LEFT JOIN {ut} u ON u.{} = s.{}",
             q(&u.id),
@@ -204,7 +180,7 @@ impl AdminQueries {
             )),
             set_role,
             set_ban,
-            user_cols: Queries::new(schema).user_cols.to_owned(),
+            user_cols: select("u", &user_columns(u)),
             s_id: col(&s.id),
             s_user: col(&s.user_id),
             s_created: col(&s.created_at),
@@ -217,7 +193,7 @@ impl AdminQueries {
             st,
             ut,
             schema: schema.clone(),
-            backend,
+            dialect,
             shapes: Mutex::new(HashMap::new()),
         }
     }
@@ -247,14 +223,9 @@ impl AdminQueries {
         }
     }
 
-    /// A case-insensitive LIKE. PostgreSQL's ILIKE on the bare column keeps the planner's
-    /// column statistics (`LOWER(col) LIKE` is estimated blind, and a badly underestimated
-    /// filter turns a 51-row index walk into a full scan); SQLite's LIKE ignores ASCII case.
+    /// A case-insensitive LIKE (see `Dialect::ilike`).
     fn ilike(&self, column: &str, param: &str) -> String {
-        match self.backend {
-            Backend::Postgres => format!("{column} ILIKE {param} ESCAPE '\\'"),
-            Backend::Sqlite => format!("{column} LIKE {param} ESCAPE '\\'"),
-        }
+        format!("{column} {} {param} ESCAPE '\\'", self.dialect.ilike)
     }
 
     fn contains_cond(&self, b: &mut Builder, column: &str, text: &Option<String>) {
@@ -376,7 +347,11 @@ impl AdminQueries {
             args: part.0.args.clone(),
             conds: part.0.conds.clone(),
         };
-        let sql = format!("SELECT COUNT(*) FROM {} s{}", self.st, b.where_sql());
+        let sql = format!(
+            "SELECT COUNT(*) AS \"n\" FROM {} s{}",
+            self.st,
+            b.where_sql()
+        );
         self.built(sql, b)
     }
 
@@ -453,9 +428,10 @@ impl AdminQueries {
              SUM(CASE WHEN {exp} < {now} THEN 1 ELSE 0 END) AS expired, \
              SUM(CASE WHEN {exp} >= {now} AND {upd} < {cut} THEN 1 ELSE 0 END) AS inactive \
              FROM {st} s{scope} GROUP BY {user}) \
-             SELECT 0, NULL, NULL, NULL, CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(expired), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(inactive), 0) AS BIGINT), COUNT(*), \
-             CAST(COALESCE(SUM(CASE WHEN n - expired > {max} THEN 1 ELSE 0 END), 0) AS BIGINT) FROM per_user \
+             SELECT 0 AS \"kind\", NULL AS \"id\", NULL AS \"email\", NULL AS \"name\", \
+             CAST(COALESCE(SUM(n), 0) AS BIGINT) AS \"n\", CAST(COALESCE(SUM(expired), 0) AS BIGINT) AS \"expired\", \
+             CAST(COALESCE(SUM(inactive), 0) AS BIGINT) AS \"inactive\", COUNT(*) AS \"users\", \
+             CAST(COALESCE(SUM(CASE WHEN n - expired > {max} THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"over\" FROM per_user \
              UNION ALL SELECT 1, t.uid, u.{email}, u.{name}, t.n, 0, 0, 0, 0 \
              FROM (SELECT uid, n FROM per_user ORDER BY n DESC, uid ASC LIMIT {top}) t LEFT JOIN {ut} u ON {uid} = t.uid{tenants}",
             st = self.st,
@@ -471,7 +447,7 @@ impl AdminQueries {
         let mut b = Builder::default();
         let scope = self.stats_scope(&mut b, sq);
         let sql = format!(
-            "SELECT s.{c}, COUNT(*) FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT 1000",
+            "SELECT s.{c} AS \"tenant\", COUNT(*) AS \"n\" FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT 1000",
             c = q(c),
             st = self.st,
         );
@@ -484,7 +460,7 @@ impl AdminQueries {
         let scope = self.stats_scope(&mut b, sq);
         let limit = b.arg(Arg::Int(i64::from(sq.agent_limit)));
         let sql = format!(
-            "SELECT {ua}, COUNT(*) FROM {st} s{scope} GROUP BY {ua} ORDER BY 2 DESC LIMIT {limit}",
+            "SELECT {ua} AS \"agent\", COUNT(*) AS \"n\" FROM {st} s{scope} GROUP BY {ua} ORDER BY 2 DESC LIMIT {limit}",
             ua = self.s_ua,
             st = self.st
         );
@@ -511,36 +487,38 @@ impl AdminQueries {
         };
         let (created, st) = (&self.s_created, &self.st);
         let oldest = format!(
-            "(SELECT MIN({created}) FROM {st} s WHERE {} >= {now} AND {} >= {cut}{tenant})",
+            "(SELECT MIN({created}) FROM {st} s WHERE {} >= {now} AND {} >= {cut}{tenant}) AS \"oldest\"",
             self.s_expires, self.s_updated
         );
         let sql = if tenant.is_empty() {
             let mut cols: Vec<String> = bounds
                 .windows(2)
-                .map(|w| {
+                .enumerate()
+                .map(|(i, w)| {
                     format!(
-                        "(SELECT COUNT(*) FROM {st} s WHERE {created} >= {} AND {created} < {})",
+                        "(SELECT COUNT(*) FROM {st} s WHERE {created} >= {} AND {created} < {}) AS \"d{i}\"",
                         w[0], w[1]
                     )
                 })
                 .collect();
             cols.push(format!(
-                "(SELECT COUNT(*) FROM {st} s WHERE {created} >= {since})"
+                "(SELECT COUNT(*) FROM {st} s WHERE {created} >= {since}) AS \"since\""
             ));
             cols.push(oldest);
             format!("SELECT {}", cols.join(", "))
         } else {
             let mut cols: Vec<String> = bounds
                 .windows(2)
-                .map(|w| {
+                .enumerate()
+                .map(|(i, w)| {
                     format!(
-                        "SUM(CASE WHEN {created} >= {} AND {created} < {} THEN 1 ELSE 0 END)",
+                        "SUM(CASE WHEN {created} >= {} AND {created} < {} THEN 1 ELSE 0 END) AS \"d{i}\"",
                         w[0], w[1]
                     )
                 })
                 .collect();
             cols.push(format!(
-                "SUM(CASE WHEN {created} >= {since} THEN 1 ELSE 0 END)"
+                "SUM(CASE WHEN {created} >= {since} THEN 1 ELSE 0 END) AS \"since\""
             ));
             cols.push(oldest);
             // The first day starts long before `since` (30 days against 24 hours).
@@ -669,7 +647,11 @@ impl AdminQueries {
     pub fn count_users(&self, uq: &UserQuery) -> Built {
         let mut b = Builder::default();
         self.user_conds(&mut b, uq);
-        let sql = format!("SELECT COUNT(*) FROM {} u{}", self.ut, b.where_sql());
+        let sql = format!(
+            "SELECT COUNT(*) AS \"n\" FROM {} u{}",
+            self.ut,
+            b.where_sql()
+        );
         self.built(sql, b)
     }
 }
@@ -691,10 +673,6 @@ fn user_tenant_filter(schema: &Schema, param: usize) -> String {
     }
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,7 +689,10 @@ mod tests {
 
     #[test]
     fn statement_texts_depend_on_the_shape_not_the_values() {
-        let aq = AdminQueries::for_schema(&Schema::default(), Backend::Postgres);
+        let aq = AdminSql::new(
+            &Schema::default(),
+            crate::store::Backend::Postgres.dialect(),
+        );
         let now = OffsetDateTime::now_utc();
         let page = |user: &str| SessionPage {
             filter: SessionFilter {

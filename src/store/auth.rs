@@ -1,0 +1,239 @@
+//! The [`Store`] operations of the auth path (users and sessions), written once for both
+//! backends.
+
+use super::engine::{Args, Bind, Engine, Run};
+use super::lookup_batch::LookupSql;
+use super::sql_store::{SqlStore, execute_in, fetch_one_in};
+use super::tables::rows::{decode_session, decode_user};
+use super::{Backend, Result, Store, UserWithPassword, on_unique};
+use crate::config::Mode;
+use crate::domain::{Session, SessionWithUser, User};
+use crate::store::engine::Read;
+use futures::future::BoxFuture;
+use time::OffsetDateTime;
+
+/// The statements of [`SessionLookups`](super::lookup_batch::SessionLookups): a batch of one
+/// uses the plain `token = $1` lookup, which plans and runs cheaper than the batch form, so a
+/// check that arrives alone costs what it did before batching.
+pub(crate) fn fetch_sessions<'c, DB: Engine>(
+    conn: &'c mut DB::Connection,
+    sql: LookupSql,
+    tokens: &'c [&'c str],
+) -> BoxFuture<'c, std::result::Result<Vec<SessionWithUser>, sqlx::Error>> {
+    Box::pin(async move {
+        let mut args = DB::Arguments::default();
+        let sql = if let [token] = tokens {
+            args.text(token).map_err(sqlx::Error::Encode)?;
+            sql.one
+        } else {
+            DB::bind_tokens(&mut args, tokens).map_err(sqlx::Error::Encode)?;
+            sql.many
+        };
+        let rows = conn.fetch_all(sql, args).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionWithUser {
+                    session: decode_session(row)?,
+                    user: decode_user(row)?,
+                })
+            })
+            .collect()
+    })
+}
+
+#[async_trait::async_trait]
+impl<DB: Engine> Store for SqlStore<DB> {
+    fn backend(&self) -> Backend {
+        DB::BACKEND
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.fetch_optional("SELECT 1", Args::new()).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self, mode: Mode) -> Result<()> {
+        DB::migrate(&self.pool, mode).await
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()> {
+        let schema = &self.schema.user;
+        let mut args = Args::<DB>::new()
+            .text(&user.id)
+            .text(&user.name)
+            .text(&user.email)
+            .flag(user.email_verified)
+            .opt_text(user.image.as_deref())
+            .time(user.created_at)
+            .time(user.updated_at);
+        // The optional columns the statement names, in its order: role, banned, tenantId.
+        if schema.role.is_some() {
+            args = args.opt_text(user.role.as_deref());
+        }
+        if schema.banned.is_some() {
+            args = args.flag(user.banned.unwrap_or(false));
+        }
+        if schema.tenant_id.is_some() {
+            args = args.opt_text(user.tenant_id.as_deref());
+        }
+        let account = Args::<DB>::new()
+            .text(&crate::domain::ids::new_id())
+            .text(&user.id)
+            .text("credential")
+            .text(&user.id)
+            .text(password_hash)
+            .time(user.created_at)
+            .time(user.updated_at);
+        let mut tx = DB::begin_write(&self.pool).await?;
+        execute_in::<DB>(&mut *tx, self.sql.auth.insert_user, args)
+            .await
+            .map_err(|e| on_unique(e, "email"))?;
+        execute_in::<DB>(&mut *tx, self.sql.auth.insert_account, account).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserWithPassword>> {
+        let args = Args::new().text(email);
+        let row = self
+            .fetch_optional(self.sql.auth.find_user_by_email, args)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(UserWithPassword {
+                user: decode_user(&row)?,
+                password_hash: row.opt_text("password")?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>> {
+        let args = Args::new().text(id);
+        let row = self
+            .fetch_optional(self.sql.auth.find_user_by_id, args)
+            .await?;
+        Ok(row.map(|r| decode_user(&r)).transpose()?)
+    }
+
+    async fn update_user_profile(&self, user: &User) -> Result<bool> {
+        let args = Args::new()
+            .text(&user.id)
+            .text(&user.name)
+            .opt_text(user.image.as_deref())
+            .time(user.updated_at);
+        Ok(self.execute(self.sql.auth.update_user, args).await? > 0)
+    }
+
+    async fn insert_session(
+        &self,
+        session: &Session,
+        max_active: Option<u32>,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let q = &self.sql.auth;
+        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut evicted = 0;
+        if let Some(max) = max_active {
+            DB::lock_user(&mut *tx, q.lock_user, &session.user_id).await?;
+            let args = Args::new().text(&session.user_id).time(now);
+            let active = fetch_one_in::<DB>(&mut *tx, q.count_active_sessions, args)
+                .await?
+                .int("n")?;
+            let over = active + 1 - i64::from(max);
+            if over > 0 {
+                let args = Args::new().text(&session.user_id).time(now).int(over);
+                evicted = execute_in::<DB>(&mut *tx, q.evict_least_active, args).await?;
+            }
+        }
+        let s = &self.schema.session;
+        let mut args = Args::<DB>::new()
+            .text(&session.id)
+            .text(&session.token)
+            .time(session.expires_at)
+            .time(session.created_at)
+            .time(session.updated_at)
+            .opt_text(session.ip_address.as_deref())
+            .opt_text(session.user_agent.as_deref())
+            .text(&session.user_id);
+        if s.impersonated_by.is_some() {
+            args = args.opt_text(session.impersonated_by.as_deref());
+        }
+        if s.active_organization_id.is_some() {
+            args = args.opt_text(session.active_organization_id.as_deref());
+        }
+        execute_in::<DB>(&mut *tx, q.insert_session, args)
+            .await
+            .map_err(|e| on_unique(e, "session token"))?;
+        tx.commit().await?;
+        Ok(evicted)
+    }
+
+    async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>> {
+        self.sessions.find(token_key).await
+    }
+
+    async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>> {
+        let args = Args::new().text(id);
+        let row = self
+            .fetch_optional(self.sql.auth.find_session_by_id, args)
+            .await?;
+        Ok(row.map(|r| decode_session(&r)).transpose()?)
+    }
+
+    async fn touch_session(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+    ) -> Result<bool> {
+        let args = Args::new().text(id).time(expires_at).time(updated_at);
+        Ok(self.execute(self.sql.auth.touch_session, args).await? > 0)
+    }
+
+    async fn delete_session(&self, id: &str) -> Result<bool> {
+        let args = Args::new().text(id);
+        Ok(self.execute(self.sql.auth.delete_session, args).await? > 0)
+    }
+
+    async fn delete_session_by_token(&self, token_key: &str) -> Result<bool> {
+        let args = Args::new().text(token_key);
+        Ok(self
+            .execute(self.sql.auth.delete_session_by_token, args)
+            .await?
+            > 0)
+    }
+
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        active_at: Option<OffsetDateTime>,
+        limit: u32,
+    ) -> Result<Vec<Session>> {
+        let args = Args::new()
+            .text(user_id)
+            .opt_time(active_at)
+            .int(i64::from(limit));
+        let rows = self
+            .fetch_all(self.sql.auth.list_user_sessions, args)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(decode_session)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user_id: &str,
+        except_id: Option<&str>,
+        unexpired_at: Option<OffsetDateTime>,
+    ) -> Result<u64> {
+        let args = Args::new()
+            .text(user_id)
+            .opt_text(except_id)
+            .opt_time(unexpired_at);
+        Ok(self
+            .execute(self.sql.auth.delete_user_sessions, args)
+            .await?)
+    }
+}

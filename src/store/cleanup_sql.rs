@@ -1,0 +1,220 @@
+//! The SQL of the cleanup, built once per schema from the [`Schema`] names.
+//!
+//! Parameter layout shared by the layer statements: `$1` now, `$2` the inactivity cutoff, `$3`
+//! the per-user limit, `$4`/`$5` whether the expired/inactive layers are on. The excess layer
+//! keeps only sessions that no enabled earlier layer removes ("survivors"), so its statements
+//! take the layer switches as parameters rather than assuming the earlier layers already ran:
+//! a dry run deletes nothing and must still count exactly what a real run would.
+//! Statements with a tenant scope come in pairs: `[unscoped, scoped]`, the tenant bound last.
+
+use super::engine::Dialect;
+use super::statements::leak;
+use super::tables::rows::{RUN_COLUMNS, pick, select, session_columns};
+use super::tables::{Schema, q};
+
+#[derive(Debug)]
+pub struct CleanupSql {
+    pub count_expired: [&'static str; 2],
+    pub count_inactive: [&'static str; 2],
+    pub count_excess: [&'static str; 2],
+    pub sample_expired: [&'static str; 2],
+    pub sample_inactive: [&'static str; 2],
+    pub sample_excess: [&'static str; 2],
+    pub gauges: &'static str,
+    pub delete_expired: [&'static str; 2],
+    pub delete_inactive: [&'static str; 2],
+    pub users_over_limit: &'static str,
+    pub delete_excess: [&'static str; 2],
+    /// `$1` name, `$2` holder, `$3` run id, then the expiry (see `Dialect::lease_expiry`).
+    pub acquire_lease: &'static str,
+    pub lease_holder: &'static str,
+    pub release_lease: &'static str,
+    pub record_run: &'static str,
+    pub list_runs: &'static str,
+}
+
+impl CleanupSql {
+    /// SQL text builder: one statement (pair) per field.
+    pub fn new(schema: &Schema, dialect: &Dialect) -> Self {
+        let s = &schema.session;
+        let st = q(&s.table);
+        let (id, uid, exp, upd, created) = (
+            q(&s.id),
+            q(&s.user_id),
+            q(&s.expires_at),
+            q(&s.updated_at),
+            q(&s.created_at),
+        );
+        let survivor = |a: &str| {
+            format!("(NOT $4 OR {a}.{exp} >= $1) AND (NOT $5 OR {a}.{exp} < $1 OR {a}.{upd} >= $2)")
+        };
+        let sample = |alias: &str| {
+            select(
+                alias,
+                &pick(
+                    &session_columns(s),
+                    ["id", "userId", "expiresAt", "updatedAt"],
+                ),
+            )
+        };
+        let (sample_s, sample_r) = (sample("s"), sample("r"));
+        let activity_desc = format!("s.{upd} DESC, s.{created} DESC, s.{id} DESC");
+        // Each user's survivors, most recently active first; ranks above the limit are excess.
+        let ranked = |extra: &str| {
+            format!(
+                "SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.{uid} ORDER BY {activity_desc}) AS sk_rank \
+                 FROM {st} s WHERE {} {extra}",
+                survivor("s")
+            )
+        };
+        let over_limit_users = format!(
+            "SELECT s2.{uid} FROM {st} s2 WHERE {} GROUP BY s2.{uid} HAVING COUNT(*) > $3",
+            survivor("s2")
+        );
+        let scoped = |base: &str, alias: &str, param: usize, tail: &str| -> [&'static str; 2] {
+            [
+                leak(format!("{base} {tail}")),
+                leak(format!(
+                    "{base} AND {} {tail}",
+                    schema.tenant_filter(alias, param)
+                )),
+            ]
+        };
+
+        let count_excess_unscoped = format!(
+            "SELECT CAST(COALESCE(SUM(c), 0) AS BIGINT) AS \"n\" FROM \
+             (SELECT COUNT(*) - $3 AS c FROM {st} s WHERE {} GROUP BY s.{uid} HAVING COUNT(*) > $3) x",
+            survivor("s")
+        );
+        let count_excess_scoped = format!(
+            "SELECT COUNT(*) AS \"n\" FROM ({}) r WHERE r.sk_rank > $3 AND {}",
+            ranked(&format!("AND s.{uid} IN ({over_limit_users})")),
+            schema.tenant_filter("r", 6)
+        );
+
+        // Deletes by primary key of a bounded selection (see `Dialect::delete_ids`).
+        let (ids_open, del_close) = dialect.delete_ids;
+        let del_open = format!("DELETE FROM {st} WHERE {id} {ids_open}");
+        let lease_table = q("sessionkeeper_lease");
+        let (expiry, now) = dialect.lease_expiry;
+        let acquire_lease = format!(
+            "INSERT INTO {lease_table} (\"name\", \"holder\", \"runId\", \"expiresAt\") \
+             VALUES ($1, $2, $3, {expiry}) \
+             ON CONFLICT (\"name\") DO UPDATE SET \"holder\" = excluded.\"holder\", \
+             \"runId\" = excluded.\"runId\", \"expiresAt\" = excluded.\"expiresAt\" \
+             WHERE {lease_table}.\"expiresAt\" < {now} OR {lease_table}.\"holder\" = excluded.\"holder\""
+        );
+
+        let run_cols = RUN_COLUMNS.map(q).join(", ");
+        let updates = [
+            "trigger",
+            "dryRun",
+            "policy",
+            "expired",
+            "inactive",
+            "excess",
+            "total",
+            "startedAt",
+            "finishedAt",
+            "durationMs",
+            "outcome",
+            "error",
+            "instance",
+        ]
+        .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
+        .join(", ");
+
+        Self {
+            count_expired: scoped(
+                &format!("SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} < $1"),
+                "s",
+                2,
+                "",
+            ),
+            count_inactive: scoped(
+                &format!(
+                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                ),
+                "s",
+                3,
+                "",
+            ),
+            count_excess: [leak(count_excess_unscoped), leak(count_excess_scoped)],
+            sample_expired: scoped(
+                &format!("SELECT {sample_s} FROM {st} s WHERE s.{exp} < $1"),
+                "s",
+                3,
+                &format!("ORDER BY s.{exp}, s.{id} LIMIT $2"),
+            ),
+            sample_inactive: scoped(
+                &format!(
+                    "SELECT {sample_s} FROM {st} s \
+                     WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                ),
+                "s",
+                4,
+                &format!("ORDER BY s.{upd}, s.{id} LIMIT $3"),
+            ),
+            sample_excess: scoped(
+                &format!(
+                    "SELECT {sample_r} FROM ({}) r WHERE r.sk_rank > $3",
+                    ranked(&format!("AND s.{uid} IN ({over_limit_users})"))
+                ),
+                "r",
+                7,
+                &format!("ORDER BY r.{uid}, r.sk_rank LIMIT $6"),
+            ),
+            gauges: leak(format!(
+                "SELECT COUNT(*) AS \"total\", \
+                 CAST(COALESCE(SUM(CASE WHEN s.{exp} < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"expired\", \
+                 CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND s.{upd} < $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
+                 FROM {st} s"
+            )),
+            delete_expired: scoped(
+                &format!("{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} < $1"),
+                "s",
+                3,
+                &format!("ORDER BY s.{exp} LIMIT $2{del_close}"),
+            ),
+            delete_inactive: scoped(
+                &format!(
+                    "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                ),
+                "s",
+                4,
+                &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
+            ),
+            users_over_limit: leak(format!(
+                "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $6 AND {} \
+                 GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $7",
+                survivor("s")
+            )),
+            delete_excess: scoped(
+                &format!(
+                    "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
+                    ranked(&format!("AND s.{uid} > $6 AND s.{uid} <= $7"))
+                ),
+                "r",
+                9,
+                &format!("LIMIT $8{del_close}"),
+            ),
+            acquire_lease: leak(acquire_lease),
+            lease_holder: leak(format!(
+                "SELECT \"holder\", \"runId\" FROM {lease_table} WHERE \"name\" = $1"
+            )),
+            release_lease: leak(format!(
+                "DELETE FROM {lease_table} WHERE \"name\" = $1 AND \"holder\" = $2"
+            )),
+            record_run: leak(format!(
+                "INSERT INTO \"sessionkeeper_cleanup_run\" ({run_cols}, \"instance\") \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 ON CONFLICT (\"id\") DO UPDATE SET {updates}"
+            )),
+            list_runs: leak(format!(
+                "SELECT {run_cols} FROM \"sessionkeeper_cleanup_run\" \
+                 WHERE ($1 IS NULL OR \"startedAt\" < $1 OR (\"startedAt\" = $1 AND \"id\" < $2)) \
+                 ORDER BY \"startedAt\" DESC, \"id\" DESC LIMIT $3"
+            )),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! [`SqlStore`]: the one store type, generic over the backend. Its operations are written
+//! once, in `auth.rs`, `admin.rs`, `cleanup.rs` and `tables/catalog.rs`; `sqlite.rs` and
+//! `postgres/` say how to connect and what differs.
+
+use super::engine::{Args, Engine, Run};
+use super::lookup_batch::{LookupSql, SessionLookups};
+use super::lookup_pool::LookupPool;
+use super::statements::{self, Statements};
+use super::tables::Schema;
+use sqlx::Pool;
+
+pub struct SqlStore<DB: Engine> {
+    pub(crate) pool: Pool<DB>,
+    pub(crate) lookups: LookupPool<DB>,
+    pub(crate) sessions: SessionLookups<DB>,
+    pub(crate) sql: &'static Statements,
+    pub(crate) schema: Schema,
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// Session checks get connections of their own (see [`SessionLookups`]) besides `pool`.
+    pub fn from_pool(pool: Pool<DB>, schema: Schema) -> Self {
+        let timeout = pool.options().get_acquire_timeout();
+        let lookups = LookupPool::new(pool.connect_options(), super::lookup_batch::LANES, timeout);
+        Self::with_pools(pool, lookups, schema)
+    }
+
+    pub(crate) fn with_pools(pool: Pool<DB>, lookups: LookupPool<DB>, schema: Schema) -> Self {
+        let sql = statements::for_schema(&schema, DB::BACKEND);
+        let sessions = SessionLookups::new(
+            lookups.clone(),
+            LookupSql {
+                one: sql.auth.find_session_with_user,
+                many: sql.auth.find_sessions_batch,
+            },
+            super::auth::fetch_sessions::<DB>,
+        );
+        Self {
+            pool,
+            lookups,
+            sessions,
+            sql,
+            schema,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    pub(crate) async fn fetch_all(
+        &self,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<Vec<DB::Row>, sqlx::Error> {
+        let args = args.finish()?;
+        self.pool.acquire().await?.fetch_all(sql, args).await
+    }
+
+    pub(crate) async fn fetch_optional(
+        &self,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<Option<DB::Row>, sqlx::Error> {
+        let args = args.finish()?;
+        self.pool.acquire().await?.fetch_optional(sql, args).await
+    }
+
+    pub(crate) async fn fetch_one(
+        &self,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<DB::Row, sqlx::Error> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Rows affected.
+    pub(crate) async fn execute(
+        &self,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<u64, sqlx::Error> {
+        let args = args.finish()?;
+        self.pool.acquire().await?.execute(sql, args).await
+    }
+}
+
+/// [`Run`] on a transaction's connection, with [`Args`].
+pub(crate) async fn fetch_one_in<DB: Engine>(
+    conn: &mut DB::Connection,
+    sql: &'static str,
+    args: Args<DB>,
+) -> Result<DB::Row, sqlx::Error> {
+    conn.fetch_optional(sql, args.finish()?)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+pub(crate) async fn execute_in<DB: Engine>(
+    conn: &mut DB::Connection,
+    sql: &'static str,
+    args: Args<DB>,
+) -> Result<u64, sqlx::Error> {
+    conn.execute(sql, args.finish()?).await
+}

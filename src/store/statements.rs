@@ -1,0 +1,46 @@
+//! The one statement cache: every SQL text the store runs, built from the [`Schema`] names once
+//! per (schema, backend) for the life of the process.
+//!
+//! Statements are `&'static str`: sqlx takes `'static` SQL without copying it. Tests open many
+//! stores with the same schema, so the sets are shared, and only a new schema leaks a new set
+//! (a few KiB). The admin views add one text per filter *shape* (see
+//! [`AdminSql::intern`](super::admin_sql::AdminSql)), bounded by the number of shapes.
+
+use super::Backend;
+use super::admin_sql::AdminSql;
+use super::auth_sql::AuthSql;
+use super::cleanup_sql::CleanupSql;
+use super::postgres::HeapSql;
+use super::tables::Schema;
+use std::sync::Mutex;
+
+pub struct Statements {
+    pub auth: AuthSql,
+    pub admin: AdminSql,
+    pub cleanup: CleanupSql,
+    /// PostgreSQL's heap walk; `None` elsewhere.
+    pub heap: Option<HeapSql>,
+}
+
+/// The statements for `schema` on `backend`, built the first time they are asked for.
+pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
+    static CACHE: Mutex<Vec<(Schema, Backend, &'static Statements)>> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, _, found)) = cache.iter().find(|(s, b, _)| s == schema && *b == backend) {
+        return found;
+    }
+    let dialect = backend.dialect();
+    let built: &'static Statements = Box::leak(Box::new(Statements {
+        auth: AuthSql::new(schema, dialect),
+        admin: AdminSql::new(schema, dialect),
+        cleanup: CleanupSql::new(schema, dialect),
+        heap: dialect.heap_walk_sql.map(|build| build(schema)),
+    }));
+    cache.push((schema.clone(), backend, built));
+    built
+}
+
+/// A `'static` copy of a statement text.
+pub fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
