@@ -62,18 +62,7 @@ impl CleanupService {
         let lease = if dry_run {
             None
         } else {
-            let now = self.clock.now();
-            let lease_seconds = self.config.lease_seconds;
-            let acquired = self
-                .store
-                .acquire_lease(LEASE_NAME, &self.instance_id, &run_id, lease_seconds, now)
-                .await;
-            if let Ok(LeaseOutcome::HeldBy { run_id, .. }) = acquired {
-                return Err(CleanupError::AlreadyRunning {
-                    run_id: run_id.unwrap_or_default(),
-                });
-            }
-            Some(acquired)
+            Some(self.take_lease(&run_id).await?)
         };
         let started_at = self.clock.now();
         let timer = Instant::now();
@@ -103,26 +92,7 @@ impl CleanupService {
                 Err(e) => (LayerCounts::default(), Err(Halt::from(e))),
             },
             Some(Err(e)) => (LayerCounts::default(), Err(Halt::from(e))),
-            Some(Ok(_acquired)) => {
-                let mut batches = Batches {
-                    service: self,
-                    token,
-                    run_id: &run_id,
-                    criteria,
-                    counts: LayerCounts::default(),
-                    last_renewal: Instant::now(),
-                    sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
-                };
-                let result = batches.delete_all().await;
-                if let Err(e) = self
-                    .store
-                    .release_lease(LEASE_NAME, &self.instance_id)
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
-                }
-                (batches.counts, result)
-            }
+            Some(Ok(_acquired)) => self.delete_under_lease(token, &run_id, criteria).await,
         };
 
         let (outcome, error) = match result {
@@ -156,6 +126,53 @@ impl CleanupService {
             }
         }
         Ok(run)
+    }
+
+    /// Takes the lease for a real run: `Err` when another holder has it, `Ok(Err)` when the
+    /// database could not be asked (the run is recorded as failed).
+    async fn take_lease(
+        &self,
+        run_id: &str,
+    ) -> Result<Result<LeaseOutcome, StoreError>, CleanupError> {
+        let now = self.clock.now();
+        let lease_seconds = self.config.lease_seconds;
+        let acquired = self
+            .store
+            .acquire_lease(LEASE_NAME, &self.instance_id, run_id, lease_seconds, now)
+            .await;
+        if let Ok(LeaseOutcome::HeldBy { run_id, .. }) = acquired {
+            return Err(CleanupError::AlreadyRunning {
+                run_id: run_id.unwrap_or_default(),
+            });
+        }
+        Ok(acquired)
+    }
+
+    /// The deletes of a real run, then the lease goes back.
+    async fn delete_under_lease(
+        &self,
+        token: &CancellationToken,
+        run_id: &str,
+        criteria: Criteria<'_>,
+    ) -> (LayerCounts, Result<(), Halt>) {
+        let mut batches = Batches {
+            service: self,
+            token,
+            run_id,
+            criteria,
+            counts: LayerCounts::default(),
+            last_renewal: Instant::now(),
+            sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
+        };
+        let result = batches.delete_all().await;
+        if let Err(e) = self
+            .store
+            .release_lease(LEASE_NAME, &self.instance_id)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
+        }
+        (batches.counts, result)
     }
 
     async fn preview(

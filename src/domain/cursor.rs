@@ -76,4 +76,19 @@ mod tests {
         let wrong_version = URL_SAFE_NO_PAD.encode("v9|2026-01-02T03:04:05.678Z|x");
         assert_eq!(Cursor::decode(&wrong_version), None);
     }
+
+    #[test]
+    fn keyset_pages_keep_the_limit_and_point_at_the_last_row_kept() {
+        let at = datetime!(2026-05-01 10:00:00.123 UTC);
+        let key = |id: &u32| Cursor {
+            at,
+            id: format!("id{id}"),
+        };
+        assert_eq!(keyset_page(vec![1, 2], 2, key), (vec![1, 2], None));
+        let (rows, next) = keyset_page(vec![1, 2, 3], 2, key);
+        assert_eq!(rows, vec![1, 2]);
+        let next = Cursor::decode(&next.unwrap()).unwrap();
+        assert_eq!((next.at, next.id.as_str()), (at, "id2"));
+        assert_eq!(keyset_page(Vec::<u32>::new(), 0, key), (vec![], None));
+    }
 }

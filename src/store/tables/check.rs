@@ -129,7 +129,16 @@ pub fn check(
         ));
     }
     warnings.extend(unwritten_required(&resolved, &names));
-    resolved.tenant = match &resolved.tenant {
+    resolved.tenant = tenant_after_check(&resolved);
+    Ok(Checked {
+        schema: resolved,
+        warnings,
+    })
+}
+
+/// The tenant column, unless the check found it absent.
+fn tenant_after_check(resolved: &Schema) -> TenantColumn {
+    match &resolved.tenant {
         TenantColumn::User(_) => resolved
             .user
             .tenant_id
@@ -141,11 +150,7 @@ pub fn check(
             .clone()
             .map_or(TenantColumn::Absent, TenantColumn::Session),
         TenantColumn::Absent => TenantColumn::Absent,
-    };
-    Ok(Checked {
-        schema: resolved,
-        warnings,
-    })
+    }
 }
 
 fn plugin_name(origin: Origin) -> &'static str {
