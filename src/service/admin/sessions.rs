@@ -2,26 +2,20 @@
 
 use super::audit::Record;
 use super::types::*;
-use super::{Actor, invalid_cursor, page_limit, text};
+use super::{Actor, AdminService, invalid_cursor, page_limit, text};
 use crate::domain::cursor::Cursor;
 use crate::domain::device;
+use crate::domain::limits::{
+    self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, STATS_AGENTS,
+    STATS_DAYS, STATS_TOP_USERS,
+};
 use crate::domain::session_status::StatusCutoffs;
 use crate::domain::timefmt;
-use crate::service::{Error, Result, SessionKeeper};
+use crate::service::{Error, Result};
 use crate::store::admin::{AdminSession, DeleteCriteria, SessionFilter, SessionPage, StatsQuery};
 use serde_json::json;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime, Time};
-
-/// Most distinct user agents parsed for the device breakdown; sessions with rarer agents are
-/// counted under "other" (keeps stats bounded when every session has its own agent string).
-const AGENT_LIMIT: u32 = 2000;
-const TOP_USERS: u32 = 10;
-const DAYS: i64 = 30;
-const MAX_IDS: usize = 1000;
-const MAX_DAYS: u32 = 36_500;
-const DELETE_BATCH: u32 = 1000;
-const SAMPLE: u32 = 20;
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -41,9 +35,10 @@ fn parse_time(field: &str, value: Option<String>) -> Result<Option<OffsetDateTim
 fn days(field: &str, value: Option<u32>) -> Result<Option<Duration>> {
     match value {
         None => Ok(None),
-        Some(d) if (1..=MAX_DAYS).contains(&d) => Ok(Some(Duration::days(i64::from(d)))),
+        Some(d) if BULK_DELETE_DAYS.contains(d) => Ok(Some(Duration::days(i64::from(d)))),
         Some(d) => Err(Error::Validation(format!(
-            "{field} must be between 1 and {MAX_DAYS}, got {d}"
+            "{field} must be between {} and {}, got {d}",
+            BULK_DELETE_DAYS.min, BULK_DELETE_DAYS.max
         ))),
     }
 }
@@ -86,28 +81,33 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
     }
 }
 
-impl SessionKeeper {
+impl AdminService {
     pub fn status_cutoffs(&self) -> StatusCutoffs {
-        StatusCutoffs::new(self.now(), self.config.cleanup.policy.inactivity_days)
+        StatusCutoffs::new(
+            self.core.now(),
+            self.core.config().cleanup.policy.inactivity_days,
+        )
     }
 
     pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let cutoffs = self.status_cutoffs();
         let now = cutoffs.now;
-        let policy = &self.config.cleanup.policy;
+        let policy = &self.core.config().cleanup.policy;
         let today = now.replace_time(Time::MIDNIGHT);
-        let first_day = today - Duration::days(DAYS - 1);
+        let first_day = today - Duration::days(STATS_DAYS - 1);
         let q = StatsQuery {
             tenant: scope.tenant().map(str::to_owned),
             cutoffs,
             created_since: now - Duration::hours(24),
             max_sessions_per_user: policy.max_sessions_per_user,
-            top_users: TOP_USERS,
-            agent_limit: AGENT_LIMIT,
-            days: (0..=DAYS).map(|i| first_day + Duration::days(i)).collect(),
+            top_users: STATS_TOP_USERS,
+            agent_limit: STATS_AGENTS,
+            days: (0..=STATS_DAYS)
+                .map(|i| first_day + Duration::days(i))
+                .collect(),
         };
-        let raw = self.store.session_stats(&q).await?;
+        let raw = self.core.store().session_stats(&q).await?;
 
         let (mut browsers, mut systems, mut kinds) =
             (HashMap::new(), HashMap::new(), HashMap::new());
@@ -171,9 +171,9 @@ impl SessionKeeper {
         })
     }
 
-    pub async fn list_admin_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
+    pub async fn list_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
         let scope = actor.narrow(p.tenant_id.as_deref())?;
-        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let limit = page_limit(p.limit, limits::PAGE)?;
         let after = match p.cursor.as_deref() {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
@@ -196,7 +196,7 @@ impl SessionKeeper {
             after: after.map(|c| (c.at, c.id)),
             limit: limit + 1,
         };
-        let mut rows = self.store.list_admin_sessions(&page).await?;
+        let mut rows = self.core.store().list_admin_sessions(&page).await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| {
@@ -224,12 +224,12 @@ impl SessionKeeper {
     ) -> Result<BulkDeleteResult> {
         let criteria_json = serde_json::to_value(CriteriaEcho(&req)).unwrap_or_default();
         let scope = actor.narrow(req.tenant_id.as_deref())?;
-        let now = self.now();
+        let now = self.core.now();
         let session_ids = match req.session_ids {
             None => None,
-            Some(ids) if ids.is_empty() || ids.len() > MAX_IDS => {
+            Some(ids) if ids.is_empty() || ids.len() > BULK_DELETE_IDS as usize => {
                 return Err(Error::Validation(format!(
-                    "sessionIds must hold 1 to {MAX_IDS} ids"
+                    "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
                 )));
             }
             Some(mut ids) => {
@@ -274,7 +274,11 @@ impl SessionKeeper {
         }
         let dry_run = req.dry_run.unwrap_or(false);
         if dry_run {
-            let preview = self.store.preview_deletion(&c, SAMPLE).await?;
+            let preview = self
+                .core
+                .store()
+                .preview_deletion(&c, BULK_DELETE_SAMPLE)
+                .await?;
             let sample = preview
                 .sample
                 .into_iter()
@@ -292,7 +296,7 @@ impl SessionKeeper {
                 sample: Some(sample),
             });
         }
-        let deleted = self.store.delete_matching(&c, DELETE_BATCH).await?;
+        let deleted = self.core.store().delete_matching(&c, DELETE_BATCH).await?;
         let record = Record {
             action: "sessions.bulk_delete",
             target: Some(
@@ -313,7 +317,7 @@ impl SessionKeeper {
     }
 
     /// Deletes one session. Another tenant's session reads as missing, so ids cannot be probed.
-    pub async fn revoke_admin_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
+    pub async fn revoke_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
         if id.is_empty() || id.len() > 128 {
             return Err(Error::Validation(
                 "the session id must be 1 to 128 characters".into(),
@@ -325,12 +329,14 @@ impl SessionKeeper {
         };
         // Read first, so that the audit entry names the session's tenant for a global admin too.
         let found = self
-            .store
+            .core
+            .store()
             .find_admin_session(id)
             .await?
             .ok_or_else(not_found)?;
         if !self
-            .store
+            .core
+            .store()
             .delete_admin_session(id, actor.scope.tenant())
             .await?
         {

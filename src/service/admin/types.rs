@@ -1,15 +1,11 @@
-//! The admin API's request and response shapes (CONTRACT.md §2). They derive `ToSchema` so the
-//! OpenAPI document is generated from the very types that are (de)serialised.
+//! The admin API's request and response shapes. They derive `ToSchema` so the OpenAPI document
+//! is generated from the very types that are (de)serialised.
 
 use crate::domain::session_status::SessionStatus;
 use crate::domain::timefmt::iso;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
-
-/// Listing pages: the default and the largest page.
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 500;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
