@@ -43,6 +43,23 @@ fn days(field: &str, value: Option<u32>) -> Result<Option<Duration>> {
     }
 }
 
+/// A bulk deletion's `sessionIds`, checked, sorted and without duplicates.
+fn session_ids(mut ids: Vec<String>) -> Result<Vec<String>> {
+    if ids.is_empty() || ids.len() > BULK_DELETE_IDS as usize {
+        return Err(Error::Validation(format!(
+            "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
+        )));
+    }
+    if ids.iter().any(|id| id.is_empty() || id.len() > 128) {
+        return Err(Error::Validation(
+            "sessionIds must be non-empty strings of at most 128 characters".into(),
+        ));
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// Sorted by count, then name, with `extra` unparsed sessions under "other".
 fn ranked(map: HashMap<String, u64>, extra: u64) -> Vec<NameCount> {
     let mut map = map;
@@ -225,24 +242,7 @@ impl AdminService {
         let criteria_json = serde_json::to_value(CriteriaEcho(&req)).unwrap_or_default();
         let scope = actor.narrow(req.tenant_id.as_deref())?;
         let now = self.core.now();
-        let session_ids = match req.session_ids {
-            None => None,
-            Some(ids) if ids.is_empty() || ids.len() > BULK_DELETE_IDS as usize => {
-                return Err(Error::Validation(format!(
-                    "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
-                )));
-            }
-            Some(mut ids) => {
-                if ids.iter().any(|id| id.is_empty() || id.len() > 128) {
-                    return Err(Error::Validation(
-                        "sessionIds must be non-empty strings of at most 128 characters".into(),
-                    ));
-                }
-                ids.sort();
-                ids.dedup();
-                Some(ids)
-            }
-        };
+        let session_ids = req.session_ids.map(session_ids).transpose()?;
         let mut c = DeleteCriteria {
             session_ids,
             user_id: text("userId", req.user_id, 128)?,

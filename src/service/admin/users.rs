@@ -119,6 +119,44 @@ const OPERATORS: &[(&str, Operator)] = &[
     ("ends_with", Operator::EndsWith),
 ];
 
+/// The `filterValue` of `list-users`, read as the type of the field it filters.
+fn filter_value(name: &str, f: UserField, o: Operator, value: String) -> Result<FilterValue> {
+    Ok(match f {
+        UserField::Banned | UserField::EmailVerified => {
+            if !matches!(o, Operator::Eq | Operator::Ne) {
+                return Err(Error::Validation(format!(
+                    "{name} can only be compared with eq or ne"
+                )));
+            }
+            match value.as_str() {
+                "true" => FilterValue::Bool(true),
+                "false" => FilterValue::Bool(false),
+                _ => {
+                    return Err(Error::Validation(format!(
+                        "filterValue for {name} must be true or false"
+                    )));
+                }
+            }
+        }
+        UserField::CreatedAt | UserField::UpdatedAt => {
+            if matches!(
+                o,
+                Operator::Contains | Operator::StartsWith | Operator::EndsWith
+            ) {
+                return Err(Error::Validation(format!(
+                    "{name} cannot be compared with a text operator"
+                )));
+            }
+            FilterValue::Time(crate::domain::timefmt::parse(&value).ok_or_else(|| {
+                Error::Validation(format!(
+                    "filterValue for {name} must be an ISO-8601 timestamp"
+                ))
+            })?)
+        }
+        _ => FilterValue::Text(text("filterValue", Some(value), 256)?.unwrap_or_default()),
+    })
+}
+
 /// Validates Better Auth's `list-users` query.
 fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
     let search = match text("searchValue", p.search_value, 256)? {
@@ -146,40 +184,7 @@ fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
                 "filterOperator",
                 OPERATORS,
             )?;
-            let v = match f {
-                UserField::Banned | UserField::EmailVerified => {
-                    if !matches!(o, Operator::Eq | Operator::Ne) {
-                        return Err(Error::Validation(format!(
-                            "{name} can only be compared with eq or ne"
-                        )));
-                    }
-                    match value.as_str() {
-                        "true" => FilterValue::Bool(true),
-                        "false" => FilterValue::Bool(false),
-                        _ => {
-                            return Err(Error::Validation(format!(
-                                "filterValue for {name} must be true or false"
-                            )));
-                        }
-                    }
-                }
-                UserField::CreatedAt | UserField::UpdatedAt => {
-                    if matches!(
-                        o,
-                        Operator::Contains | Operator::StartsWith | Operator::EndsWith
-                    ) {
-                        return Err(Error::Validation(format!(
-                            "{name} cannot be compared with a text operator"
-                        )));
-                    }
-                    FilterValue::Time(crate::domain::timefmt::parse(&value).ok_or_else(|| {
-                        Error::Validation(format!(
-                            "filterValue for {name} must be an ISO-8601 timestamp"
-                        ))
-                    })?)
-                }
-                _ => FilterValue::Text(text("filterValue", Some(value), 256)?.unwrap_or_default()),
-            };
+            let v = filter_value(&name, f, o, value)?;
             Some((f, o, v))
         }
         _ => {
