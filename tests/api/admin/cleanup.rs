@@ -315,6 +315,24 @@ both_stores!(
                 });
                 assert_eq!(loaded.is_ok(), ok, "{env}={value}");
             }
+            // And what the OpenAPI document states.
+            let doc = get(&app, "/api/admin/openapi.json", &svc).await;
+            let prop = &doc.body["components"]["schemas"]["CleanupRequest"]["properties"][field];
+            assert_eq!(
+                (&prop["minimum"], &prop["maximum"]),
+                (&json!(range.min), &json!(range.max)),
+                "{prop}"
+            );
         }
+        let doc = get(&app, "/api/admin/openapi.json", &svc).await;
+        let params = doc.body["paths"]["/api/admin/sessions"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(
+            (&limit["schema"]["maximum"], &limit["schema"]["default"]),
+            (&json!(limits::PAGE.max), &json!(limits::PAGE.default)),
+            "{limit}"
+        );
     }
 );
