@@ -65,6 +65,20 @@ pub const BULK_DELETE_SAMPLE: u32 = 20;
 /// Rows deleted per statement by a bulk deletion (and by revoke-user-sessions).
 pub const DELETE_BATCH: u32 = 1000;
 
+// Free-text and id inputs of the admin API, in bytes.
+/// Ids (user, session) in a request.
+pub const ID_LEN: usize = 128;
+/// An IP address filter.
+pub const IP_LEN: usize = 64;
+/// A user agent filter.
+pub const USER_AGENT_LEN: usize = 512;
+/// `list-users`'s `searchValue` and `filterValue`.
+pub const SEARCH_LEN: usize = 256;
+/// A session token or `ref_<id>` handle in `revoke-user-session`.
+pub const TOKEN_LEN: usize = 256;
+/// A ban reason.
+pub const BAN_REASON_LEN: usize = 1000;
+
 // Statistics.
 /// Most distinct user agents parsed for the device breakdown; sessions with rarer agents are
 /// counted under "other" (keeps stats bounded when every session has its own agent string).
@@ -73,12 +87,16 @@ pub const STATS_AGENTS: u32 = 2000;
 pub const STATS_TOP_USERS: u32 = 10;
 /// Days of the "created per day" series.
 pub const STATS_DAYS: i64 = 30;
+/// Tenants listed under "sessions by tenant" (the store's statistics query caps the list).
+pub const STATS_TENANTS: u32 = 1000;
 
 // Better Auth's admin plugin.
 /// The longest `banExpiresIn`, in seconds (a hundred years).
 pub const MAX_BAN_SECONDS: i64 = 100 * 366 * 86_400;
 /// Roles in one `set-role`.
 pub const MAX_ROLES: usize = 16;
+/// Bytes in one role name.
+pub const ROLE_LEN: usize = 64;
 
 /// The limits a client may need to build a form, as the cleanup status reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

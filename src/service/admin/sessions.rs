@@ -6,8 +6,8 @@ use super::{Actor, AdminService, invalid_cursor, page_limit, text};
 use crate::domain::cursor::Cursor;
 use crate::domain::device;
 use crate::domain::limits::{
-    self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, STATS_AGENTS,
-    STATS_DAYS, STATS_TOP_USERS,
+    self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, ID_LEN, IP_LEN,
+    STATS_AGENTS, STATS_DAYS, STATS_TOP_USERS, USER_AGENT_LEN,
 };
 use crate::domain::session_status::StatusCutoffs;
 use crate::domain::timefmt;
@@ -50,10 +50,10 @@ fn session_ids(mut ids: Vec<String>) -> Result<Vec<String>> {
             "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
         )));
     }
-    if ids.iter().any(|id| id.is_empty() || id.len() > 128) {
-        return Err(Error::Validation(
-            "sessionIds must be non-empty strings of at most 128 characters".into(),
-        ));
+    if ids.iter().any(|id| id.is_empty() || id.len() > ID_LEN) {
+        return Err(Error::Validation(format!(
+            "sessionIds must be non-empty strings of at most {ID_LEN} characters"
+        )));
     }
     ids.sort();
     ids.dedup();
@@ -197,10 +197,10 @@ impl AdminService {
         };
         let filter = SessionFilter {
             tenant: scope.tenant().map(str::to_owned),
-            user_id: text("userId", p.user_id, 128)?,
+            user_id: text("userId", p.user_id, ID_LEN)?,
             status: p.status,
-            ip: text("ip", p.ip, 64)?,
-            user_agent: text("userAgent", p.user_agent, 512)?,
+            ip: text("ip", p.ip, IP_LEN)?,
+            user_agent: text("userAgent", p.user_agent, USER_AGENT_LEN)?,
             created_from: parse_time("createdFrom", p.created_from)?,
             created_to: parse_time("createdTo", p.created_to)?,
             last_used_from: parse_time("lastUsedFrom", p.last_used_from)?,
@@ -245,13 +245,13 @@ impl AdminService {
         let session_ids = req.session_ids.map(session_ids).transpose()?;
         let mut c = DeleteCriteria {
             session_ids,
-            user_id: text("userId", req.user_id, 128)?,
+            user_id: text("userId", req.user_id, ID_LEN)?,
             tenant: None,
             created_before: days("olderThanDays", req.older_than_days)?.map(|d| now - d),
             used_before: days("inactiveDays", req.inactive_days)?.map(|d| now - d),
             expired_at: req.expired_only.unwrap_or(false).then_some(now),
-            ip: text("ipAddress", req.ip_address, 64)?,
-            user_agent: text("userAgentContains", req.user_agent_contains, 512)?,
+            ip: text("ipAddress", req.ip_address, IP_LEN)?,
+            user_agent: text("userAgentContains", req.user_agent_contains, USER_AGENT_LEN)?,
             keep_id: None,
         };
         let has_criteria = c.session_ids.is_some()
@@ -318,10 +318,10 @@ impl AdminService {
 
     /// Deletes one session. Another tenant's session reads as missing, so ids cannot be probed.
     pub async fn revoke_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
-        if id.is_empty() || id.len() > 128 {
-            return Err(Error::Validation(
-                "the session id must be 1 to 128 characters".into(),
-            ));
+        if id.is_empty() || id.len() > ID_LEN {
+            return Err(Error::Validation(format!(
+                "the session id must be 1 to {ID_LEN} characters"
+            )));
         }
         let not_found = || Error::NotFound {
             code: "SESSION_NOT_FOUND",

@@ -8,7 +8,8 @@ use super::audit::Record;
 use super::types::*;
 use super::{ADMIN_ROLE, Actor, AdminService, text};
 use crate::domain::limits::{
-    DELETE_BATCH, MAX_BAN_SECONDS, MAX_ROLES, USER_SESSIONS_CAP, USERS_MAX_OFFSET, USERS_PAGE,
+    BAN_REASON_LEN, DELETE_BATCH, ID_LEN, MAX_BAN_SECONDS, MAX_ROLES, ROLE_LEN, SEARCH_LEN,
+    TOKEN_LEN, USER_SESSIONS_CAP, USERS_MAX_OFFSET, USERS_PAGE,
 };
 use crate::domain::token::parse_session_ref;
 use crate::domain::{Scope, User};
@@ -153,13 +154,13 @@ fn filter_value(name: &str, f: UserField, o: Operator, value: String) -> Result<
                 ))
             })?)
         }
-        _ => FilterValue::Text(text("filterValue", Some(value), 256)?.unwrap_or_default()),
+        _ => FilterValue::Text(text("filterValue", Some(value), SEARCH_LEN)?.unwrap_or_default()),
     })
 }
 
 /// Validates Better Auth's `list-users` query.
 fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
-    let search = match text("searchValue", p.search_value, 256)? {
+    let search = match text("searchValue", p.search_value, SEARCH_LEN)? {
         None => None,
         Some(v) => {
             let f = field(
@@ -234,7 +235,7 @@ fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
 /// One role name: what Better Auth's access control can hold, and no comma (the separator).
 fn valid_role(r: &str) -> bool {
     !r.is_empty()
-        && r.len() <= 64
+        && r.len() <= ROLE_LEN
         && r.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
 }
@@ -263,10 +264,10 @@ impl AdminService {
 
     /// The target user, when the actor may act on them. `perm` names the refusal.
     async fn target_user(&self, actor: &Actor, user_id: &str, perm: Permission) -> Result<User> {
-        if user_id.is_empty() || user_id.len() > 128 {
-            return Err(Error::Validation(
-                "userId must be 1 to 128 characters".into(),
-            ));
+        if user_id.is_empty() || user_id.len() > ID_LEN {
+            return Err(Error::Validation(format!(
+                "userId must be 1 to {ID_LEN} characters"
+            )));
         }
         let user = self.core.store().find_user(user_id).await?;
         let Scope::Tenant(tenant) = &actor.scope else {
@@ -317,10 +318,10 @@ impl AdminService {
     /// Better Auth's `revoke-user-session`. Succeeds when there is no such session, as Better
     /// Auth does; another tenant's session is refused.
     pub async fn revoke_user_session(&self, actor: &Actor, token: &str) -> Result<SuccessBody> {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Validation(
-                "sessionToken must be 1 to 256 characters".into(),
-            ));
+        if token.is_empty() || token.len() > TOKEN_LEN {
+            return Err(Error::Validation(format!(
+                "sessionToken must be 1 to {TOKEN_LEN} characters"
+            )));
         }
         let id = match parse_session_ref(token) {
             Some(id) => Some(id.to_owned()),
@@ -382,8 +383,8 @@ impl AdminService {
                 message: "You cannot ban yourself".into(),
             });
         }
-        let reason =
-            text("banReason", body.ban_reason, 1000)?.unwrap_or_else(|| "No reason".into());
+        let reason = text("banReason", body.ban_reason, BAN_REASON_LEN)?
+            .unwrap_or_else(|| "No reason".into());
         let expires = match body.ban_expires_in {
             None => None,
             Some(s) if (1..=MAX_BAN_SECONDS).contains(&s) => {
