@@ -358,6 +358,10 @@ try {
   eq(status.running, false, 'no cleanup runs before the test starts one');
   eq((await page.locator('[data-field="running"]').innerText()).trim(), 'idle', 'status shows the service idle');
   eq(await page.getByLabel('Max sessions per user').inputValue(), String(status.policy.maxSessionsPerUser), 'the policy form starts from the policy in force');
+  for (const [label, key] of [['Inactive after (days)', 'inactivityDays'], ['Max sessions per user', 'maxSessionsPerUser']]) {
+    const input = page.getByLabel(label);
+    eq([await input.getAttribute('min'), await input.getAttribute('max')], [String(status.limits[key].min), String(status.limits[key].max)], `the ${key} field takes its bounds from the server`);
+  }
   const statsBefore = await apiGet('/api/admin/sessions/stats');
   await page.getByRole('button', { name: 'Preview' }).click();
   await page.locator('[data-counts="preview"]').waitFor();

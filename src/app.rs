@@ -65,8 +65,7 @@ pub async fn open_store_with(
 }
 
 pub struct Application {
-    pub keeper: Arc<SessionKeeper>,
-    pub cleanup: Arc<CleanupService>,
+    keeper: Arc<SessionKeeper>,
     listener: TcpListener,
 }
 
@@ -85,19 +84,24 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
         let keeper = Arc::new(SessionKeeper::new(config, store, clock));
-        Ok(Self {
-            keeper,
-            cleanup,
-            listener,
-        })
+        Ok(Self { keeper, listener })
+    }
+
+    /// The core API the server serves.
+    pub fn keeper(&self) -> &Arc<SessionKeeper> {
+        &self.keeper
+    }
+
+    /// The cleanup service (the admin service's), to watch or stop it.
+    pub fn cleanup(&self) -> &Arc<CleanupService> {
+        self.keeper.admin().cleanup()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
-            .unwrap_or_else(|_| self.keeper.config.listen)
+            .unwrap_or_else(|_| self.keeper.core().config().listen)
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests. Runs the cleanup
@@ -106,17 +110,18 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        if self.keeper.config.cleanup.automatic {
-            self.cleanup.start();
+        let cleanup = self.cleanup().clone();
+        if self.keeper.core().config().cleanup.automatic {
+            cleanup.start();
         }
-        let app = http::router(AppState::new(self.keeper.clone(), self.cleanup.clone()));
+        let app = http::router(AppState::new(self.keeper.clone()));
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        self.cleanup.stop().await;
+        cleanup.stop().await;
         served
     }
 }

@@ -307,7 +307,7 @@ async fn main() {
     let cfg = config.cleanup.clone();
     let app = Application::build(config).await.expect("app");
     let base = format!("http://{}", app.local_addr());
-    let cleanup = app.cleanup.clone();
+    let cleanup = app.cleanup().clone();
     tokio::spawn(app.run_until(std::future::pending()));
 
     let mut c = PgConnection::connect(&db_url).await.unwrap();

@@ -18,8 +18,8 @@
 //                                create or add anything (the schema must already be complete)
 //
 // Creates its own schema with Better Auth's programmatic migrations (unless
-// BA_MIGRATE=verify), runs Better Auth's schema validation (COMPAT.md §1.5; exit 3 on a
-// mismatch), then prints exactly one line `listening <port>` on stdout. Better Auth's own log lines go
+// BA_MIGRATE=verify), runs Better Auth's schema validation (docs/better-auth-compat.md
+// §1.5; exit 3 on a mismatch), then prints exactly one line `listening <port>` on stdout. Better Auth's own log lines go
 // to stderr so stdout stays machine-readable. SIGTERM/SIGINT shut it down.
 import http from "node:http";
 import { betterAuth } from "better-auth";

@@ -196,6 +196,7 @@ impl CleanupService {
             next_run_at: live.next_run_at,
             totals: live.totals,
             unrecorded_runs: live.pending.len(),
+            limits: crate::domain::limits::LIMITS,
         }
     }
 

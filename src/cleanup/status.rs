@@ -1,4 +1,5 @@
 use crate::domain::CleanupPolicy;
+use crate::domain::limits::Limits;
 use crate::domain::run::{CleanupRun, LayerCounts};
 use crate::domain::timefmt::iso_opt;
 use serde::Serialize;
@@ -25,6 +26,9 @@ pub struct CleanupStatus {
     pub totals: CleanupTotals,
     /// Finished runs waiting for the database to be recorded.
     pub unrecorded_runs: usize,
+    /// What the server accepts: a manual run's policy must keep within these (the dashboard
+    /// builds its form from them).
+    pub limits: Limits,
 }
 
 /// Since this process started.

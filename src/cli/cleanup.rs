@@ -1,11 +1,12 @@
 //! `sessionkeeper cleanup`: one cleanup run now, with a progress bar on a terminal and a
 //! summary table (or the run as JSON).
 
+use super::CliError;
 use crate::app::open_store;
-use crate::cleanup::CleanupService;
 use crate::config::Config;
 use crate::domain::run::{CleanupRun, Outcome, Trigger};
 use crate::domain::{Scope, SystemClock};
+use crate::service::SessionKeeper;
 use crate::store::cleanup::Criteria;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -78,22 +79,19 @@ impl CleanupArgs {
     }
 }
 
-pub async fn run(config: Config, args: CleanupArgs) -> Result<(), String> {
-    let store = open_store(&config).await.map_err(|e| e.to_string())?;
-    let clock = Arc::new(SystemClock);
+pub async fn run(config: Config, args: CleanupArgs) -> Result<(), CliError> {
+    let store = open_store(&config).await?;
     let policy = config.cleanup.policy;
-    let service = CleanupService::new(store.clone(), clock, config.cleanup.clone());
+    let keeper = SessionKeeper::new(config, store, Arc::new(SystemClock));
+    let (core, service) = (keeper.core(), keeper.admin().cleanup());
 
     let bar = if std::io::stderr().is_terminal() && !args.dry_run {
         let criteria = Criteria {
             policy: &policy,
-            now: crate::domain::Clock::now(&SystemClock),
+            now: core.now(),
             scope: &Scope::All,
         };
-        let planned = store
-            .cleanup_counts(&criteria)
-            .await
-            .map_err(|e| e.to_string())?;
+        let planned = core.store().cleanup_counts(&criteria).await?;
         Some(progress_bar(planned.total()))
     } else {
         None
@@ -116,25 +114,19 @@ pub async fn run(config: Config, args: CleanupArgs) -> Result<(), String> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let run = task
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let run = task.await??;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
 
     if args.json {
-        let text = serde_json::to_string_pretty(&run).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&run)?;
         println!("{text}");
     } else {
         println!("{}", summary(&run));
     }
     match run.outcome {
-        Outcome::Failed => Err(format!(
-            "cleanup run failed: {}",
-            run.error.unwrap_or_default()
-        )),
+        Outcome::Failed => Err(CliError::CleanupRunFailed(run.error.unwrap_or_default())),
         _ => Ok(()),
     }
 }

@@ -1,5 +1,6 @@
 //! `sessionkeeper migrate [--indexes [--dry-run]]`.
 
+use super::CliError;
 use crate::app::open_store_with;
 use crate::config::{Config, Mode};
 use crate::store::Store;
@@ -19,10 +20,8 @@ pub struct MigrateArgs {
     dry_run: bool,
 }
 
-pub async fn run(config: Config, args: MigrateArgs) -> Result<(), String> {
-    let store = open_store_with(&config, !args.dry_run)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn run(config: Config, args: MigrateArgs) -> Result<(), CliError> {
+    let store = open_store_with(&config, !args.dry_run).await?;
     let backend = store.backend().as_str();
     if !args.indexes {
         match config.mode {
@@ -36,17 +35,12 @@ pub async fn run(config: Config, args: MigrateArgs) -> Result<(), String> {
     indexes(&*store, args.dry_run).await
 }
 
-async fn indexes(store: &dyn Store, dry_run: bool) -> Result<(), String> {
+async fn indexes(store: &dyn Store, dry_run: bool) -> Result<(), CliError> {
     let backend = store.backend();
     let defs = session_management_indexes(store.schema());
     let mut states = Vec::with_capacity(defs.len());
     for def in &defs {
-        states.push(
-            store
-                .index_state(&def.name)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+        states.push(store.index_state(&def.name).await?);
     }
     let todo = states.iter().filter(|s| **s != IndexState::Valid).count();
     println!(
@@ -74,10 +68,7 @@ async fn indexes(store: &dyn Store, dry_run: bool) -> Result<(), String> {
                 );
                 println!("{};", def.drop_sql(backend));
                 if !dry_run {
-                    store
-                        .run_index_ddl(def.drop_sql(backend))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    store.run_index_ddl(def.drop_sql(backend)).await?;
                 }
             }
         }
@@ -89,17 +80,12 @@ async fn indexes(store: &dyn Store, dry_run: bool) -> Result<(), String> {
         store
             .run_index_ddl(create)
             .await
-            .map_err(|e| format!("creating index {} failed: {e}", def.name))?;
-        if store
-            .index_state(&def.name)
-            .await
-            .map_err(|e| e.to_string())?
-            != IndexState::Valid
-        {
-            return Err(format!(
-                "index {} was not built (PostgreSQL left it invalid); run `sessionkeeper migrate --indexes` again",
-                def.name
-            ));
+            .map_err(|source| CliError::CreateIndex {
+                name: def.name.clone(),
+                source,
+            })?;
+        if store.index_state(&def.name).await? != IndexState::Valid {
+            return Err(CliError::IndexNotBuilt(def.name.clone()));
         }
         println!(
             "-- created {} in {:.1} s",

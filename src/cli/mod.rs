@@ -1,11 +1,14 @@
 //! The command line: thin wrappers over the library.
 
 mod cleanup;
+mod error;
 mod migrate;
 mod users;
 
+pub use error::CliError;
+
 use crate::app::{Application, shutdown_signal};
-use crate::config::{Config, ConfigError, LogFormat, Sources};
+use crate::config::{Config, LogFormat, Sources};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,9 +56,6 @@ enum Command {
     },
 }
 
-/// Exit code for configuration errors: the process never started.
-const EXIT_CONFIG: u8 = 2;
-
 pub async fn run(cli: Cli) -> ExitCode {
     let mut sources = Sources::from_process_env(cli.config.clone());
     if let Some(url) = &cli.database_url {
@@ -77,15 +77,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
     let config = match Config::load(&sources) {
         Ok(c) => c,
-        Err(e) => return config_error(&e),
+        Err(e) => return CliError::from(e).report(false),
     };
     crate::telemetry::init(config.log_format == LogFormat::Json);
     let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         base_url: None,
     });
-    // A server's failure belongs in its log stream (JSON lines for a collector); a one-shot
-    // command's is for the person at the terminal. Both go to stderr, so say it once.
     let is_server = matches!(command, Command::Serve { .. });
     let result = match command {
         Command::Serve { .. } => serve(config).await,
@@ -95,33 +93,18 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) if is_server => {
-            tracing::error!("{message}");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(e) => e.report(is_server),
     }
 }
 
-fn config_error(e: &ConfigError) -> ExitCode {
-    eprintln!("configuration error: {e}");
-    ExitCode::from(EXIT_CONFIG)
-}
-
-async fn serve(config: Config) -> Result<(), String> {
-    let app = Application::build(config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn serve(config: Config) -> Result<(), CliError> {
+    let app = Application::build(config).await?;
+    let core = app.keeper().core();
     tracing::info!(
         addr = %app.local_addr(),
-        base_url = %app.keeper.config.base_url,
-        database = app.keeper.store.backend().as_str(),
+        base_url = %core.config().base_url,
+        database = core.store().backend().as_str(),
         "sessionkeeper listening"
     );
-    app.run_until(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    Ok(app.run_until(shutdown_signal()).await?)
 }

@@ -1,3 +1,4 @@
+use super::CliError;
 use crate::app::open_store;
 use crate::config::Config;
 use crate::domain::SystemClock;
@@ -24,7 +25,7 @@ pub enum UsersCommand {
     },
 }
 
-pub async fn run(config: Config, command: UsersCommand) -> Result<(), String> {
+pub async fn run(config: Config, command: UsersCommand) -> Result<(), CliError> {
     match command {
         UsersCommand::Create {
             email,
@@ -34,7 +35,7 @@ pub async fn run(config: Config, command: UsersCommand) -> Result<(), String> {
         } => {
             let password = read_password()?;
             // No secret needed: creating a user signs no cookie, so no dev-secret warning.
-            let store = open_store(&config).await.map_err(|e| e.to_string())?;
+            let store = open_store(&config).await?;
             let keeper = SessionKeeper::new(config, store, Arc::new(SystemClock));
             let new = NewUser {
                 name,
@@ -43,10 +44,7 @@ pub async fn run(config: Config, command: UsersCommand) -> Result<(), String> {
                 role: Some(role),
                 tenant_id: tenant,
             };
-            let user = keeper
-                .create_user(new, password)
-                .await
-                .map_err(|e| e.to_string())?;
+            let user = keeper.auth().create_user(new, password).await?;
             println!(
                 "created user {} <{}> with role {}",
                 user.id,
@@ -59,23 +57,20 @@ pub async fn run(config: Config, command: UsersCommand) -> Result<(), String> {
 }
 
 /// Never from a flag: flags end up in shell history and process listings.
-fn read_password() -> Result<String, String> {
+fn read_password() -> Result<String, CliError> {
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
-        let again = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Repeat password: ")?;
         if first != again {
-            return Err("passwords do not match".into());
+            return Err(CliError::PasswordMismatch);
         }
         return Ok(first);
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+    std::io::stdin().lock().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        return Err("no password on standard input".into());
+        return Err(CliError::NoPassword);
     }
     Ok(password)
 }

@@ -1,6 +1,7 @@
 //! The table of settings: TOML key, environment names, and the parser that applies a value.
 
 use super::{Config, ConfigError, LogFormat, Mode, Secret, TenantSource};
+use crate::domain::limits::{self, Range};
 use crate::domain::password::HashAlgorithm;
 
 pub struct Setting {
@@ -55,6 +56,10 @@ fn whole<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
         return Err(allowed());
     }
     Ok(n)
+}
+
+fn within(v: &str, range: Range, unit: &str) -> Result<u32, String> {
+    whole(v, range.min, range.max, unit)
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -247,13 +252,16 @@ pub static ALL: &[Setting] = &[
         "session_management.max_sessions_per_user",
         ["MAX_SESSIONS_PER_USER"],
         false,
-        |c, v| { c.cleanup.policy.max_sessions_per_user = whole(v, 1u32, 100_000, "sessions")? }
+        |c, v| {
+            c.cleanup.policy.max_sessions_per_user =
+                within(v, limits::MAX_SESSIONS_PER_USER, "sessions")?
+        }
     ),
     setting!(
         "session_management.inactivity_timeout_days",
         ["SESSION_INACTIVITY_TIMEOUT_DAYS"],
         false,
-        |c, v| { c.cleanup.policy.inactivity_days = whole(v, 1u32, 36_500, "days")? }
+        |c, v| { c.cleanup.policy.inactivity_days = within(v, limits::INACTIVITY_DAYS, "days")? }
     ),
     setting!(
         "session_management.clean_expired_tokens",
@@ -295,7 +303,7 @@ pub static ALL: &[Setting] = &[
         "session_management.batch_size",
         ["SESSION_CLEANUP_BATCH_SIZE"],
         false,
-        |c, v| { c.cleanup.batch_size = whole(v, 1u32, 100_000, "rows")? }
+        |c, v| { c.cleanup.batch_size = within(v, limits::CLEANUP_BATCH_SIZE, "rows")? }
     ),
     setting!(
         "session_management.batch_target_ms",
@@ -331,7 +339,7 @@ pub static ALL: &[Setting] = &[
         "session_management.sample_size",
         ["SESSION_CLEANUP_SAMPLE_SIZE"],
         false,
-        |c, v| { c.cleanup.sample_size = whole(v, 0u32, 1000, "sessions")? }
+        |c, v| { c.cleanup.sample_size = within(v, limits::CLEANUP_SAMPLE_SIZE, "sessions")? }
     ),
     setting!("admin.api_token", ["ADMIN_API_TOKEN"], true, |c, v| {
         if v.len() < 16 {

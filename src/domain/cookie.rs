@@ -1,4 +1,5 @@
-//! Better Auth's signed cookies (COMPAT.md §2): `encodeURIComponent(value + "." + base64(HMAC))`.
+//! Better Auth's signed cookies (docs/better-auth-compat.md §2):
+//! `encodeURIComponent(value + "." + base64(HMAC))`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -129,9 +130,9 @@ impl CookieNames {
 mod tests {
     use super::*;
 
-    // COMPAT.md §2.2 shows this Set-Cookie; its signature was made by better-call's
-    // signCookieValue with the test secret below (the compat suite re-checks it against the
-    // real package).
+    // A Set-Cookie Better Auth sent (docs/better-auth-compat.md §2.2, §2.3); its signature was
+    // made by better-call's signCookieValue with the test secret below (the compat suite
+    // re-checks it against the real package).
     #[test]
     fn signature_is_padded_standard_base64_and_url_encoded() {
         let s = CookieSigner::new("test-secret-0123456789abcdef0123456789abcdef");

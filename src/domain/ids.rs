@@ -1,4 +1,4 @@
-/// Better Auth's id and session-token alphabet (COMPAT.md §1.6).
+/// Better Auth's id and session-token alphabet (docs/better-auth-compat.md §1.6).
 const ALPHABET: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /// A random string of `len` characters from `[a-zA-Z0-9]`, drawn by rejection sampling over a
@@ -21,7 +21,7 @@ pub fn generate_id(len: usize) -> String {
     out
 }
 
-/// Ids and session tokens are 32 characters (COMPAT.md §1.6).
+/// Ids and session tokens are 32 characters (docs/better-auth-compat.md §1.6).
 pub fn new_id() -> String {
     generate_id(32)
 }

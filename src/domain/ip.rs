@@ -27,8 +27,8 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     last
 }
 
-/// Better Auth's stored form (COMPAT.md, "IP address"): IPv4 verbatim, IPv6 masked to /64 and
-/// fully expanded.
+/// Better Auth's stored form (docs/better-auth-compat.md §3.2): IPv4 verbatim, IPv6 masked to
+/// /64 and fully expanded.
 pub fn format_for_storage(ip: IpAddr) -> String {
     let ip = match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod device;
 pub mod ids;
 pub mod ip;
+pub mod limits;
 pub mod model;
 pub mod password;
 pub mod policy;

@@ -1,4 +1,5 @@
-//! Better Auth's `user` and `session` rows, and their JSON shapes (COMPAT.md §4.1).
+//! Better Auth's `user` and `session` rows, and their JSON shapes
+//! (docs/better-auth-compat.md §1.2, §4.1).
 
 use super::timefmt::{iso, iso_opt};
 use serde::Serialize;

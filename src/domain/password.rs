@@ -1,6 +1,6 @@
 //! Password hashes. Better Auth's scrypt format is `<saltHex32>:<keyHex128>`, scrypt
 //! (N=16384, r=16, p=1, 64 bytes) over the NFKC-normalised password with the salt's *hex text*
-//! as the salt (COMPAT.md §5). Argon2id PHC strings are accepted too.
+//! as the salt (docs/better-auth-compat.md §5). Argon2id PHC strings are accepted too.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};

@@ -1,11 +1,11 @@
-//! Better Auth's email-and-password and session routes (COMPAT.md §4.1), with the bearer
-//! plugin's `set-auth-token` header.
+//! Better Auth's email-and-password and session routes (docs/better-auth-compat.md §4.1), with
+//! the bearer plugin's `set-auth-token` header (§2.5).
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, OptionalJson, Peer, client_info, dont_remember, session_token};
 use crate::domain::model::{NewUser, SessionJson, SessionWithUser, User};
-use crate::service::{Issued, SessionCheck, SessionKeeper, SignUp};
+use crate::service::{Core, Issued, SessionCheck, SessionKeeper, SignUp};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -40,31 +40,24 @@ impl Cookies {
     }
 
     /// A live session cookie, plus `set-auth-token` as the bearer plugin adds it.
-    fn session(keeper: &SessionKeeper, token: &str, remember_me: bool) -> Self {
-        let n = &keeper.cookies;
+    fn session(core: &Core, token: &str, remember_me: bool) -> Self {
+        let n = core.cookies();
+        let signer = core.signer();
         let mut out = Cookies::default();
-        let max_age = remember_me.then_some(keeper.config.session.expires_in);
+        let max_age = remember_me.then_some(core.config().session.expires_in);
         out.push(
             header::SET_COOKIE,
-            n.set(
-                &n.session_token,
-                &keeper.signer.sign_for_cookie(token),
-                max_age,
-            ),
+            n.set(&n.session_token, &signer.sign_for_cookie(token), max_age),
         );
         if !remember_me {
             out.push(
                 header::SET_COOKIE,
-                n.set(
-                    &n.dont_remember,
-                    &keeper.signer.sign_for_cookie("true"),
-                    None,
-                ),
+                n.set(&n.dont_remember, &signer.sign_for_cookie("true"), None),
             );
         }
         out.push(
             HeaderName::from_static("set-auth-token"),
-            keeper.signer.sign(token),
+            signer.sign(token),
         );
         out.push(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
@@ -73,9 +66,9 @@ impl Cookies {
         out
     }
 
-    fn cleared(keeper: &SessionKeeper) -> Self {
+    fn cleared(core: &Core) -> Self {
         let mut out = Cookies::default();
-        for c in keeper.cookies.expire_all() {
+        for c in core.cookies().expire_all() {
             out.push(header::SET_COOKIE, c);
         }
         out
@@ -114,12 +107,13 @@ pub struct Authed {
 
 /// The caller's session, refreshed by the updateAge rule as on every Better Auth route.
 pub async fn require_session(keeper: &SessionKeeper, headers: &HeaderMap) -> ApiResult<Authed> {
-    let token = session_token(keeper, headers).ok_or_else(ApiError::unauthorized)?;
-    let allow_refresh = !dont_remember(keeper, headers);
-    match keeper.check_session(&token, allow_refresh).await? {
+    let core = keeper.core();
+    let token = session_token(core, headers).ok_or_else(ApiError::unauthorized)?;
+    let allow_refresh = !dont_remember(core, headers);
+    match keeper.auth().check_session(&token, allow_refresh).await? {
         SessionCheck::Valid { data, refreshed } => {
             let cookies = if refreshed {
-                Cookies::session(keeper, &token, true)
+                Cookies::session(core, &token, true)
             } else {
                 Cookies::default()
             };
@@ -162,10 +156,11 @@ async fn sign_up(
         remember_me: body.remember_me.unwrap_or(true),
     };
     let issued = keeper
-        .sign_up(input, client_info(keeper, &headers, &peer))
+        .auth()
+        .sign_up(input, client_info(keeper.core(), &headers, &peer))
         .await?;
     Ok(issued_response(
-        keeper,
+        keeper.core(),
         &issued,
         json!({ "token": issued.token, "user": issued.user }),
     ))
@@ -186,8 +181,9 @@ async fn sign_in(
     JsonBody(body): JsonBody<SignInBody>,
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
-    let client = client_info(keeper, &headers, &peer);
+    let client = client_info(keeper.core(), &headers, &peer);
     let issued = keeper
+        .auth()
         .sign_in(
             &body.email,
             body.password,
@@ -196,27 +192,27 @@ async fn sign_in(
         )
         .await?;
     Ok(issued_response(
-        keeper,
+        keeper.core(),
         &issued,
         json!({ "redirect": false, "token": issued.token, "user": issued.user }),
     ))
 }
 
-fn issued_response(keeper: &SessionKeeper, issued: &Issued, body: Value) -> Response {
-    Cookies::session(keeper, &issued.token, issued.remember_me).with(StatusCode::OK, body)
+fn issued_response(core: &Core, issued: &Issued, body: Value) -> Response {
+    Cookies::session(core, &issued.token, issued.remember_me).with(StatusCode::OK, body)
 }
 
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let keeper = &state.keeper;
-    let Some(token) = session_token(keeper, &headers) else {
+    let Some(token) = session_token(keeper.core(), &headers) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "FAILED_TO_GET_SESSION",
             "Failed to get session",
         ));
     };
-    keeper.sign_out(&token).await?;
-    Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "success": true })))
+    keeper.auth().sign_out(&token).await?;
+    Ok(Cookies::cleared(keeper.core()).with(StatusCode::OK, json!({ "success": true })))
 }
 
 /// get-session's `{session, user}`.
@@ -238,31 +234,31 @@ async fn get_session(
     headers: HeaderMap,
     Query(query): Query<GetSessionQuery>,
 ) -> ApiResult<Response> {
-    let keeper = &state.keeper;
+    let (core, auth) = (state.keeper.core(), state.keeper.auth());
     let disable_refresh = query.disable_refresh.is_some_and(|v| !v.is_empty());
-    let mut res = match session_token(keeper, &headers) {
+    let mut res = match session_token(core, &headers) {
         None => Cookies::default().with(StatusCode::OK, Value::Null),
         Some(token) => {
-            let allow_refresh = !disable_refresh && !dont_remember(keeper, &headers);
-            match keeper.check_session(&token, allow_refresh).await {
+            let allow_refresh = !disable_refresh && !dont_remember(core, &headers);
+            match auth.check_session(&token, allow_refresh).await {
                 Ok(SessionCheck::Valid { data, refreshed }) => {
                     let body = SessionBody {
                         session: data.session.to_json(&token),
                         user: &data.user,
                     };
                     let cookies = if refreshed {
-                        Cookies::session(keeper, &token, true)
+                        Cookies::session(core, &token, true)
                     } else {
                         Cookies::default()
                     };
                     cookies.with(StatusCode::OK, body)
                 }
                 Ok(SessionCheck::Missing | SessionCheck::Expired) => {
-                    Cookies::cleared(keeper).with(StatusCode::OK, Value::Null)
+                    Cookies::cleared(core).with(StatusCode::OK, Value::Null)
                 }
                 Err(crate::service::Error::FailedToGetSession) => {
                     let e = ApiError::from(crate::service::Error::FailedToGetSession);
-                    Cookies::cleared(keeper)
+                    Cookies::cleared(core)
                         .with(e.status, json!({ "message": e.message, "code": e.code }))
                 }
                 Err(e) => return Err(e.into()),
@@ -286,10 +282,14 @@ async fn get_session_post() -> ApiError {
 async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
-    let sessions = keeper.list_sessions(&authed.data).await?;
+    let sessions = keeper.auth().list_sessions(&authed.data).await?;
     let shown: Vec<String> = sessions
         .iter()
-        .map(|s| keeper.shown_token(s, &authed.data.session, &authed.token))
+        .map(|s| {
+            keeper
+                .auth()
+                .shown_token(s, &authed.data.session, &authed.token)
+        })
         .collect();
     let body: Vec<_> = sessions
         .iter()
@@ -311,9 +311,12 @@ async fn revoke_session(
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
-    let was_current = keeper.revoke_session(&authed.data, &body.token).await?;
+    let was_current = keeper
+        .auth()
+        .revoke_session(&authed.data, &body.token)
+        .await?;
     let cookies = if was_current {
-        Cookies::cleared(keeper)
+        Cookies::cleared(keeper.core())
     } else {
         authed.cookies
     };
@@ -327,8 +330,8 @@ async fn revoke_sessions(
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
-    keeper.revoke_sessions(&authed.data).await?;
-    Ok(Cookies::cleared(keeper).with(StatusCode::OK, json!({ "status": true })))
+    keeper.auth().revoke_sessions(&authed.data).await?;
+    Ok(Cookies::cleared(keeper.core()).with(StatusCode::OK, json!({ "status": true })))
 }
 
 async fn revoke_other_sessions(
@@ -338,7 +341,7 @@ async fn revoke_other_sessions(
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
-    keeper.revoke_other_sessions(&authed.data).await?;
+    keeper.auth().revoke_other_sessions(&authed.data).await?;
     Ok(authed
         .cookies
         .with(StatusCode::OK, json!({ "status": true })))
@@ -370,6 +373,7 @@ async fn update_user(
     }
     let authed = require_session(keeper, &headers).await?;
     keeper
+        .auth()
         .update_user(&authed.data, body.name, body.image)
         .await?;
     Ok(authed

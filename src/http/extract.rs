@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use crate::domain::ip;
-use crate::service::{ClientInfo, SessionKeeper};
+use crate::service::{ClientInfo, Core};
 use axum::extract::{
     ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection,
 };
@@ -89,12 +89,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 }
 
 /// The address and user agent recorded on a new session.
-pub fn client_info(keeper: &SessionKeeper, headers: &HeaderMap, peer: &Peer) -> ClientInfo {
+pub fn client_info(core: &Core, headers: &HeaderMap, peer: &Peer) -> ClientInfo {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip_address = peer
         .0
         .map(|addr| {
-            let ip = ip::client_ip(addr.ip(), forwarded, &keeper.config.session.trusted_proxies);
+            let ip = ip::client_ip(addr.ip(), forwarded, &core.config().session.trusted_proxies);
             ip::format_for_storage(ip)
         })
         .unwrap_or_default();
@@ -125,7 +125,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The presented session token: a valid `Authorization: Bearer` first (the bearer plugin's
 /// rule: a raw token, or a signed `token.sig`, URL-encoded or not), else the signed cookie.
 /// An invalid bearer is ignored, as Better Auth does.
-pub fn session_token(keeper: &SessionKeeper, headers: &HeaderMap) -> Option<String> {
+pub fn session_token(core: &Core, headers: &HeaderMap) -> Option<String> {
     if let Some(auth) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -137,18 +137,18 @@ pub fn session_token(keeper: &SessionKeeper, headers: &HeaderMap) -> Option<Stri
             if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Some(value.to_owned());
             }
-        } else if let Some(token) = keeper.signer.verify(value) {
+        } else if let Some(token) = core.signer().verify(value) {
             return Some(token);
         }
     }
-    let raw = cookie(headers, &keeper.cookies.session_token)?;
-    keeper.signer.verify(raw)
+    let raw = cookie(headers, &core.cookies().session_token)?;
+    core.signer().verify(raw)
 }
 
 /// Whether the request carries a valid `dont_remember` cookie (rememberMe=false sessions are
 /// never slid).
-pub fn dont_remember(keeper: &SessionKeeper, headers: &HeaderMap) -> bool {
-    cookie(headers, &keeper.cookies.dont_remember)
-        .and_then(|v| keeper.signer.verify(v))
+pub fn dont_remember(core: &Core, headers: &HeaderMap) -> bool {
+    cookie(headers, &core.cookies().dont_remember)
+        .and_then(|v| core.signer().verify(v))
         .is_some_and(|v| v == "true")
 }

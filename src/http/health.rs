@@ -14,7 +14,7 @@ pub fn router() -> Router<AppState> {
 
 /// Ready when the database answers.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.keeper.store.ping().await {
+    match state.keeper.core().store().ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({"status": "ready", "database": "ok"})),

@@ -1,5 +1,6 @@
 //! The HTTP edge: Better Auth's routes under `/api/auth`, health, and the router that merges
-//! them. Handlers are thin: extract, call [`SessionKeeper`], map the result.
+//! them. Handlers are thin: extract, call [`SessionKeeper`]'s auth or admin service, map the
+//! result.
 
 pub mod admin;
 pub mod auth;
@@ -10,7 +11,6 @@ pub mod health;
 pub mod metrics;
 pub mod origin;
 
-use crate::cleanup::CleanupService;
 use crate::service::SessionKeeper;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,17 +27,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub keeper: Arc<SessionKeeper>,
-    pub cleanup: Arc<CleanupService>,
     trusted_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
-    pub fn new(keeper: Arc<SessionKeeper>, cleanup: Arc<CleanupService>) -> Self {
-        let mut trusted = vec![keeper.config.base_origin()];
-        trusted.extend(keeper.config.session.trusted_origins.iter().cloned());
+    pub fn new(keeper: Arc<SessionKeeper>) -> Self {
+        let config = keeper.core().config();
+        let mut trusted = vec![config.base_origin()];
+        trusted.extend(config.session.trusted_origins.iter().cloned());
         Self {
             keeper,
-            cleanup,
             trusted_origins: Arc::new(trusted),
         }
     }

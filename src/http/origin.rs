@@ -1,5 +1,6 @@
-//! Better Auth's origin check (COMPAT.md §4.5): a state-changing request that carries a cookie
-//! (or, on sign-in and sign-up, any browser origin hint) must come from a trusted origin.
+//! Better Auth's origin check (docs/better-auth-compat.md §4.5): a state-changing request that
+//! carries a cookie (or, on sign-in and sign-up, any browser origin hint) must come from a
+//! trusted origin.
 
 use super::AppState;
 use super::error::ApiError;

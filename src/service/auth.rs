@@ -1,12 +1,15 @@
-//! Sign-up, sign-in and the session lifecycle, following Better Auth (COMPAT.md §3).
+//! The auth service: sign-up, sign-in, sign-out, get-session, and a user's own sessions, as
+//! Better Auth does them (docs/better-auth-compat.md §3, §4.1).
 
-use super::{Error, Result, SessionKeeper};
+use super::{Core, Error, Result};
 use crate::domain::ids::new_id;
+use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
 use crate::store::StoreError;
-use time::{Duration, OffsetDateTime};
+use std::sync::Arc;
+use time::Duration;
 
 /// Where a request came from, recorded on the sessions it creates. Better Auth stores an empty
 /// string, not NULL, when a value is unknown.
@@ -80,9 +83,14 @@ fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-impl SessionKeeper {
-    pub fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+/// What a user does with their own account and sessions.
+pub struct AuthService {
+    core: Arc<Core>,
+}
+
+impl AuthService {
+    pub(super) fn new(core: Arc<Core>) -> Self {
+        Self { core }
     }
 
     /// Creates a user with a password. Used by sign-up and by `users create`.
@@ -92,11 +100,12 @@ impl SessionKeeper {
             return Err(Error::Validation("[body.name] Name is required".into()));
         }
         check_password(&password)?;
-        let algorithm = self.config.session.password_hash;
+        let algorithm = self.core.config().session.password_hash;
         let hash = self
+            .core
             .hashing(move || password::hash(&password, algorithm))
             .await?;
-        let now = self.now();
+        let now = self.core.now();
         let user = User {
             name: new.name,
             email,
@@ -111,7 +120,7 @@ impl SessionKeeper {
             id: new_id(),
             tenant_id: new.tenant_id,
         };
-        match self.store.insert_user(&user, &hash).await {
+        match self.core.store().insert_user(&user, &hash).await {
             Ok(()) => Ok(user),
             Err(StoreError::Duplicate(_)) => Err(Error::UserExists),
             Err(e) => Err(e.into()),
@@ -131,13 +140,14 @@ impl SessionKeeper {
         client: ClientInfo,
     ) -> Result<Issued> {
         let email = normalize_email(email)?;
-        let found = self.store.find_user_by_email(&email).await?;
+        let found = self.core.store().find_user_by_email(&email).await?;
         let stored = found
             .as_ref()
             .and_then(|f| f.password_hash.clone())
             .unwrap_or_else(|| password::dummy_hash().to_owned());
         // A miss verifies against a dummy hash so that it costs what a wrong password costs.
         let ok = self
+            .core
             .hashing(move || password::verify(&password, &stored))
             .await?;
         let Some(found) = found.filter(|f| ok && f.password_hash.is_some()) else {
@@ -145,7 +155,7 @@ impl SessionKeeper {
         };
         let mut user = found.user;
         if user.banned == Some(true) {
-            let now = self.now();
+            let now = self.core.now();
             match user.ban_expires {
                 Some(until) if until < now => {
                     user.banned = Some(false);
@@ -165,17 +175,17 @@ impl SessionKeeper {
         remember_me: bool,
         client: ClientInfo,
     ) -> Result<Issued> {
-        let now = self.now();
-        // rememberMe=false gives a fixed one-day session that never slides (COMPAT.md §3.2).
+        let now = self.core.now();
+        // rememberMe=false gives a fixed one-day session that never slides (docs/better-auth-compat.md §3.2).
         let lifetime = if remember_me {
-            Duration::seconds(self.config.session.expires_in)
+            Duration::seconds(self.core.config().session.expires_in)
         } else {
             Duration::days(1)
         };
         let token = new_id();
         let session = Session {
             id: new_id(),
-            token: self.token_storage.key(&token),
+            token: self.core.token_key(&token),
             expires_at: now + lifetime,
             created_at: now,
             updated_at: now,
@@ -185,11 +195,15 @@ impl SessionKeeper {
             impersonated_by: None,
             active_organization_id: None,
         };
-        let policy = &self.config.cleanup.policy;
+        let policy = &self.core.config().cleanup.policy;
         let limit = policy
             .enforce_session_limits
             .then_some(policy.max_sessions_per_user);
-        let evicted = self.store.insert_session(&session, limit, now).await?;
+        let evicted = self
+            .core
+            .store()
+            .insert_session(&session, limit, now)
+            .await?;
         if evicted > 0 {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
             metrics::counter!("sessionkeeper_sessions_evicted_at_sign_in_total").increment(evicted);
@@ -205,19 +219,15 @@ impl SessionKeeper {
     /// Better Auth's get-session: the session for a raw token, deleting it when expired and
     /// sliding it once `updateAge` has passed since its expiry was last set.
     pub async fn check_session(&self, token: &str, allow_refresh: bool) -> Result<SessionCheck> {
-        let Some(mut data) = self
-            .store
-            .find_session(&self.token_storage.key(token))
-            .await?
-        else {
+        let Some(mut data) = self.core.find_session(token).await? else {
             return Ok(SessionCheck::Missing);
         };
-        let now = self.now();
+        let now = self.core.now();
         if data.session.is_expired(now) {
-            self.store.delete_session(&data.session.id).await?;
+            self.core.store().delete_session(&data.session.id).await?;
             return Ok(SessionCheck::Expired);
         }
-        let s = &self.config.session;
+        let s = &self.core.config().session;
         let due = data.session.expires_at - Duration::seconds(s.expires_in)
             + Duration::seconds(s.update_age)
             <= now;
@@ -229,7 +239,8 @@ impl SessionKeeper {
         }
         let expires_at = now + Duration::seconds(s.expires_in);
         if !self
-            .store
+            .core
+            .store()
             .touch_session(&data.session.id, expires_at, now)
             .await?
         {
@@ -245,8 +256,9 @@ impl SessionKeeper {
 
     /// One statement: the row goes whether or not it had expired.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        self.store
-            .delete_session_by_token(&self.token_storage.key(token))
+        self.core
+            .store()
+            .delete_session_by_token(&self.core.token_key(token))
             .await?;
         Ok(())
     }
@@ -256,7 +268,7 @@ impl SessionKeeper {
     pub fn shown_token(&self, session: &Session, current: &Session, raw_current: &str) -> String {
         if session.id == current.id {
             raw_current.to_owned()
-        } else if self.token_storage == TokenStorage::Plain {
+        } else if self.core.token_storage() == TokenStorage::Plain {
             session.token.clone()
         } else {
             session_ref(&session.id)
@@ -266,14 +278,15 @@ impl SessionKeeper {
     /// The caller's unexpired sessions (at most 100, as Better Auth caps them), without
     /// impersonation sessions.
     pub async fn list_sessions(&self, current: &SessionWithUser) -> Result<Vec<Session>> {
-        let now = self.now();
-        let fresh_age = self.config.session.fresh_age;
+        let now = self.core.now();
+        let fresh_age = self.core.config().session.fresh_age;
         if fresh_age > 0 && now - current.session.created_at >= Duration::seconds(fresh_age) {
             return Err(Error::SessionNotFresh);
         }
         let mut sessions = self
-            .store
-            .list_user_sessions(&current.user.id, Some(now), 100)
+            .core
+            .store()
+            .list_user_sessions(&current.user.id, Some(now), USER_SESSIONS_CAP)
             .await?;
         sessions.retain(|s| s.impersonated_by.is_none());
         Ok(sessions)
@@ -284,16 +297,12 @@ impl SessionKeeper {
     /// caller's current session.
     pub async fn revoke_session(&self, current: &SessionWithUser, token: &str) -> Result<bool> {
         let target = match parse_session_ref(token) {
-            Some(id) => self.store.find_session_by_id(id).await?,
-            None => self
-                .store
-                .find_session(&self.token_storage.key(token))
-                .await?
-                .map(|f| f.session),
+            Some(id) => self.core.store().find_session_by_id(id).await?,
+            None => self.core.find_session(token).await?.map(|f| f.session),
         };
         match target {
             Some(s) if s.user_id == current.user.id => {
-                self.store.delete_session(&s.id).await?;
+                self.core.store().delete_session(&s.id).await?;
                 Ok(s.id == current.session.id)
             }
             _ => Ok(false),
@@ -302,16 +311,18 @@ impl SessionKeeper {
 
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
         Ok(self
-            .store
+            .core
+            .store()
             .delete_user_sessions(&current.user.id, None, None)
             .await?)
     }
 
     /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
     pub async fn revoke_other_sessions(&self, current: &SessionWithUser) -> Result<u64> {
-        let now = self.now();
+        let now = self.core.now();
         Ok(self
-            .store
+            .core
+            .store()
             .delete_user_sessions(&current.user.id, Some(&current.session.id), Some(now))
             .await?)
     }
@@ -334,8 +345,8 @@ impl SessionKeeper {
         if let Some(image) = image {
             user.image = image;
         }
-        user.updated_at = self.now();
-        if !self.store.update_user_profile(&user).await? {
+        user.updated_at = self.core.now();
+        if !self.core.store().update_user_profile(&user).await? {
             return Err(Error::Unauthorized);
         }
         Ok(user)

@@ -1,61 +1,60 @@
 //! The core API. The HTTP layer, the CLI and the cleanup service are all clients of
 //! [`SessionKeeper`]; a Rust application can embed it directly.
+//!
+//! [`SessionKeeper`] is three parts:
+//! - [`auth`](SessionKeeper::auth): what a user does with their own account and sessions
+//!   (sign-up, sign-in, sign-out, get-session, list and revoke their sessions), in `auth.rs`;
+//! - [`admin`](SessionKeeper::admin): what an admin does (statistics, listing and deleting
+//!   sessions, Better Auth's admin plugin operations, the audit log, and the cleanup control),
+//!   in `admin/`, one file per area;
+//! - [`core`](SessionKeeper::core): what both share (settings, store, clock, cookie signer,
+//!   token storage, password hashing, session lookup), in `shared.rs`.
 
 pub mod admin;
 mod auth;
 mod error;
 mod hashing;
+mod shared;
 
-pub use auth::{ClientInfo, Issued, SessionCheck, SignUp};
+pub use admin::AdminService;
+pub use auth::{AuthService, ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};
+pub use shared::Core;
 
-use crate::config::{Config, Mode};
+use crate::cleanup::CleanupService;
+use crate::config::Config;
 use crate::domain::Clock;
-use crate::domain::cookie::{CookieNames, CookieSigner};
-use crate::domain::token::TokenStorage;
 use crate::store::Store;
 use std::sync::Arc;
 
 pub struct SessionKeeper {
-    pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub signer: CookieSigner,
-    pub cookies: CookieNames,
-    pub token_storage: TokenStorage,
-    hash_pool: Arc<hashing::HashingPool>,
+    core: Arc<Core>,
+    auth: AuthService,
+    admin: AdminService,
 }
 
 impl SessionKeeper {
-    /// `config.secret` must be set (start-up generates one in development).
+    /// `config.secret` must be set (start-up generates one in development). Creates the
+    /// cleanup service too (not started: see [`CleanupService::start`]).
     pub fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let secret = config
-            .secret
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default();
-        let token_storage = match config.mode {
-            Mode::Owned => TokenStorage::Hashed,
-            Mode::Shared => TokenStorage::Plain,
-        };
-        let cookies =
-            CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
+        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
+        let core = Arc::new(Core::new(config, store, clock));
         Self {
-            signer: CookieSigner::new(&secret),
-            cookies,
-            token_storage,
-            hash_pool: Arc::new(hashing::HashingPool::new()),
-            config: Arc::new(config),
-            store,
-            clock,
+            auth: AuthService::new(core.clone()),
+            admin: AdminService::new(core.clone(), cleanup),
+            core,
         }
     }
 
-    /// Runs a password hash or verify on the hashing threads.
-    async fn hashing<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T> {
-        self.hash_pool.run(f).await
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub fn auth(&self) -> &AuthService {
+        &self.auth
+    }
+
+    pub fn admin(&self) -> &AdminService {
+        &self.admin
     }
 }

@@ -1,5 +1,5 @@
 //! Better Auth's auth routes, over real HTTP, on both stores. Expected shapes and codes are
-//! those measured in shared/better-auth/COMPAT.md (section numbers cited).
+//! those measured in docs/better-auth-compat.md (section numbers cited).
 
 use crate::both_stores;
 use crate::helpers::*;

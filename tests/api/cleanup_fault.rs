@@ -175,7 +175,7 @@ async fn a_database_outage_fails_the_run_and_the_next_run_finishes_the_job() {
     .await
     .expect("app starts");
     let base = format!("http://{}", app.local_addr());
-    let cleanup = app.cleanup.clone();
+    let cleanup = app.cleanup().clone();
 
     let seeded: i64 = 3000;
     let mut c = PgConnection::connect(&cluster.url()).await.unwrap();

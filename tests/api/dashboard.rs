@@ -162,6 +162,7 @@ async fn user(app: &TestApp, email: &str, name: &str, role: &str, tenant: Option
         tenant_id: tenant.map(String::from),
     };
     app.keeper
+        .auth()
         .create_user(new, PASSWORD.into())
         .await
         .expect("seed user")
@@ -181,7 +182,7 @@ async fn session(
     let updated_at = now - Duration::days(used) - Duration::minutes(37);
     let s = Session {
         id: new_id(),
-        token: app.keeper.token_storage.key(&new_id()),
+        token: app.keeper.core().token_key(&new_id()),
         created_at: now - Duration::days(created) - Duration::minutes(37),
         updated_at,
         expires_at: updated_at + Duration::days(lives),
@@ -308,7 +309,7 @@ both_stores!(
         app.post("/api/auth/sign-out", Some(&token), json!({}))
             .await;
 
-        let label = match app.keeper.store.backend() {
+        let label = match app.store().backend() {
             sessionkeeper::store::Backend::Sqlite => "sqlite",
             sessionkeeper::store::Backend::Postgres => "postgres",
         };

@@ -191,8 +191,8 @@ pub async fn spawn_on(
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let app = Application::build_with_clock(config, clock.clone()).await?;
     let addr = app.local_addr();
-    let keeper = app.keeper.clone();
-    let cleanup = app.cleanup.clone();
+    let keeper = app.keeper().clone();
+    let cleanup = app.cleanup().clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -260,7 +260,7 @@ impl Res {
 
 impl TestApp {
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.keeper.store
+        self.keeper.core().store()
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {

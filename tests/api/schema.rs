@@ -121,7 +121,8 @@ async fn compare(db: Db) {
             "column {key:?} differs from Better Auth's"
         );
     }
-    // Our only additions to Better Auth's tables: nullable, no default (COMPAT.md §1.5).
+    // Our only additions to Better Auth's tables: nullable, no default
+    // (docs/better-auth-compat.md §1.5).
     let extra: Vec<_> = our_cols
         .keys()
         .filter(|k| !their_cols.contains_key(*k))

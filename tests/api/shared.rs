@@ -156,7 +156,8 @@ async fn leaves_better_auth_tables_alone_and_writes_their_formats(db: Db) {
     // Not one table, column or index of Better Auth's changed (ours are sessionkeeper_*).
     assert_eq!(catalog(&url).await, before);
 
-    // The rows are what Better Auth itself would have written (COMPAT.md §1.3, §1.6, §3.2).
+    // The rows are what Better Auth itself would have written
+    // (docs/better-auth-compat.md §1.3, §1.6, §3.2).
     let typed = |a: &str, c: &str| match db {
         Db::Sqlite => format!("typeof({a}.\"{c}\") || ':' || {a}.\"{c}\""),
         Db::Postgres => format!("CAST({a}.\"{c}\" AS TEXT)"),

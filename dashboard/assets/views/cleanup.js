@@ -36,9 +36,9 @@ export function renderCleanup(root, { who, confirm, toast }) {
   const policyInputs = {
     cleanExpiredTokens: h('input', { type: 'checkbox', name: 'cleanExpiredTokens' }),
     cleanInactiveSessions: h('input', { type: 'checkbox', name: 'cleanInactiveSessions' }),
-    inactivityDays: h('input', { type: 'number', name: 'inactivityDays', min: 1, max: 3650, step: 1 }),
+    inactivityDays: h('input', { type: 'number', name: 'inactivityDays', step: 1 }),
     enforceSessionLimits: h('input', { type: 'checkbox', name: 'enforceSessionLimits' }),
-    maxSessionsPerUser: h('input', { type: 'number', name: 'maxSessionsPerUser', min: 1, max: 10000, step: 1 }),
+    maxSessionsPerUser: h('input', { type: 'number', name: 'maxSessionsPerUser', step: 1 }),
   };
   const checkLabel = (input, text) => h('label', { class: 'check' }, input, text);
   const preview = h('button', { type: 'button', class: 'ghost', text: 'Preview', disabled: true });
@@ -125,9 +125,18 @@ export function renderCleanup(root, { who, confirm, toast }) {
 
   function showStatus(st) {
     if (!policyFilled) {
+      // The bounds are the server's (st.limits), so the form never refuses what it accepts.
       for (const [k, input] of Object.entries(policyInputs)) {
-        if (input.type === 'checkbox') input.checked = Boolean(st.policy[k]);
-        else input.value = String(st.policy[k]);
+        if (input.type === 'checkbox') {
+          input.checked = Boolean(st.policy[k]);
+          continue;
+        }
+        input.value = String(st.policy[k]);
+        const range = st.limits?.[k];
+        if (range) {
+          input.min = String(range.min);
+          input.max = String(range.max);
+        }
       }
       policyFilled = true;
       preview.disabled = false;

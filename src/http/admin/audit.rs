@@ -23,5 +23,5 @@ pub async fn list(
     AdminCaller(actor): AdminCaller,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<AuditList>> {
-    Ok(Json(state.keeper.list_audit(&actor, p).await?))
+    Ok(Json(state.keeper.admin().list_audit(&actor, p).await?))
 }

@@ -1,5 +1,5 @@
-//! Better Auth's admin plugin routes under `/api/auth/admin` (COMPAT.md §4.2), with its shapes
-//! and codes. The caller is authorised before the input is looked at, so an anonymous bad
+//! Better Auth's admin plugin routes under `/api/auth/admin`, with its shapes and codes
+//! (docs/better-auth-compat.md §4.2). The caller is authorised before the input is looked at, so an anonymous bad
 //! request gets 401, not 400. Sessions are shown with a `ref_<id>` handle in `token`, never a token.
 
 use super::caller::{AdminCaller, with_permission};
@@ -31,7 +31,7 @@ pub async fn list_users(
 ) -> ApiResult<Json<UserList>> {
     let actor = with_permission(caller, LIST_USERS)?;
     let Params(p) = p?;
-    Ok(Json(state.keeper.admin_list_users(&actor, p).await?))
+    Ok(Json(state.keeper.admin().list_users(&actor, p).await?))
 }
 
 /// A user's sessions, expired ones included (at most 100).
@@ -55,7 +55,8 @@ pub async fn list_user_sessions(
     Ok(Json(
         state
             .keeper
-            .admin_list_user_sessions(&actor, &body.user_id)
+            .admin()
+            .list_user_sessions(&actor, &body.user_id)
             .await?,
     ))
 }
@@ -80,7 +81,8 @@ pub async fn revoke_user_session(
     Ok(Json(
         state
             .keeper
-            .admin_revoke_user_session(&actor, &body.session_token)
+            .admin()
+            .revoke_user_session(&actor, &body.session_token)
             .await?,
     ))
 }
@@ -106,7 +108,8 @@ pub async fn revoke_user_sessions(
     Ok(Json(
         state
             .keeper
-            .admin_revoke_user_sessions(&actor, &body.user_id)
+            .admin()
+            .revoke_user_sessions(&actor, &body.user_id)
             .await?,
     ))
 }
@@ -129,7 +132,7 @@ pub async fn ban_user(
 ) -> ApiResult<Json<UserEnvelope>> {
     let actor = with_permission(caller, BAN)?;
     let JsonBody(body) = body?;
-    Ok(Json(state.keeper.admin_ban_user(&actor, body).await?))
+    Ok(Json(state.keeper.admin().ban_user(&actor, body).await?))
 }
 
 /// Lifts a ban.
@@ -151,7 +154,11 @@ pub async fn unban_user(
     let actor = with_permission(caller, BAN)?;
     let JsonBody(body) = body?;
     Ok(Json(
-        state.keeper.admin_unban_user(&actor, &body.user_id).await?,
+        state
+            .keeper
+            .admin()
+            .unban_user(&actor, &body.user_id)
+            .await?,
     ))
 }
 
@@ -173,5 +180,5 @@ pub async fn set_role(
 ) -> ApiResult<Json<UserEnvelope>> {
     let actor = with_permission(caller, SET_ROLE)?;
     let JsonBody(body) = body?;
-    Ok(Json(state.keeper.admin_set_role(&actor, body).await?))
+    Ok(Json(state.keeper.admin().set_role(&actor, body).await?))
 }

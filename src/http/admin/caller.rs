@@ -23,23 +23,23 @@ impl FromRequestParts<AppState> for AdminCaller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let keeper = &state.keeper;
-        if let Some(expected) = &keeper.config.admin.api_token
+        if let Some(expected) = &keeper.core().config().admin.api_token
             && bearer(&parts.headers).is_some_and(|given| same_secret(given, expected.expose()))
         {
             return Ok(AdminCaller(Actor::service()));
         }
-        let token = session_token(keeper, &parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let token =
+            session_token(keeper.core(), &parts.headers).ok_or_else(ApiError::unauthorized)?;
         // Admin calls never slide the caller's session: no cookie has to travel back.
-        match keeper.check_session(&token, false).await? {
-            SessionCheck::Valid { data, .. } => {
-                keeper
-                    .admin_actor(data)
-                    .map(AdminCaller)
-                    .map_err(|d| match d {
-                        Denied::Unauthenticated => ApiError::unauthorized(),
-                        Denied::Forbidden => forbidden(),
-                    })
-            }
+        match keeper.auth().check_session(&token, false).await? {
+            SessionCheck::Valid { data, .. } => keeper
+                .admin()
+                .actor(data)
+                .map(AdminCaller)
+                .map_err(|d| match d {
+                    Denied::Unauthenticated => ApiError::unauthorized(),
+                    Denied::Forbidden => forbidden(),
+                }),
             SessionCheck::Missing | SessionCheck::Expired => Err(ApiError::unauthorized()),
         }
     }

@@ -11,14 +11,15 @@ use crate::service::admin::types::*;
 use axum::Json;
 use axum::extract::State;
 
-/// The live status: schedule, policy in force, the run in progress, the last run, totals.
+/// The live status: schedule, policy in force, the run in progress, the last run, totals, and
+/// the limits a manual run's policy must keep.
 #[utoipa::path(
     get, path = "/api/admin/sessions/cleanup/status", tag = "cleanup",
     responses((status = 200, body = CleanupStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("serviceToken" = []))
 )]
 pub async fn status(State(state): State<AppState>, _caller: AdminCaller) -> Json<CleanupStatus> {
-    Json(state.cleanup.status())
+    Json(state.keeper.admin().cleanup_status())
 }
 
 /// Recorded runs, newest first.
@@ -36,7 +37,7 @@ pub async fn runs(
     _caller: AdminCaller,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<CleanupRunList>> {
-    Ok(Json(state.keeper.cleanup_runs(p).await?))
+    Ok(Json(state.keeper.admin().cleanup_runs(p).await?))
 }
 
 /// Runs a cleanup now (tenant admins: of their tenant's sessions only).
@@ -55,10 +56,5 @@ pub async fn run(
     AdminCaller(actor): AdminCaller,
     OptionalJson(body): OptionalJson<CleanupRequest>,
 ) -> ApiResult<Json<CleanupRun>> {
-    Ok(Json(
-        state
-            .keeper
-            .manual_cleanup(&actor, &state.cleanup, body)
-            .await?,
-    ))
+    Ok(Json(state.keeper.admin().run_cleanup(&actor, body).await?))
 }

@@ -2,8 +2,11 @@
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
 use super::{audit, better_auth, cleanup, sessions, whoami};
+use crate::domain::limits::{self, PageSize, Range};
 use axum::Json;
+use utoipa::openapi::schema::{Object, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Components, RefOr};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -33,7 +36,7 @@ use utoipa::{Modify, OpenApi};
         better_auth::set_role,
         serve,
     ),
-    modifiers(&Security)
+    modifiers(&Security, &Bounds)
 )]
 pub struct ApiDoc;
 
@@ -58,6 +61,83 @@ impl Modify for Security {
             ),
         );
     }
+}
+
+/// Writes the bounds of [`limits`] into the document as `minimum`, `maximum` and `default`, so
+/// that it states them from the same definition the server enforces.
+struct Bounds;
+
+impl Modify for Bounds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = doc.components.as_mut() {
+            for (schema, field, range) in [
+                ("CleanupRequest", "inactivityDays", limits::INACTIVITY_DAYS),
+                (
+                    "CleanupRequest",
+                    "maxSessionsPerUser",
+                    limits::MAX_SESSIONS_PER_USER,
+                ),
+                (
+                    "BulkDeleteRequest",
+                    "olderThanDays",
+                    limits::BULK_DELETE_DAYS,
+                ),
+                (
+                    "BulkDeleteRequest",
+                    "inactiveDays",
+                    limits::BULK_DELETE_DAYS,
+                ),
+            ] {
+                if let Some(o) = property(components, schema, field) {
+                    bound(o, range, None);
+                }
+            }
+        }
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let size = if path == "/api/auth/admin/list-users" {
+                limits::USERS_PAGE
+            } else {
+                limits::PAGE
+            };
+            let operations = [&mut item.get, &mut item.post, &mut item.delete];
+            for op in operations.into_iter().flatten() {
+                for param in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(p) = param
+                        && p.name == "limit"
+                        && let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut()
+                    {
+                        page_bound(o, size);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn property<'a>(
+    components: &'a mut Components,
+    schema: &str,
+    field: &str,
+) -> Option<&'a mut Object> {
+    let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) else {
+        return None;
+    };
+    match o.properties.get_mut(field) {
+        Some(RefOr::T(Schema::Object(p))) => Some(p),
+        _ => None,
+    }
+}
+
+fn bound(o: &mut Object, range: Range, default: Option<u32>) {
+    o.minimum = Some(range.min.into());
+    o.maximum = Some(range.max.into());
+    if let Some(d) = default {
+        o.default = Some(d.into());
+    }
+}
+
+fn page_bound(o: &mut Object, size: PageSize) {
+    bound(o, Range::new(1, size.max), Some(size.default));
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {

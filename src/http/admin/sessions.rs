@@ -24,7 +24,7 @@ pub async fn stats(
     AdminCaller(actor): AdminCaller,
     Params(p): Params<StatsParams>,
 ) -> ApiResult<Json<SessionStats>> {
-    Ok(Json(state.keeper.session_stats(&actor, p).await?))
+    Ok(Json(state.keeper.admin().session_stats(&actor, p).await?))
 }
 
 /// Sessions newest first (createdAt, then id), filtered, one keyset page at a time.
@@ -42,7 +42,7 @@ pub async fn list(
     AdminCaller(actor): AdminCaller,
     Params(p): Params<ListParams>,
 ) -> ApiResult<Json<SessionList>> {
-    Ok(Json(state.keeper.list_admin_sessions(&actor, p).await?))
+    Ok(Json(state.keeper.admin().list_sessions(&actor, p).await?))
 }
 
 /// Deletes the sessions matching every given criterion (or counts them, on a dry run).
@@ -61,7 +61,7 @@ pub async fn bulk_delete(
     AdminCaller(actor): AdminCaller,
     OptionalJson(body): OptionalJson<BulkDeleteRequest>,
 ) -> ApiResult<Json<BulkDeleteResult>> {
-    Ok(Json(state.keeper.bulk_delete(&actor, body).await?))
+    Ok(Json(state.keeper.admin().bulk_delete(&actor, body).await?))
 }
 
 /// Revokes one session.
@@ -80,5 +80,7 @@ pub async fn revoke(
     AdminCaller(actor): AdminCaller,
     PathId(id): PathId,
 ) -> ApiResult<Json<RevokeResult>> {
-    Ok(Json(state.keeper.revoke_admin_session(&actor, &id).await?))
+    Ok(Json(
+        state.keeper.admin().revoke_session(&actor, &id).await?,
+    ))
 }

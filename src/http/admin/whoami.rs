@@ -16,5 +16,5 @@ pub async fn whoami(
     State(state): State<AppState>,
     AdminCaller(actor): AdminCaller,
 ) -> Json<WhoAmI> {
-    Json(state.keeper.whoami(&actor))
+    Json(state.keeper.admin().whoami(&actor))
 }

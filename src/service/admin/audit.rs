@@ -1,11 +1,12 @@
 //! The audit trail: every admin action that deletes or changes something is recorded in
 //! `sessionkeeper_audit` and logged.
 
-use super::types::{AuditList, AuditView, DEFAULT_PAGE, MAX_PAGE, PageParams};
-use super::{Actor, invalid_cursor, page_limit};
+use super::types::{AuditList, AuditView, PageParams};
+use super::{Actor, AdminService, invalid_cursor, page_limit};
 use crate::domain::cursor::Cursor;
 use crate::domain::ids::new_id;
-use crate::service::{Result, SessionKeeper};
+use crate::domain::limits;
+use crate::service::Result;
 use crate::store::admin::AuditEntry;
 use serde_json::Value;
 
@@ -19,14 +20,14 @@ pub struct Record<'a> {
     pub tenant: Option<&'a str>,
 }
 
-impl SessionKeeper {
+impl AdminService {
     /// Writes the audit entry and a log line. The action has already happened, so a failed
     /// write does not fail the request: the log line (at error level) is then the record.
-    pub async fn audit(&self, actor: &Actor, r: Record<'_>) {
+    pub(crate) async fn audit(&self, actor: &Actor, r: Record<'_>) {
         let criteria = r.criteria.as_ref().map(Value::to_string);
         let entry = AuditEntry {
             id: new_id(),
-            at: self.now(),
+            at: self.core.now(),
             actor: actor.label(),
             action: r.action.to_owned(),
             target: r.target,
@@ -43,7 +44,7 @@ impl SessionKeeper {
             entry.target.as_deref().unwrap_or("-"),
             entry.count,
         );
-        match self.store.insert_audit(&entry).await {
+        match self.core.store().insert_audit(&entry).await {
             Ok(()) => tracing::info!(
                 actor = %fields.0, action = %fields.1, target = %fields.2, count = fields.3,
                 criteria = entry.criteria.as_deref().unwrap_or("{}"), tenant = entry.tenant_id.as_deref().unwrap_or("-"),
@@ -59,13 +60,14 @@ impl SessionKeeper {
 
     /// The audit log, newest first; tenant admins see their tenant's entries only.
     pub async fn list_audit(&self, actor: &Actor, p: PageParams) -> Result<AuditList> {
-        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let limit = page_limit(p.limit, limits::PAGE)?;
         let after = match p.cursor.as_deref() {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
         };
         let mut rows = self
-            .store
+            .core
+            .store()
             .list_audit(actor.scope.tenant(), after.map(|c| (c.at, c.id)), limit + 1)
             .await?;
         let next_cursor = if rows.len() > limit as usize {

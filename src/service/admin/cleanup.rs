@@ -1,24 +1,34 @@
-//! Cleanup control from the admin API: the live status, the run history, and manual runs
-//! (the request's overrides on the configured policy, confined to the caller's tenant).
+//! The cleanup control: the live status, the run history, and manual runs (the request's
+//! overrides on the configured policy, confined to the caller's tenant).
 
 use super::audit::Record;
-use super::types::{CleanupRequest, CleanupRunList, DEFAULT_PAGE, MAX_PAGE, PageParams};
-use super::{Actor, invalid_cursor, page_limit};
-use crate::cleanup::{CleanupError, CleanupService};
+use super::types::{CleanupRequest, CleanupRunList, PageParams};
+use super::{Actor, AdminService, invalid_cursor, page_limit};
+use crate::cleanup::{CleanupError, CleanupStatus};
 use crate::domain::CleanupPolicy;
 use crate::domain::cursor::Cursor;
+use crate::domain::limits::{self, Range};
 use crate::domain::run::{CleanupRun, Trigger};
-use crate::service::{Error, Result, SessionKeeper};
+use crate::service::{Error, Result};
 use serde_json::json;
 
-impl SessionKeeper {
+impl AdminService {
+    /// The service's live state (from memory) and the limits a manual run's policy must keep.
+    pub fn cleanup_status(&self) -> CleanupStatus {
+        self.cleanup.status()
+    }
+
     pub async fn cleanup_runs(&self, p: PageParams) -> Result<CleanupRunList> {
-        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let limit = page_limit(p.limit, limits::PAGE)?;
         let before = match p.cursor.as_deref() {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
         };
-        let page = self.store.list_cleanup_runs(limit, before.as_ref()).await?;
+        let page = self
+            .core
+            .store()
+            .list_cleanup_runs(limit, before.as_ref())
+            .await?;
         Ok(CleanupRunList {
             runs: page.runs,
             next_cursor: page.next_cursor,
@@ -27,15 +37,11 @@ impl SessionKeeper {
 
     /// A manual run now; 409 `CLEANUP_ALREADY_RUNNING` (with the running run's id) when one is
     /// in progress here or another instance holds the lease.
-    pub async fn manual_cleanup(
-        &self,
-        actor: &Actor,
-        cleanup: &CleanupService,
-        req: CleanupRequest,
-    ) -> Result<CleanupRun> {
-        let policy = req.policy(&cleanup.config().policy)?;
+    pub async fn run_cleanup(&self, actor: &Actor, req: CleanupRequest) -> Result<CleanupRun> {
+        let policy = req.policy(&self.cleanup.config().policy)?;
         let dry_run = req.dry_run.unwrap_or(false);
-        let run = match cleanup
+        let run = match self
+            .cleanup
             .run_once(Trigger::Manual, policy, dry_run, actor.scope.clone())
             .await
         {
@@ -74,25 +80,27 @@ impl CleanupRequest {
             p.clean_inactive_sessions = v;
         }
         if let Some(d) = self.inactivity_days {
-            if !(1..=36_500).contains(&d) {
-                return Err(Error::Validation(format!(
-                    "inactivityDays must be between 1 and 36500, got {d}"
-                )));
-            }
-            p.inactivity_days = d;
+            p.inactivity_days = bounded("inactivityDays", d, limits::INACTIVITY_DAYS)?;
         }
         if let Some(v) = self.enforce_session_limits {
             p.enforce_session_limits = v;
         }
         if let Some(m) = self.max_sessions_per_user {
-            if !(1..=100_000).contains(&m) {
-                return Err(Error::Validation(format!(
-                    "maxSessionsPerUser must be between 1 and 100000, got {m}"
-                )));
-            }
-            p.max_sessions_per_user = m;
+            p.max_sessions_per_user =
+                bounded("maxSessionsPerUser", m, limits::MAX_SESSIONS_PER_USER)?;
         }
         Ok(p)
+    }
+}
+
+fn bounded(field: &str, n: u32, range: Range) -> Result<u32> {
+    if range.contains(n) {
+        Ok(n)
+    } else {
+        Err(Error::Validation(format!(
+            "{field} must be between {} and {}, got {n}",
+            range.min, range.max
+        )))
     }
 }
 

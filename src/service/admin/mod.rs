@@ -1,6 +1,8 @@
-//! The admin API: who may call it ([`Actor`]), and what it does (statistics, listing, bulk
-//! deletion, the audit log and Better Auth's admin plugin operations). Every operation takes
-//! the actor and never reaches past its [`Scope`].
+//! The admin service: who may call it ([`Actor`]), and what it does, one file per area:
+//! session statistics, listing, bulk deletion and revocation (`sessions.rs`), Better Auth's
+//! admin plugin operations on users (`users.rs`), the audit log (`audit.rs`) and the cleanup
+//! control (`cleanup.rs`). Every operation takes the actor and never reaches past its
+//! [`Scope`].
 
 mod audit;
 mod cleanup;
@@ -8,10 +10,20 @@ mod sessions;
 pub mod types;
 pub mod users;
 
-use super::{Error, Result, SessionKeeper};
+use super::{Core, Error, Result};
+use crate::cleanup::CleanupService;
 use crate::config::TenantSource;
+use crate::domain::limits::PageSize;
 use crate::domain::model::SessionWithUser;
 use crate::domain::{Scope, User};
+use std::sync::Arc;
+
+/// What an admin does. Owns the cleanup service, so that manual runs, the status and the run
+/// history are reached through one place.
+pub struct AdminService {
+    core: Arc<Core>,
+    cleanup: Arc<CleanupService>,
+}
 
 /// Global admins hold this role (Better Auth's default `adminRoles`).
 pub const ADMIN_ROLE: &str = "admin";
@@ -91,19 +103,28 @@ pub enum Denied {
     Forbidden,
 }
 
-impl SessionKeeper {
+impl AdminService {
+    pub(super) fn new(core: Arc<Core>, cleanup: Arc<CleanupService>) -> Self {
+        Self { core, cleanup }
+    }
+
+    /// The cleanup service this admin service controls (to start, stop or watch it).
+    pub fn cleanup(&self) -> &Arc<CleanupService> {
+        &self.cleanup
+    }
+
     /// Decides what a signed-in user may do. Global `admin` wins over the tenant-admin role; a
     /// tenant admin without a tenant, and a banned user, get nothing.
-    pub fn admin_actor(&self, signed_in: SessionWithUser) -> std::result::Result<Actor, Denied> {
+    pub fn actor(&self, signed_in: SessionWithUser) -> std::result::Result<Actor, Denied> {
         let SessionWithUser { session, user } = signed_in;
-        let now = self.now();
+        let now = self.core.now();
         if user.banned == Some(true) && user.ban_expires.is_none_or(|until| until > now) {
             return Err(Denied::Forbidden);
         }
         let (kind, scope) = if user.has_role(ADMIN_ROLE) {
             (CallerKind::Admin, Scope::All)
-        } else if user.has_role(&self.config.admin.tenant_admin_role) {
-            let tenant = match self.config.admin.tenant_source {
+        } else if user.has_role(&self.core.config().admin.tenant_admin_role) {
+            let tenant = match self.core.config().admin.tenant_source {
                 TenantSource::UserColumn => user.tenant_id.clone(),
                 TenantSource::ActiveOrganization => session.active_organization_id.clone(),
             };
@@ -136,13 +157,14 @@ impl SessionKeeper {
     }
 }
 
-/// A page size from the query: default when absent, 400 outside `1..=max`.
-pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
+/// A page size from the query: the default when absent, 400 outside `1..=max`.
+pub fn page_limit(limit: Option<u32>, size: PageSize) -> Result<u32> {
     match limit {
-        None => Ok(default),
-        Some(n) if (1..=max).contains(&n) => Ok(n),
+        None => Ok(size.default),
+        Some(n) if (1..=size.max).contains(&n) => Ok(n),
         Some(n) => Err(Error::Validation(format!(
-            "limit must be between 1 and {max}, got {n}"
+            "limit must be between 1 and {}, got {n}",
+            size.max
         ))),
     }
 }
@@ -193,9 +215,13 @@ mod tests {
 
     #[test]
     fn page_limits_are_bounded() {
-        assert_eq!(page_limit(None, 50, 500).unwrap(), 50);
-        assert_eq!(page_limit(Some(500), 50, 500).unwrap(), 500);
-        assert!(page_limit(Some(0), 50, 500).is_err());
-        assert!(page_limit(Some(501), 50, 500).is_err());
+        let size = PageSize {
+            default: 50,
+            max: 500,
+        };
+        assert_eq!(page_limit(None, size).unwrap(), 50);
+        assert_eq!(page_limit(Some(500), size).unwrap(), 500);
+        assert!(page_limit(Some(0), size).is_err());
+        assert!(page_limit(Some(501), size).is_err());
     }
 }

@@ -2,26 +2,20 @@
 
 use super::audit::Record;
 use super::types::*;
-use super::{Actor, invalid_cursor, page_limit, text};
+use super::{Actor, AdminService, invalid_cursor, page_limit, text};
 use crate::domain::cursor::Cursor;
 use crate::domain::device;
+use crate::domain::limits::{
+    self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, ID_LEN, IP_LEN,
+    STATS_AGENTS, STATS_DAYS, STATS_TOP_USERS, USER_AGENT_LEN,
+};
 use crate::domain::session_status::StatusCutoffs;
 use crate::domain::timefmt;
-use crate::service::{Error, Result, SessionKeeper};
+use crate::service::{Error, Result};
 use crate::store::admin::{AdminSession, DeleteCriteria, SessionFilter, SessionPage, StatsQuery};
 use serde_json::json;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime, Time};
-
-/// Most distinct user agents parsed for the device breakdown; sessions with rarer agents are
-/// counted under "other" (keeps stats bounded when every session has its own agent string).
-const AGENT_LIMIT: u32 = 2000;
-const TOP_USERS: u32 = 10;
-const DAYS: i64 = 30;
-const MAX_IDS: usize = 1000;
-const MAX_DAYS: u32 = 36_500;
-const DELETE_BATCH: u32 = 1000;
-const SAMPLE: u32 = 20;
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -41,11 +35,29 @@ fn parse_time(field: &str, value: Option<String>) -> Result<Option<OffsetDateTim
 fn days(field: &str, value: Option<u32>) -> Result<Option<Duration>> {
     match value {
         None => Ok(None),
-        Some(d) if (1..=MAX_DAYS).contains(&d) => Ok(Some(Duration::days(i64::from(d)))),
+        Some(d) if BULK_DELETE_DAYS.contains(d) => Ok(Some(Duration::days(i64::from(d)))),
         Some(d) => Err(Error::Validation(format!(
-            "{field} must be between 1 and {MAX_DAYS}, got {d}"
+            "{field} must be between {} and {}, got {d}",
+            BULK_DELETE_DAYS.min, BULK_DELETE_DAYS.max
         ))),
     }
+}
+
+/// A bulk deletion's `sessionIds`, checked, sorted and without duplicates.
+fn session_ids(mut ids: Vec<String>) -> Result<Vec<String>> {
+    if ids.is_empty() || ids.len() > BULK_DELETE_IDS as usize {
+        return Err(Error::Validation(format!(
+            "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
+        )));
+    }
+    if ids.iter().any(|id| id.is_empty() || id.len() > ID_LEN) {
+        return Err(Error::Validation(format!(
+            "sessionIds must be non-empty strings of at most {ID_LEN} characters"
+        )));
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Sorted by count, then name, with `extra` unparsed sessions under "other".
@@ -86,28 +98,33 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
     }
 }
 
-impl SessionKeeper {
+impl AdminService {
     pub fn status_cutoffs(&self) -> StatusCutoffs {
-        StatusCutoffs::new(self.now(), self.config.cleanup.policy.inactivity_days)
+        StatusCutoffs::new(
+            self.core.now(),
+            self.core.config().cleanup.policy.inactivity_days,
+        )
     }
 
     pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let cutoffs = self.status_cutoffs();
         let now = cutoffs.now;
-        let policy = &self.config.cleanup.policy;
+        let policy = &self.core.config().cleanup.policy;
         let today = now.replace_time(Time::MIDNIGHT);
-        let first_day = today - Duration::days(DAYS - 1);
+        let first_day = today - Duration::days(STATS_DAYS - 1);
         let q = StatsQuery {
             tenant: scope.tenant().map(str::to_owned),
             cutoffs,
             created_since: now - Duration::hours(24),
             max_sessions_per_user: policy.max_sessions_per_user,
-            top_users: TOP_USERS,
-            agent_limit: AGENT_LIMIT,
-            days: (0..=DAYS).map(|i| first_day + Duration::days(i)).collect(),
+            top_users: STATS_TOP_USERS,
+            agent_limit: STATS_AGENTS,
+            days: (0..=STATS_DAYS)
+                .map(|i| first_day + Duration::days(i))
+                .collect(),
         };
-        let raw = self.store.session_stats(&q).await?;
+        let raw = self.core.store().session_stats(&q).await?;
 
         let (mut browsers, mut systems, mut kinds) =
             (HashMap::new(), HashMap::new(), HashMap::new());
@@ -171,19 +188,19 @@ impl SessionKeeper {
         })
     }
 
-    pub async fn list_admin_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
+    pub async fn list_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
         let scope = actor.narrow(p.tenant_id.as_deref())?;
-        let limit = page_limit(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+        let limit = page_limit(p.limit, limits::PAGE)?;
         let after = match p.cursor.as_deref() {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
         };
         let filter = SessionFilter {
             tenant: scope.tenant().map(str::to_owned),
-            user_id: text("userId", p.user_id, 128)?,
+            user_id: text("userId", p.user_id, ID_LEN)?,
             status: p.status,
-            ip: text("ip", p.ip, 64)?,
-            user_agent: text("userAgent", p.user_agent, 512)?,
+            ip: text("ip", p.ip, IP_LEN)?,
+            user_agent: text("userAgent", p.user_agent, USER_AGENT_LEN)?,
             created_from: parse_time("createdFrom", p.created_from)?,
             created_to: parse_time("createdTo", p.created_to)?,
             last_used_from: parse_time("lastUsedFrom", p.last_used_from)?,
@@ -196,7 +213,7 @@ impl SessionKeeper {
             after: after.map(|c| (c.at, c.id)),
             limit: limit + 1,
         };
-        let mut rows = self.store.list_admin_sessions(&page).await?;
+        let mut rows = self.core.store().list_admin_sessions(&page).await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| {
@@ -224,34 +241,17 @@ impl SessionKeeper {
     ) -> Result<BulkDeleteResult> {
         let criteria_json = serde_json::to_value(CriteriaEcho(&req)).unwrap_or_default();
         let scope = actor.narrow(req.tenant_id.as_deref())?;
-        let now = self.now();
-        let session_ids = match req.session_ids {
-            None => None,
-            Some(ids) if ids.is_empty() || ids.len() > MAX_IDS => {
-                return Err(Error::Validation(format!(
-                    "sessionIds must hold 1 to {MAX_IDS} ids"
-                )));
-            }
-            Some(mut ids) => {
-                if ids.iter().any(|id| id.is_empty() || id.len() > 128) {
-                    return Err(Error::Validation(
-                        "sessionIds must be non-empty strings of at most 128 characters".into(),
-                    ));
-                }
-                ids.sort();
-                ids.dedup();
-                Some(ids)
-            }
-        };
+        let now = self.core.now();
+        let session_ids = req.session_ids.map(session_ids).transpose()?;
         let mut c = DeleteCriteria {
             session_ids,
-            user_id: text("userId", req.user_id, 128)?,
+            user_id: text("userId", req.user_id, ID_LEN)?,
             tenant: None,
             created_before: days("olderThanDays", req.older_than_days)?.map(|d| now - d),
             used_before: days("inactiveDays", req.inactive_days)?.map(|d| now - d),
             expired_at: req.expired_only.unwrap_or(false).then_some(now),
-            ip: text("ipAddress", req.ip_address, 64)?,
-            user_agent: text("userAgentContains", req.user_agent_contains, 512)?,
+            ip: text("ipAddress", req.ip_address, IP_LEN)?,
+            user_agent: text("userAgentContains", req.user_agent_contains, USER_AGENT_LEN)?,
             keep_id: None,
         };
         let has_criteria = c.session_ids.is_some()
@@ -274,7 +274,11 @@ impl SessionKeeper {
         }
         let dry_run = req.dry_run.unwrap_or(false);
         if dry_run {
-            let preview = self.store.preview_deletion(&c, SAMPLE).await?;
+            let preview = self
+                .core
+                .store()
+                .preview_deletion(&c, BULK_DELETE_SAMPLE)
+                .await?;
             let sample = preview
                 .sample
                 .into_iter()
@@ -292,7 +296,7 @@ impl SessionKeeper {
                 sample: Some(sample),
             });
         }
-        let deleted = self.store.delete_matching(&c, DELETE_BATCH).await?;
+        let deleted = self.core.store().delete_matching(&c, DELETE_BATCH).await?;
         let record = Record {
             action: "sessions.bulk_delete",
             target: Some(
@@ -313,11 +317,11 @@ impl SessionKeeper {
     }
 
     /// Deletes one session. Another tenant's session reads as missing, so ids cannot be probed.
-    pub async fn revoke_admin_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
-        if id.is_empty() || id.len() > 128 {
-            return Err(Error::Validation(
-                "the session id must be 1 to 128 characters".into(),
-            ));
+    pub async fn revoke_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
+        if id.is_empty() || id.len() > ID_LEN {
+            return Err(Error::Validation(format!(
+                "the session id must be 1 to {ID_LEN} characters"
+            )));
         }
         let not_found = || Error::NotFound {
             code: "SESSION_NOT_FOUND",
@@ -325,12 +329,14 @@ impl SessionKeeper {
         };
         // Read first, so that the audit entry names the session's tenant for a global admin too.
         let found = self
-            .store
+            .core
+            .store()
             .find_admin_session(id)
             .await?
             .ok_or_else(not_found)?;
         if !self
-            .store
+            .core
+            .store()
             .delete_admin_session(id, actor.scope.tenant())
             .await?
         {

@@ -1,15 +1,11 @@
-//! The admin API's request and response shapes (CONTRACT.md §2). They derive `ToSchema` so the
-//! OpenAPI document is generated from the very types that are (de)serialised.
+//! The admin API's request and response shapes. They derive `ToSchema` so the OpenAPI document
+//! is generated from the very types that are (de)serialised.
 
 use crate::domain::session_status::SessionStatus;
 use crate::domain::timefmt::iso;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
-
-/// Listing pages: the default and the largest page.
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 500;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -111,7 +107,7 @@ pub struct ListParams {
     pub last_used_from: Option<String>,
     /// ISO-8601; `updatedAt < lastUsedTo`.
     pub last_used_to: Option<String>,
-    /// Page size, 1 to 500 (default 50).
+    /// Page size (bounds and default: `limits.page` of the cleanup status).
     pub limit: Option<u32>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -160,13 +156,13 @@ pub struct SessionUser {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteRequest {
-    /// 1 to 1000 session ids.
+    /// Session ids, at most `limits.bulkDeleteIds` of the cleanup status.
     pub session_ids: Option<Vec<String>>,
     pub user_id: Option<String>,
     pub tenant_id: Option<String>,
-    /// Created more than this many days ago (1 to 36500).
+    /// Created more than this many days ago.
     pub older_than_days: Option<u32>,
-    /// Last used more than this many days ago (1 to 36500).
+    /// Last used more than this many days ago.
     pub inactive_days: Option<u32>,
     /// Only sessions past their expiry.
     pub expired_only: Option<bool>,
@@ -213,7 +209,7 @@ pub struct RevokeResult {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Page size, 1 to 500 (default 50).
+    /// Page size (bounds and default: `limits.page` of the cleanup status).
     pub limit: Option<u32>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -301,7 +297,7 @@ pub struct ListUsersParams {
     pub search_field: Option<String>,
     /// `contains` (default), `starts_with` or `ends_with`.
     pub search_operator: Option<String>,
-    /// 1 to 1000.
+    /// Page size (bounds and default: `limits.usersPage` of the cleanup status).
     pub limit: Option<u32>,
     pub offset: Option<u64>,
     /// `createdAt` (default), `updatedAt`, `name`, `email`, `role` or `id`.
@@ -387,10 +383,11 @@ pub struct SuccessBody {
 pub struct CleanupRequest {
     pub clean_expired_tokens: Option<bool>,
     pub clean_inactive_sessions: Option<bool>,
-    /// 1 to 36500.
+    /// Days without use after which a session is inactive (bounds: `limits.inactivityDays`
+    /// of the cleanup status).
     pub inactivity_days: Option<u32>,
     pub enforce_session_limits: Option<bool>,
-    /// 1 to 100000.
+    /// Bounds: `limits.maxSessionsPerUser` of the cleanup status.
     pub max_sessions_per_user: Option<u32>,
     /// Count and sample, delete nothing.
     pub dry_run: Option<bool>,

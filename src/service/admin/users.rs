@@ -1,22 +1,22 @@
-//! Better Auth's admin plugin operations (COMPAT.md §4.2), confined to the actor's tenant.
+//! Better Auth's admin plugin operations (docs/better-auth-compat.md §4.2), confined to the
+//! actor's tenant.
 //!
 //! A tenant admin may not touch a global admin, nor hand out the global `admin` role: either
 //! would let them reach past their tenant.
 
 use super::audit::Record;
 use super::types::*;
-use super::{ADMIN_ROLE, Actor, text};
+use super::{ADMIN_ROLE, Actor, AdminService, text};
+use crate::domain::limits::{
+    BAN_REASON_LEN, DELETE_BATCH, ID_LEN, MAX_BAN_SECONDS, MAX_ROLES, ROLE_LEN, SEARCH_LEN,
+    TOKEN_LEN, USER_SESSIONS_CAP, USERS_MAX_OFFSET, USERS_PAGE,
+};
 use crate::domain::token::parse_session_ref;
 use crate::domain::{Scope, User};
-use crate::service::{Error, Result, SessionKeeper};
+use crate::service::{Error, Result};
 use crate::store::admin::{Ban, DeleteCriteria, FilterValue, Operator, UserField, UserQuery};
 use serde_json::json;
 use time::Duration;
-
-const MAX_USERS_PAGE: u32 = 1000;
-/// Better Auth's `list-user-sessions` reads at most this many rows.
-const USER_SESSIONS_CAP: u32 = 100;
-const MAX_BAN_SECONDS: i64 = 100 * 366 * 86_400;
 
 /// The `YOU_ARE_NOT_ALLOWED_TO_*` refusal of one admin plugin route.
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +120,47 @@ const OPERATORS: &[(&str, Operator)] = &[
     ("ends_with", Operator::EndsWith),
 ];
 
+/// The `filterValue` of `list-users`, read as the type of the field it filters.
+fn filter_value(name: &str, f: UserField, o: Operator, value: String) -> Result<FilterValue> {
+    Ok(match f {
+        UserField::Banned | UserField::EmailVerified => {
+            if !matches!(o, Operator::Eq | Operator::Ne) {
+                return Err(Error::Validation(format!(
+                    "{name} can only be compared with eq or ne"
+                )));
+            }
+            match value.as_str() {
+                "true" => FilterValue::Bool(true),
+                "false" => FilterValue::Bool(false),
+                _ => {
+                    return Err(Error::Validation(format!(
+                        "filterValue for {name} must be true or false"
+                    )));
+                }
+            }
+        }
+        UserField::CreatedAt | UserField::UpdatedAt => {
+            if matches!(
+                o,
+                Operator::Contains | Operator::StartsWith | Operator::EndsWith
+            ) {
+                return Err(Error::Validation(format!(
+                    "{name} cannot be compared with a text operator"
+                )));
+            }
+            FilterValue::Time(crate::domain::timefmt::parse(&value).ok_or_else(|| {
+                Error::Validation(format!(
+                    "filterValue for {name} must be an ISO-8601 timestamp"
+                ))
+            })?)
+        }
+        _ => FilterValue::Text(text("filterValue", Some(value), SEARCH_LEN)?.unwrap_or_default()),
+    })
+}
+
 /// Validates Better Auth's `list-users` query.
 fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
-    let search = match text("searchValue", p.search_value, 256)? {
+    let search = match text("searchValue", p.search_value, SEARCH_LEN)? {
         None => None,
         Some(v) => {
             let f = field(
@@ -147,40 +185,7 @@ fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
                 "filterOperator",
                 OPERATORS,
             )?;
-            let v = match f {
-                UserField::Banned | UserField::EmailVerified => {
-                    if !matches!(o, Operator::Eq | Operator::Ne) {
-                        return Err(Error::Validation(format!(
-                            "{name} can only be compared with eq or ne"
-                        )));
-                    }
-                    match value.as_str() {
-                        "true" => FilterValue::Bool(true),
-                        "false" => FilterValue::Bool(false),
-                        _ => {
-                            return Err(Error::Validation(format!(
-                                "filterValue for {name} must be true or false"
-                            )));
-                        }
-                    }
-                }
-                UserField::CreatedAt | UserField::UpdatedAt => {
-                    if matches!(
-                        o,
-                        Operator::Contains | Operator::StartsWith | Operator::EndsWith
-                    ) {
-                        return Err(Error::Validation(format!(
-                            "{name} cannot be compared with a text operator"
-                        )));
-                    }
-                    FilterValue::Time(crate::domain::timefmt::parse(&value).ok_or_else(|| {
-                        Error::Validation(format!(
-                            "filterValue for {name} must be an ISO-8601 timestamp"
-                        ))
-                    })?)
-                }
-                _ => FilterValue::Text(text("filterValue", Some(value), 256)?.unwrap_or_default()),
-            };
+            let v = filter_value(&name, f, o, value)?;
             Some((f, o, v))
         }
         _ => {
@@ -210,19 +215,11 @@ fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
             Some((f, desc))
         }
     };
-    let limit = match p.limit {
-        None => 100,
-        Some(n) if (1..=MAX_USERS_PAGE).contains(&n) => n,
-        Some(n) => {
-            return Err(Error::Validation(format!(
-                "limit must be between 1 and {MAX_USERS_PAGE}, got {n}"
-            )));
-        }
-    };
+    let limit = super::page_limit(p.limit, USERS_PAGE)?;
     let offset = p.offset.unwrap_or(0);
-    if offset > 10_000_000 {
+    if offset > USERS_MAX_OFFSET {
         return Err(Error::Validation(format!(
-            "offset must be at most 10000000, got {offset}"
+            "offset must be at most {USERS_MAX_OFFSET}, got {offset}"
         )));
     }
     Ok(UserQuery {
@@ -238,16 +235,16 @@ fn user_query(p: ListUsersParams, scope: &Scope) -> Result<UserQuery> {
 /// One role name: what Better Auth's access control can hold, and no comma (the separator).
 fn valid_role(r: &str) -> bool {
     !r.is_empty()
-        && r.len() <= 64
+        && r.len() <= ROLE_LEN
         && r.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
 }
 
-impl SessionKeeper {
-    pub async fn admin_list_users(&self, actor: &Actor, p: ListUsersParams) -> Result<UserList> {
+impl AdminService {
+    pub async fn list_users(&self, actor: &Actor, p: ListUsersParams) -> Result<UserList> {
         let (limit, offset) = (p.limit, p.offset);
         let q = user_query(p, &actor.scope)?;
-        let (users, total) = self.store.list_users(&q).await?;
+        let (users, total) = self.core.store().list_users(&q).await?;
         Ok(UserList {
             users,
             total,
@@ -259,7 +256,7 @@ impl SessionKeeper {
     /// The tenant an action on `user` is recorded under: the user's own with the user column,
     /// else the actor's (an organisation belongs to sessions, not users).
     fn tenant_of<'a>(&self, actor: &'a Actor, user: &'a User) -> Option<&'a str> {
-        match self.config.admin.tenant_source {
+        match self.core.config().admin.tenant_source {
             crate::config::TenantSource::UserColumn => user.tenant_id.as_deref(),
             crate::config::TenantSource::ActiveOrganization => actor.scope.tenant(),
         }
@@ -267,19 +264,20 @@ impl SessionKeeper {
 
     /// The target user, when the actor may act on them. `perm` names the refusal.
     async fn target_user(&self, actor: &Actor, user_id: &str, perm: Permission) -> Result<User> {
-        if user_id.is_empty() || user_id.len() > 128 {
-            return Err(Error::Validation(
-                "userId must be 1 to 128 characters".into(),
-            ));
+        if user_id.is_empty() || user_id.len() > ID_LEN {
+            return Err(Error::Validation(format!(
+                "userId must be 1 to {ID_LEN} characters"
+            )));
         }
-        let user = self.store.find_user(user_id).await?;
+        let user = self.core.store().find_user(user_id).await?;
         let Scope::Tenant(tenant) = &actor.scope else {
             return user.ok_or_else(user_not_found);
         };
         // Tenant admins learn nothing about users outside their tenant, not even existence.
         match user {
             Some(u)
-                if !u.has_role(ADMIN_ROLE) && self.store.user_in_tenant(&u.id, tenant).await? =>
+                if !u.has_role(ADMIN_ROLE)
+                    && self.core.store().user_in_tenant(&u.id, tenant).await? =>
             {
                 Ok(u)
             }
@@ -289,18 +287,19 @@ impl SessionKeeper {
 
     /// Better Auth's `list-user-sessions`: expired sessions included, capped at 100; `token` is
     /// the `ref_<id>` handle (owned mode keeps only hashes, and a token is never shown anyway).
-    pub async fn admin_list_user_sessions(
+    pub async fn list_user_sessions(
         &self,
         actor: &Actor,
         user_id: &str,
     ) -> Result<SessionsEnvelope> {
         let user = self.target_user(actor, user_id, LIST_SESSIONS).await?;
         let mut sessions = self
-            .store
+            .core
+            .store()
             .list_user_sessions(&user.id, None, USER_SESSIONS_CAP)
             .await?;
         if let (Scope::Tenant(t), crate::config::TenantSource::ActiveOrganization) =
-            (&actor.scope, self.config.admin.tenant_source)
+            (&actor.scope, self.core.config().admin.tenant_source)
         {
             sessions.retain(|s| s.active_organization_id.as_deref() == Some(t.as_str()));
         }
@@ -318,26 +317,18 @@ impl SessionKeeper {
 
     /// Better Auth's `revoke-user-session`. Succeeds when there is no such session, as Better
     /// Auth does; another tenant's session is refused.
-    pub async fn admin_revoke_user_session(
-        &self,
-        actor: &Actor,
-        token: &str,
-    ) -> Result<SuccessBody> {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Validation(
-                "sessionToken must be 1 to 256 characters".into(),
-            ));
+    pub async fn revoke_user_session(&self, actor: &Actor, token: &str) -> Result<SuccessBody> {
+        if token.is_empty() || token.len() > TOKEN_LEN {
+            return Err(Error::Validation(format!(
+                "sessionToken must be 1 to {TOKEN_LEN} characters"
+            )));
         }
         let id = match parse_session_ref(token) {
             Some(id) => Some(id.to_owned()),
-            None => self
-                .store
-                .find_session(&self.token_storage.key(token))
-                .await?
-                .map(|f| f.session.id),
+            None => self.core.find_session(token).await?.map(|f| f.session.id),
         };
         let session = match id {
-            Some(id) => self.store.find_admin_session(&id).await?,
+            Some(id) => self.core.store().find_admin_session(&id).await?,
             None => None,
         };
         let Some(session) = session else {
@@ -349,7 +340,8 @@ impl SessionKeeper {
             return Err(REVOKE_SESSIONS.denied());
         }
         if self
-            .store
+            .core
+            .store()
             .delete_admin_session(&session.id, actor.scope.tenant())
             .await?
         {
@@ -365,18 +357,14 @@ impl SessionKeeper {
         Ok(SuccessBody { success: true })
     }
 
-    pub async fn admin_revoke_user_sessions(
-        &self,
-        actor: &Actor,
-        user_id: &str,
-    ) -> Result<SuccessBody> {
+    pub async fn revoke_user_sessions(&self, actor: &Actor, user_id: &str) -> Result<SuccessBody> {
         let user = self.target_user(actor, user_id, REVOKE_SESSIONS).await?;
         let c = DeleteCriteria {
             user_id: Some(user.id.clone()),
             tenant: actor.scope.tenant().map(str::to_owned),
             ..Default::default()
         };
-        let count = self.store.delete_matching(&c, 1000).await?;
+        let count = self.core.store().delete_matching(&c, DELETE_BATCH).await?;
         let record = Record {
             action: "user.revoke_sessions",
             target: Some(format!("user:{}", user.id)),
@@ -388,19 +376,19 @@ impl SessionKeeper {
         Ok(SuccessBody { success: true })
     }
 
-    pub async fn admin_ban_user(&self, actor: &Actor, body: BanBody) -> Result<UserEnvelope> {
+    pub async fn ban_user(&self, actor: &Actor, body: BanBody) -> Result<UserEnvelope> {
         if actor.user.as_ref().is_some_and(|u| u.id == body.user_id) {
             return Err(Error::BadRequest {
                 code: "YOU_CANNOT_BAN_YOURSELF",
                 message: "You cannot ban yourself".into(),
             });
         }
-        let reason =
-            text("banReason", body.ban_reason, 1000)?.unwrap_or_else(|| "No reason".into());
+        let reason = text("banReason", body.ban_reason, BAN_REASON_LEN)?
+            .unwrap_or_else(|| "No reason".into());
         let expires = match body.ban_expires_in {
             None => None,
             Some(s) if (1..=MAX_BAN_SECONDS).contains(&s) => {
-                Some(self.now() + Duration::seconds(s))
+                Some(self.core.now() + Duration::seconds(s))
             }
             Some(s) => {
                 return Err(Error::Validation(format!(
@@ -414,8 +402,9 @@ impl SessionKeeper {
             expires,
         };
         let (user, deleted) = self
-            .store
-            .set_user_ban(&user.id, Some(&ban), self.now())
+            .core
+            .store()
+            .set_user_ban(&user.id, Some(&ban), self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
         let record = Record {
@@ -429,11 +418,12 @@ impl SessionKeeper {
         Ok(UserEnvelope { user })
     }
 
-    pub async fn admin_unban_user(&self, actor: &Actor, user_id: &str) -> Result<UserEnvelope> {
+    pub async fn unban_user(&self, actor: &Actor, user_id: &str) -> Result<UserEnvelope> {
         let user = self.target_user(actor, user_id, BAN).await?;
         let (user, _) = self
-            .store
-            .set_user_ban(&user.id, None, self.now())
+            .core
+            .store()
+            .set_user_ban(&user.id, None, self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
         let record = Record {
@@ -447,15 +437,15 @@ impl SessionKeeper {
         Ok(UserEnvelope { user })
     }
 
-    pub async fn admin_set_role(&self, actor: &Actor, body: SetRoleBody) -> Result<UserEnvelope> {
+    pub async fn set_role(&self, actor: &Actor, body: SetRoleBody) -> Result<UserEnvelope> {
         let roles: Vec<String> = match body.role {
             RoleValue::One(r) => vec![r],
             RoleValue::Many(rs) => rs,
         };
-        if roles.is_empty() || roles.len() > 16 || !roles.iter().all(|r| valid_role(r)) {
-            return Err(Error::Validation(
-                "role must be a role name or a list of 1 to 16 role names (letters, digits, - _ : .)".into(),
-            ));
+        if roles.is_empty() || roles.len() > MAX_ROLES || !roles.iter().all(|r| valid_role(r)) {
+            return Err(Error::Validation(format!(
+                "role must be a role name or a list of 1 to {MAX_ROLES} role names (letters, digits, - _ : .)"
+            )));
         }
         if actor.scope != Scope::All && roles.iter().any(|r| r == ADMIN_ROLE) {
             return Err(SET_ROLE.denied());
@@ -463,8 +453,9 @@ impl SessionKeeper {
         let role = roles.join(",");
         let user = self.target_user(actor, &body.user_id, SET_ROLE).await?;
         let user = self
-            .store
-            .set_user_role(&user.id, &role, self.now())
+            .core
+            .store()
+            .set_user_role(&user.id, &role, self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
         let record = Record {

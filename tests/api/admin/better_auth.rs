@@ -1,4 +1,4 @@
-//! Better Auth's admin plugin routes: shapes and codes of COMPAT.md §4.2.
+//! Better Auth's admin plugin routes: shapes and codes of docs/better-auth-compat.md §4.2.
 
 use super::support::*;
 use crate::both_stores;

@@ -266,3 +266,73 @@ both_stores!(
         assert_eq!(all_session_ids(&app).await.len(), 2);
     }
 );
+
+both_stores!(
+    status_reports_the_limits_the_server_enforces,
+    with_token(),
+    |app| async move {
+        use sessionkeeper::domain::limits::{self, LIMITS};
+        let svc = Auth::Bearer(SERVICE_TOKEN.into());
+        let status = get(&app, "/api/admin/sessions/cleanup/status", &svc).await;
+        assert_eq!(status.status, 200, "{:?}", status.body);
+        // What the dashboard builds its policy form from is the one definition of the limits.
+        assert_eq!(status.body["limits"], serde_json::to_value(LIMITS).unwrap());
+        for (field, range) in [
+            ("inactivityDays", limits::INACTIVITY_DAYS),
+            ("maxSessionsPerUser", limits::MAX_SESSIONS_PER_USER),
+        ] {
+            assert_eq!(
+                status.body["limits"][field],
+                json!({"min": range.min, "max": range.max})
+            );
+            // The bounds are exactly what a manual run accepts.
+            for (value, ok) in [
+                (range.min - 1, false),
+                (range.min, true),
+                (range.max, true),
+                (range.max + 1, false),
+            ] {
+                let res = call(
+                    &app,
+                    "post",
+                    "/api/admin/sessions/cleanup",
+                    &svc,
+                    Some(json!({ field: value, "dryRun": true })),
+                )
+                .await;
+                let want = if ok { 200 } else { 400 };
+                assert_eq!(res.status, want, "{field}={value}: {:?}", res.body);
+            }
+            // And what the configuration accepts.
+            let env = match field {
+                "inactivityDays" => "SESSION_INACTIVITY_TIMEOUT_DAYS",
+                _ => "MAX_SESSIONS_PER_USER",
+            };
+            for (value, ok) in [(range.max, true), (range.max + 1, false)] {
+                let loaded = sessionkeeper::config::Config::load(&sessionkeeper::config::Sources {
+                    env: [(env.to_string(), value.to_string())].into(),
+                    ..Default::default()
+                });
+                assert_eq!(loaded.is_ok(), ok, "{env}={value}");
+            }
+            // And what the OpenAPI document states.
+            let doc = get(&app, "/api/admin/openapi.json", &svc).await;
+            let prop = &doc.body["components"]["schemas"]["CleanupRequest"]["properties"][field];
+            assert_eq!(
+                (&prop["minimum"], &prop["maximum"]),
+                (&json!(range.min), &json!(range.max)),
+                "{prop}"
+            );
+        }
+        let doc = get(&app, "/api/admin/openapi.json", &svc).await;
+        let params = doc.body["paths"]["/api/admin/sessions"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(
+            (&limit["schema"]["maximum"], &limit["schema"]["default"]),
+            (&json!(limits::PAGE.max), &json!(limits::PAGE.default)),
+            "{limit}"
+        );
+    }
+);

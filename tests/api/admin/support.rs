@@ -93,10 +93,10 @@ impl S {
 /// Inserts a session; returns it and the `Cookie` header that presents it.
 pub async fn session(app: &TestApp, user: &User, s: S) -> (Session, String) {
     let raw = new_id();
-    let k = &app.keeper;
+    let k = app.keeper.core();
     let session = Session {
         id: new_id(),
-        token: k.token_storage.key(&raw),
+        token: k.token_key(&raw),
         expires_at: s.expires,
         created_at: s.created,
         updated_at: s.updated,
@@ -106,14 +106,14 @@ pub async fn session(app: &TestApp, user: &User, s: S) -> (Session, String) {
         impersonated_by: None,
         active_organization_id: s.org,
     };
-    k.store
+    k.store()
         .insert_session(&session, None, app.clock_now())
         .await
         .unwrap();
     let cookie = format!(
         "{}={}",
-        k.cookies.session_token,
-        k.signer.sign_for_cookie(&raw)
+        k.cookies().session_token,
+        k.signer().sign_for_cookie(&raw)
     );
     (session, cookie)
 }

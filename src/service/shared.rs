@@ -1,0 +1,98 @@
+//! The shared core of the two services: the store, the clock, the settings, the cookie signer,
+//! how tokens are stored, the password hashing threads, and the session lookup by token.
+
+use super::Result;
+use super::hashing::HashingPool;
+use crate::config::{Config, Mode};
+use crate::domain::Clock;
+use crate::domain::cookie::{CookieNames, CookieSigner};
+use crate::domain::model::SessionWithUser;
+use crate::domain::token::TokenStorage;
+use crate::store::Store;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub struct Core {
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    signer: CookieSigner,
+    cookies: CookieNames,
+    token_storage: TokenStorage,
+    hashing: HashingPool,
+}
+
+impl Core {
+    /// `config.secret` must be set (start-up generates one in development).
+    pub(super) fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let secret = config
+            .secret
+            .as_ref()
+            .map(|s| s.expose().to_owned())
+            .unwrap_or_default();
+        // Owned mode stores token hashes; shared mode the tokens themselves, as the Node app
+        // looks sessions up by them (docs/better-auth-compat.md §1.6).
+        let token_storage = match config.mode {
+            Mode::Owned => TokenStorage::Hashed,
+            Mode::Shared => TokenStorage::Plain,
+        };
+        let cookies =
+            CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
+        Self {
+            signer: CookieSigner::new(&secret),
+            cookies,
+            token_storage,
+            hashing: HashingPool::new(),
+            config,
+            store,
+            clock,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Signs and verifies cookie values and bearer tokens with the configured secret.
+    pub fn signer(&self) -> &CookieSigner {
+        &self.signer
+    }
+
+    pub fn cookies(&self) -> &CookieNames {
+        &self.cookies
+    }
+
+    pub fn token_storage(&self) -> TokenStorage {
+        self.token_storage
+    }
+
+    /// The value stored in (and looked up by) `session.token` for a raw token.
+    pub fn token_key(&self, raw_token: &str) -> String {
+        self.token_storage.key(raw_token)
+    }
+
+    /// The session a raw token names, with its user, expired or not.
+    pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
+        Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+    }
+
+    /// Runs a password hash or verify on the hashing threads.
+    pub(super) async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        self.hashing.run(f).await
+    }
+}
