@@ -447,9 +447,10 @@ impl AdminSql {
         let mut b = Builder::default();
         let scope = self.stats_scope(&mut b, sq);
         let sql = format!(
-            "SELECT s.{c} AS \"tenant\", COUNT(*) AS \"n\" FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT 1000",
+            "SELECT s.{c} AS \"tenant\", COUNT(*) AS \"n\" FROM {st} s{scope} GROUP BY s.{c} ORDER BY 2 DESC LIMIT {cap}",
             c = q(c),
             st = self.st,
+            cap = crate::domain::limits::STATS_TENANTS,
         );
         Some(self.built(sql, b))
     }
