@@ -3,7 +3,7 @@
 
 use super::types::{AuditList, AuditView, PageParams};
 use super::{Actor, AdminService, invalid_cursor, page_limit};
-use crate::domain::cursor::Cursor;
+use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::ids::new_id;
 use crate::domain::limits;
 use crate::service::Result;
@@ -65,23 +65,15 @@ impl AdminService {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
         };
-        let mut rows = self
+        let rows = self
             .core
             .store()
             .list_audit(actor.scope.tenant(), after.map(|c| (c.at, c.id)), limit + 1)
             .await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| {
-                Cursor {
-                    at: r.at,
-                    id: r.id.clone(),
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
+        let (rows, next_cursor) = keyset_page(rows, limit, |r| Cursor {
+            at: r.at,
+            id: r.id.clone(),
+        });
         let entries = rows
             .into_iter()
             .map(|r| AuditView {

@@ -3,7 +3,7 @@
 use super::audit::Record;
 use super::types::*;
 use super::{Actor, AdminService, invalid_cursor, page_limit, text};
-use crate::domain::cursor::Cursor;
+use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::device;
 use crate::domain::limits::{
     self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, ID_LEN, IP_LEN,
@@ -213,19 +213,11 @@ impl AdminService {
             after: after.map(|c| (c.at, c.id)),
             limit: limit + 1,
         };
-        let mut rows = self.core.store().list_admin_sessions(&page).await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| {
-                Cursor {
-                    at: r.created_at,
-                    id: r.id.clone(),
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
+        let rows = self.core.store().list_admin_sessions(&page).await?;
+        let (rows, next_cursor) = keyset_page(rows, limit, |r| Cursor {
+            at: r.created_at,
+            id: r.id.clone(),
+        });
         let sessions = rows.into_iter().map(|s| view(s, &cutoffs)).collect();
         Ok(SessionList {
             sessions,
