@@ -106,23 +106,13 @@ impl CleanupSql {
         );
 
         let run_cols = RUN_COLUMNS.map(q).join(", ");
-        let updates = [
-            "trigger",
-            "dryRun",
-            "policy",
-            "expired",
-            "inactive",
-            "excess",
-            "total",
-            "startedAt",
-            "finishedAt",
-            "durationMs",
-            "outcome",
-            "error",
-            "instance",
-        ]
-        .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
-        .join(", ");
+        // Every column but the key is rewritten, and the instance that ran it.
+        let updates = RUN_COLUMNS[1..]
+            .iter()
+            .chain(&["instance"])
+            .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
 
         Self {
             count_expired: scoped(
