@@ -3,7 +3,7 @@
 use crate::both_stores;
 use crate::cleanup_seed::*;
 use crate::helpers::*;
-use sessionkeeper::domain::run::{Outcome, Trigger};
+use sessionkeeper::domain::run::{CleanupRun, Outcome, Trigger};
 use std::process::Command;
 use time::Duration;
 
@@ -173,12 +173,15 @@ both_stores!(
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        let runs = app.store().list_cleanup_runs(50, None).await.unwrap().runs;
+        // The run records itself after its deletes are committed: wait for the record too.
+        let interval_run = |r: &CleanupRun| r.trigger == Trigger::Interval && r.counts.expired == 1;
+        let mut runs = app.store().list_cleanup_runs(50, None).await.unwrap().runs;
+        while !runs.iter().any(interval_run) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            runs = app.store().list_cleanup_runs(50, None).await.unwrap().runs;
+        }
         assert!(runs.iter().any(|r| r.trigger == Trigger::Startup));
-        assert!(
-            runs.iter()
-                .any(|r| r.trigger == Trigger::Interval && r.counts.expired == 1)
-        );
+        assert!(runs.iter().any(interval_run));
         assert!(runs.iter().all(|r| r.outcome == Outcome::Ok && !r.dry_run));
         app.cleanup.stop().await;
         let status = app.cleanup.status();
