@@ -6,7 +6,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 /// The service's live state, for the admin API. Read from memory, never from the database.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupStatus {
     /// The background loop is running.
@@ -32,7 +33,8 @@ pub struct CleanupStatus {
 }
 
 /// Since this process started.
-#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupTotals {
     pub runs: u64,

@@ -229,6 +229,21 @@ pub static ALL: &[Setting] = &[
         false,
         |c, v| { c.session.secure_cookies = parse_bool(v)? }
     ),
+    setting!("session.cookie_cache", ["COOKIE_CACHE"], false, |c, v| {
+        c.session.cookie_cache = crate::domain::cookie_cache::CookieCacheStrategy::parse(v)
+            .ok_or("expected off, compact, jwt or jwe (Better Auth's session.cookieCache.strategy)")?
+    }),
+    setting!(
+        "session.cookie_cache_version",
+        ["COOKIE_CACHE_VERSION"],
+        false,
+        |c, v| {
+            if v.is_empty() {
+                return Err("expected the app's cookieCache.version (Better Auth's default is 1)".into());
+            }
+            c.session.cookie_cache_version = v.to_owned()
+        }
+    ),
     setting!("session.password_hash", ["PASSWORD_HASH"], false, |c, v| {
         c.session.password_hash = match v.to_ascii_lowercase().as_str() {
             "scrypt" => HashAlgorithm::Scrypt,

@@ -75,6 +75,11 @@ pub struct SessionConfig {
     pub cookie_prefix: String,
     pub secure_cookies: bool,
     pub password_hash: HashAlgorithm,
+    /// How the Better Auth app writes its `session_data` cookie cache; read by the library's
+    /// validator only (the server itself never reads or writes that cookie).
+    pub cookie_cache: crate::domain::cookie_cache::CookieCacheStrategy,
+    /// The app's `cookieCache.version`; a cache written under another version is ignored.
+    pub cookie_cache_version: String,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +158,8 @@ impl Default for Config {
                 cookie_prefix: "better-auth".into(),
                 secure_cookies: false,
                 password_hash: HashAlgorithm::Scrypt,
+                cookie_cache: Default::default(),
+                cookie_cache_version: "1".into(),
             },
             cleanup: CleanupConfig {
                 interval_minutes: 60,

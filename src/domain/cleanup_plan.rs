@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 /// The three layers of a run, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Expired,

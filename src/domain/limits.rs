@@ -2,10 +2,10 @@
 //! dashboard (which reads [`LIMITS`] from the cleanup status) all take them from here.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 /// An inclusive range of whole numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Range {
     pub min: u32,
     pub max: u32,
@@ -22,7 +22,8 @@ impl Range {
 }
 
 /// A page size: what an absent `limit` gives, and the largest accepted (the smallest is 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PageSize {
     pub default: u32,
     pub max: u32,
@@ -99,7 +100,8 @@ pub const MAX_ROLES: usize = 16;
 pub const ROLE_LEN: usize = 64;
 
 /// The limits a client may need to build a form, as the cleanup status reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     pub inactivity_days: Range,

@@ -3,6 +3,8 @@
 pub mod cleanup_plan;
 pub mod clock;
 pub mod cookie;
+pub mod cookie_cache;
+mod cookie_cache_jwe;
 pub mod cursor;
 pub mod device;
 pub mod ids;

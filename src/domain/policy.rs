@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Which stale sessions a cleanup run removes. Serialised into every run result and record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupPolicy {
     pub clean_expired_tokens: bool,

@@ -1,5 +1,6 @@
 //! Request parts every route needs: JSON bodies with our error shape, the client's address and
-//! user agent, and the presented session token.
+//! user agent, and the presented session token (read in `service/presented.rs`, which the
+//! library's validator shares).
 
 use super::error::ApiError;
 use crate::domain::ip;
@@ -10,6 +11,8 @@ use axum::extract::{
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
+
+pub use crate::service::presented::{cookie, dont_remember, session_token};
 
 /// `Json<T>` whose rejections (bad JSON, wrong types, missing fields, too large, wrong content
 /// type) become `{message, code}` errors.
@@ -107,48 +110,4 @@ pub fn client_info(core: &Core, headers: &HeaderMap, peer: &Peer) -> ClientInfo 
         ip_address,
         user_agent,
     }
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
-}
-
-/// The presented session token: a valid `Authorization: Bearer` first (the bearer plugin's
-/// rule: a raw token, or a signed `token.sig`, URL-encoded or not), else the signed cookie.
-/// An invalid bearer is ignored, as Better Auth does.
-pub fn session_token(core: &Core, headers: &HeaderMap) -> Option<String> {
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        && auth.len() > 7
-        && auth[..7].eq_ignore_ascii_case("bearer ")
-    {
-        let value = auth[7..].trim();
-        if !value.contains('.') {
-            if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Some(value.to_owned());
-            }
-        } else if let Some(token) = core.signer().verify(value) {
-            return Some(token);
-        }
-    }
-    let raw = cookie(headers, &core.cookies().session_token)?;
-    core.signer().verify(raw)
-}
-
-/// Whether the request carries a valid `dont_remember` cookie (rememberMe=false sessions are
-/// never slid).
-pub fn dont_remember(core: &Core, headers: &HeaderMap) -> bool {
-    cookie(headers, &core.cookies().dont_remember)
-        .and_then(|v| core.signer().verify(v))
-        .is_some_and(|v| v == "true")
 }

@@ -1,35 +1,48 @@
 //! The HTTP edge: Better Auth's routes under `/api/auth`, health, and the router that merges
 //! them. Handlers are thin: extract, call [`SessionKeeper`]'s auth or admin service, map the
-//! result.
+//! result. With only the `axum` feature, just the error mapping and the extractors are here
+//! (the [`guard`](crate::guard) module uses them); the routes need `server`.
 
+#[cfg(feature = "server")]
 pub mod admin;
+#[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "server")]
 pub mod health;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod origin;
 
-use crate::service::SessionKeeper;
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use error::ApiError;
-use std::sync::Arc;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+#[cfg(feature = "server")]
+use {
+    crate::service::SessionKeeper,
+    axum::Router,
+    axum::extract::DefaultBodyLimit,
+    axum::http::StatusCode,
+    axum::response::IntoResponse,
+    error::ApiError,
+    std::sync::Arc,
+    tower_http::catch_panic::CatchPanicLayer,
+    tower_http::trace::TraceLayer,
+};
 
+#[cfg(feature = "server")]
 /// Larger bodies get 413: no endpoint takes more than a few KiB of JSON.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+#[cfg(feature = "server")]
 #[derive(Clone)]
 pub struct AppState {
     pub keeper: Arc<SessionKeeper>,
     trusted_origins: Arc<Vec<String>>,
 }
 
+#[cfg(feature = "server")]
 impl AppState {
     pub fn new(keeper: Arc<SessionKeeper>) -> Self {
         let config = keeper.core().config();
@@ -48,6 +61,7 @@ impl AppState {
     }
 }
 
+#[cfg(feature = "server")]
 /// The whole application. Embedders can `merge` it into their own router.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -77,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[cfg(feature = "server")]
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found")
 }

@@ -43,7 +43,8 @@ pub struct Issued {
 pub enum SessionCheck {
     /// No such session (or it was revoked).
     Missing,
-    /// The session had expired; its row has now been deleted.
+    /// The session had expired; its row has now been deleted (unless the check was asked
+    /// not to: see [`AuthService::check_session_with`]).
     Expired,
     Valid {
         data: SessionWithUser,
@@ -219,12 +220,25 @@ impl AuthService {
     /// Better Auth's get-session: the session for a raw token, deleting it when expired and
     /// sliding it once `updateAge` has passed since its expiry was last set.
     pub async fn check_session(&self, token: &str, allow_refresh: bool) -> Result<SessionCheck> {
+        self.check_session_with(token, allow_refresh, true).await
+    }
+
+    /// [`check_session`](Self::check_session) with the expired-row delete optional: the
+    /// library's validator is read-only unless asked, so that it runs on a read replica.
+    pub async fn check_session_with(
+        &self,
+        token: &str,
+        allow_refresh: bool,
+        delete_expired: bool,
+    ) -> Result<SessionCheck> {
         let Some(mut data) = self.core.find_session(token).await? else {
             return Ok(SessionCheck::Missing);
         };
         let now = self.core.now();
         if data.session.is_expired(now) {
-            self.core.store().delete_session(&data.session.id).await?;
+            if delete_expired {
+                self.core.store().delete_session(&data.session.id).await?;
+            }
             return Ok(SessionCheck::Expired);
         }
         let s = &self.core.config().session;

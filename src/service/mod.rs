@@ -14,12 +14,15 @@ pub mod admin;
 mod auth;
 mod error;
 mod hashing;
+pub mod presented;
 mod shared;
+mod validator;
 
 pub use admin::AdminService;
 pub use auth::{AuthService, ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};
 pub use shared::Core;
+pub use validator::{Validated, Validator, ValidatorError, ValidatorOptions};
 
 use crate::cleanup::CleanupService;
 use crate::config::Config;

@@ -5,9 +5,9 @@ use crate::domain::session_status::SessionStatus;
 use crate::domain::timefmt::iso;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
     /// `admin`, `tenant-admin` or `service`.
@@ -16,7 +16,8 @@ pub struct WhoAmI {
     pub tenant_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmIUser {
     pub id: String,
@@ -25,15 +26,17 @@ pub struct WhoAmIUser {
     pub role: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[cfg_attr(feature = "server", into_params(parameter_in = Query))]
 pub struct StatsParams {
     /// Limit the statistics to one tenant (tenant admins: only their own).
     pub tenant_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionStats {
     #[serde(with = "iso")]
@@ -58,7 +61,8 @@ pub struct SessionStats {
     pub oldest_active_session_age_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TenantCount {
     /// `null` for sessions without a tenant.
@@ -66,7 +70,8 @@ pub struct TenantCount {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserCount {
     pub user_id: String,
@@ -75,22 +80,25 @@ pub struct UserCount {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NameCount {
     pub name: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DayCount {
     /// `YYYY-MM-DD` (UTC).
     pub date: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[cfg_attr(feature = "server", into_params(parameter_in = Query))]
 pub struct ListParams {
     pub tenant_id: Option<String>,
     pub user_id: Option<String>,
@@ -113,7 +121,8 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
@@ -122,7 +131,8 @@ pub struct SessionList {
 }
 
 /// A session as the admin views show it. Never carries the token or its hash.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub id: String,
@@ -145,7 +155,8 @@ pub struct SessionView {
     pub impersonated_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SessionUser {
     pub id: String,
     pub email: Option<String>,
@@ -153,7 +164,8 @@ pub struct SessionUser {
 }
 
 /// Criteria of a bulk deletion; they combine with AND.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteRequest {
     /// Session ids, at most `limits.bulkDeleteIds` of the cleanup status.
@@ -176,7 +188,8 @@ pub struct BulkDeleteRequest {
     pub include_current: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BulkDeleteResult {
     pub dry_run: bool,
@@ -186,7 +199,8 @@ pub struct BulkDeleteResult {
     pub sample: Option<Vec<SampleSession>>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SampleSession {
     pub id: String,
@@ -199,15 +213,17 @@ pub struct SampleSession {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RevokeResult {
     pub deleted: bool,
     pub id: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[cfg_attr(feature = "server", into_params(parameter_in = Query))]
 pub struct PageParams {
     /// Page size (bounds and default: `limits.page` of the cleanup status).
     pub limit: Option<u32>,
@@ -215,14 +231,16 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditList {
     pub entries: Vec<AuditView>,
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AuditView {
     pub id: String,
     #[serde(with = "iso")]
@@ -237,14 +255,16 @@ pub struct AuditView {
 }
 
 /// `{message, code}`, the one error body of the API.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub message: String,
     pub code: String,
 }
 
 /// 409 of `POST /api/admin/sessions/cleanup`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupConflict {
     pub message: String,
@@ -254,7 +274,8 @@ pub struct CleanupConflict {
 
 /// Better Auth's user object (admin plugin fields included), for the document only: the
 /// handlers serialise `domain::User`, and the contract test checks the two agree.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BaUser {
     pub name: String,
@@ -272,7 +293,8 @@ pub struct BaUser {
 
 /// Better Auth's session object, for the document only (see [`BaUser`]). `token` is an opaque
 /// `ref_<id>` handle, never a token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BaSession {
     pub expires_at: String,
@@ -288,9 +310,10 @@ pub struct BaSession {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[cfg_attr(feature = "server", into_params(parameter_in = Query))]
 pub struct ListUsersParams {
     pub search_value: Option<String>,
     /// `email` (default) or `name`.
@@ -311,9 +334,10 @@ pub struct ListUsersParams {
     pub filter_operator: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UserList {
-    #[schema(value_type = Vec<BaUser>)]
+    #[cfg_attr(feature = "server", schema(value_type = Vec<BaUser>))]
     pub users: Vec<crate::domain::User>,
     pub total: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,20 +346,23 @@ pub struct UserList {
     pub offset: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserIdBody {
     pub user_id: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionTokenBody {
     /// A `ref_<id>` handle from `list-user-sessions` (or, in shared mode, the stored token).
     pub session_token: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BanBody {
     pub user_id: String,
@@ -345,14 +372,16 @@ pub struct BanBody {
     pub ban_expires_in: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum RoleValue {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetRoleBody {
     pub user_id: String,
@@ -360,25 +389,29 @@ pub struct SetRoleBody {
     pub role: RoleValue,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct UserEnvelope {
-    #[schema(value_type = BaUser)]
+    #[cfg_attr(feature = "server", schema(value_type = BaUser))]
     pub user: crate::domain::User,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SessionsEnvelope {
-    #[schema(value_type = Vec<BaSession>)]
+    #[cfg_attr(feature = "server", schema(value_type = Vec<BaSession>))]
     pub sessions: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SuccessBody {
     pub success: bool,
 }
 
 /// Overrides of the configured policy for one manual cleanup run.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CleanupRequest {
     pub clean_expired_tokens: Option<bool>,
@@ -393,7 +426,8 @@ pub struct CleanupRequest {
     pub dry_run: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupRunList {
     pub runs: Vec<crate::domain::run::CleanupRun>,

@@ -98,6 +98,37 @@ pub async fn open_checked(
     Ok(store)
 }
 
+/// Opens the store for session checks only (the library's validator): in either mode it
+/// creates, migrates and changes nothing (a SQLite file must exist and keeps its journal
+/// mode), so a read replica or a read-only role will do; then the same table check.
+pub async fn open_read_only(config: &Config) -> Result<Arc<dyn Store>, OpenError> {
+    if let Some(path) = sqlite_path(&config.database_url)
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(OpenError::Refused(format!(
+            "{path} does not exist: DATABASE_URL must name the Better Auth app's existing database"
+        )));
+    }
+    // Shared mode's connection settings are the ones that write nothing.
+    let store = store::open(
+        &config.database_url,
+        config.database_max_connections,
+        schema_for(config),
+        Mode::Shared,
+    )
+    .await?;
+    let checked = match check::verify(&*store, &expectations(config)).await {
+        Ok(c) => c,
+        Err(StoreError::Schema(message)) => return Err(OpenError::Refused(message)),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(if &checked.schema == store.schema() {
+        store
+    } else {
+        store.with_schema(checked.schema)
+    })
+}
+
 /// The file of a `sqlite:` URL, when it names one (not `:memory:`).
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
