@@ -16,6 +16,8 @@
 //                                Drizzle or Prisma app would have them
 //   BA_MIGRATE                   "verify": run no migration; exit 3 if Better Auth would
 //                                create or add anything (the schema must already be complete)
+//   BA_COOKIE_CACHE              "compact", "jwt" or "jwe": turn on session.cookieCache with
+//                                that strategy (maxAge 300 s); unset = off, Better Auth's default
 //
 // Creates its own schema with Better Auth's programmatic migrations (unless
 // BA_MIGRATE=verify), runs Better Auth's schema validation (docs/better-auth-compat.md
@@ -90,6 +92,15 @@ const organizationOptions = snake
     }
   : {};
 
+const cookieCacheStrategies = ["compact", "jwt", "jwe"];
+if (env.BA_COOKIE_CACHE && !cookieCacheStrategies.includes(env.BA_COOKIE_CACHE)) {
+  console.error(`ba-server: BA_COOKIE_CACHE must be compact, jwt, jwe or unset, not ${env.BA_COOKIE_CACHE}`);
+  process.exit(2);
+}
+const cookieCache = env.BA_COOKIE_CACHE
+  ? { cookieCache: { enabled: true, strategy: env.BA_COOKIE_CACHE, maxAge: 300 } }
+  : {};
+
 const extra = (env.BA_PLUGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 const plugins = [admin(adminOptions), bearer()];
 for (const name of extra) {
@@ -120,7 +131,7 @@ const options = {
   emailAndPassword: { enabled: true },
   plugins,
   rateLimit: { enabled: false },
-  session: { ...coreSchema.session, freshAge: 0 },
+  session: { ...coreSchema.session, freshAge: 0, ...cookieCache },
   // Better Auth also appends BETTER_AUTH_TRUSTED_ORIGINS on its own; listing the
   // values here too only duplicates entries, which is harmless.
   trustedOrigins: (env.BETTER_AUTH_TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),

@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod axum_service;
 mod cleanup;
 mod cleanup_cli;
 mod cleanup_fault;
