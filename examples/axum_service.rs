@@ -37,7 +37,11 @@ async fn admin(Role(s, ..): Role<Admin>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let port = match std::env::var("PORT").as_deref().unwrap_or("3002").parse::<u16>() {
+    let port = match std::env::var("PORT")
+        .as_deref()
+        .unwrap_or("3002")
+        .parse::<u16>()
+    {
         Ok(port) => port,
         Err(_) => {
             eprintln!("invalid environment variable PORT: expected a port number from 0 to 65535");
@@ -46,7 +50,10 @@ async fn main() -> ExitCode {
     };
     let validator = match Validator::from_env().await {
         Ok(v) => v,
-        Err(e @ (sessionkeeper::ValidatorError::Config(_) | sessionkeeper::ValidatorError::NoSecret)) => {
+        Err(
+            e
+            @ (sessionkeeper::ValidatorError::Config(_) | sessionkeeper::ValidatorError::NoSecret),
+        ) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }

@@ -230,8 +230,9 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.session.secure_cookies = parse_bool(v)? }
     ),
     setting!("session.cookie_cache", ["COOKIE_CACHE"], false, |c, v| {
-        c.session.cookie_cache = crate::domain::cookie_cache::CookieCacheStrategy::parse(v)
-            .ok_or("expected off, compact, jwt or jwe (Better Auth's session.cookieCache.strategy)")?
+        c.session.cookie_cache = crate::domain::cookie_cache::CookieCacheStrategy::parse(v).ok_or(
+            "expected off, compact, jwt or jwe (Better Auth's session.cookieCache.strategy)",
+        )?
     }),
     setting!(
         "session.cookie_cache_version",
@@ -239,7 +240,9 @@ pub static ALL: &[Setting] = &[
         false,
         |c, v| {
             if v.is_empty() {
-                return Err("expected the app's cookieCache.version (Better Auth's default is 1)".into());
+                return Err(
+                    "expected the app's cookieCache.version (Better Auth's default is 1)".into(),
+                );
             }
             c.session.cookie_cache_version = v.to_owned()
         }

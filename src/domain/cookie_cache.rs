@@ -226,7 +226,11 @@ fn decode_compact(secret: &[u8], value: &str) -> Option<CachedSession> {
     // that would have to match JavaScript's key order and number format.
     let session = outer.session.get();
     let body = session.strip_suffix('}')?;
-    let sep = if body.trim_end().ends_with('{') { "" } else { "," };
+    let sep = if body.trim_end().ends_with('{') {
+        ""
+    } else {
+        ","
+    };
     let signed = format!("{body}{sep}\"expiresAt\":{}}}", outer.expires_at.get());
     let sig = URL_SAFE_NO_PAD.decode(&outer.signature).ok()?;
     let mut mac = hmac_sha256(secret);
@@ -252,7 +256,10 @@ pub(super) struct Claims {
 
 impl Claims {
     pub(super) fn into_cached(self) -> Option<CachedSession> {
-        Some(self.payload.into_cached(from_millis(self.exp.checked_mul(1000)?)?))
+        Some(
+            self.payload
+                .into_cached(from_millis(self.exp.checked_mul(1000)?)?),
+        )
     }
 }
 
@@ -328,7 +335,8 @@ mod tests {
         assert!(decode(CookieCacheStrategy::Compact, &keys, &foreign).is_none());
         let good = compact(SECRET, &session_json("tok"), 1_893_456_300_000);
         let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&good).unwrap()).unwrap();
-        let edited = URL_SAFE_NO_PAD.encode(json.replace("\"role\":\"admin,user\"", "\"role\":\"admin\""));
+        let edited =
+            URL_SAFE_NO_PAD.encode(json.replace("\"role\":\"admin,user\"", "\"role\":\"admin\""));
         assert!(decode(CookieCacheStrategy::Compact, &keys, &edited).is_none());
         let later = URL_SAFE_NO_PAD.encode(json.replace("1893456300000,", "1993456300000,"));
         assert!(decode(CookieCacheStrategy::Compact, &keys, &later).is_none());
@@ -341,7 +349,10 @@ mod tests {
         let c = URL_SAFE_NO_PAD.encode(claims);
         let mut mac = hmac_sha256(secret.as_bytes());
         mac.update(format!("{h}.{c}").as_bytes());
-        format!("{h}.{c}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{h}.{c}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     #[test]
@@ -351,11 +362,22 @@ mod tests {
             r#""version":"1"}"#,
             r#""version":"1","iat":1893456000,"exp":1893456300}"#,
         );
-        let cached = decode(CookieCacheStrategy::Jwt, &keys, &jwt(SECRET, "HS256", &claims))
-            .expect("valid");
+        let cached = decode(
+            CookieCacheStrategy::Jwt,
+            &keys,
+            &jwt(SECRET, "HS256", &claims),
+        )
+        .expect("valid");
         assert_eq!(cached.expires_at, at("2030-01-01T00:05:00Z"));
         assert!(decode(CookieCacheStrategy::Jwt, &keys, &jwt("x", "HS256", &claims)).is_none());
-        assert!(decode(CookieCacheStrategy::Jwt, &keys, &jwt(SECRET, "HS512", &claims)).is_none());
+        assert!(
+            decode(
+                CookieCacheStrategy::Jwt,
+                &keys,
+                &jwt(SECRET, "HS512", &claims)
+            )
+            .is_none()
+        );
         let good = jwt(SECRET, "HS256", &claims);
         let none = format!("{}.", good.rsplit_once('.').unwrap().0);
         assert!(decode(CookieCacheStrategy::Jwt, &keys, &none).is_none());

@@ -20,15 +20,9 @@ pub mod origin;
 
 #[cfg(feature = "server")]
 use {
-    crate::service::SessionKeeper,
-    axum::Router,
-    axum::extract::DefaultBodyLimit,
-    axum::http::StatusCode,
-    axum::response::IntoResponse,
-    error::ApiError,
-    std::sync::Arc,
-    tower_http::catch_panic::CatchPanicLayer,
-    tower_http::trace::TraceLayer,
+    crate::service::SessionKeeper, axum::Router, axum::extract::DefaultBodyLimit,
+    axum::http::StatusCode, axum::response::IntoResponse, error::ApiError, std::sync::Arc,
+    tower_http::catch_panic::CatchPanicLayer, tower_http::trace::TraceLayer,
 };
 
 #[cfg(feature = "server")]

@@ -84,7 +84,10 @@ impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Validator")
             .field("options", &self.inner.options)
-            .field("cookie_cache", &self.inner.core.config().session.cookie_cache)
+            .field(
+                "cookie_cache",
+                &self.inner.core.config().session.cookie_cache,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -142,7 +145,7 @@ impl Validator {
             return Ok(None);
         };
         // The policy checked at check time (issue 13) goes here, for both answers below.
-        if let Some(data) = self.from_cookie_cache(headers, &token) {
+        if let Some(data) = self.cached(headers, &token) {
             self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(Validated {
                 data,
@@ -182,14 +185,16 @@ impl Validator {
     }
 
     /// Better Auth's cookie cache, when configured and valid for this token.
-    fn from_cookie_cache(&self, headers: &HeaderMap, token: &str) -> Option<SessionWithUser> {
+    fn cached(&self, headers: &HeaderMap, token: &str) -> Option<SessionWithUser> {
         let core = &*self.inner.core;
         let session = &core.config().session;
         if session.cookie_cache == CookieCacheStrategy::Off {
             return None;
         }
         let raw = chunked_cookie(headers, &core.cookies().session_data)?;
-        let value = percent_encoding::percent_decode_str(&raw).decode_utf8().ok()?;
+        let value = percent_encoding::percent_decode_str(&raw)
+            .decode_utf8()
+            .ok()?;
         let cached = cookie_cache::decode(session.cookie_cache, &self.inner.cache_keys, &value)?;
         cached
             .answers(token, &session.cookie_cache_version, core.now())

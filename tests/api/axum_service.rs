@@ -130,7 +130,9 @@ async fn trusts_better_auth_sessions(db: Db) {
         me.body,
         json!({"id": alice.body["user"]["id"], "email": "alice@example.com", "role": "user"})
     );
-    let signed = alice.auth_token().expect("the bearer plugin's set-auth-token");
+    let signed = alice
+        .auth_token()
+        .expect("the bearer plugin's set-auth-token");
     let raw = alice.body["token"].as_str().unwrap();
     for bearer in [signed.as_str(), raw] {
         let res = service
@@ -192,6 +194,113 @@ async fn trusts_better_auth_sessions(db: Db) {
     );
     // And the first session still works after all that.
     assert_eq!(service.me(&cookie).await.status, 200);
+
+    layer_guards_routes(&test_db, &cookie, &bob_cookie).await;
+    sliding_and_deletes_only_when_asked(&test_db, &node, &store).await;
+}
+
+/// `RequireSessionLayer`: 401 and 403 before the handler; the extractor behind it reuses the
+/// layer's answer (one lookup per request).
+async fn layer_guards_routes(db: &TestDb, user: &str, admin: &str) {
+    use axum::Router;
+    use axum::routing::get;
+    use sessionkeeper::guard::{RequireSessionLayer, Session};
+    let service = Service::start(db, &shared()).await;
+    let v = service.validator.clone();
+    let who = |Session(s): Session| async move { s.user.email };
+    let app = Router::new()
+        .route("/members", get(who))
+        .layer(RequireSessionLayer::new(v.clone()))
+        .merge(
+            Router::new()
+                .route("/staff", get(who))
+                .layer(RequireSessionLayer::new(v.clone()).role("admin")),
+        )
+        .with_state(v.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut req = http.get(format!("{url}{path}"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, body) = get("/members", None).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("\"code\":\"UNAUTHORIZED\""), "{body}");
+    assert_eq!(
+        get("/members", Some(user)).await,
+        (200, "alice@example.com".into())
+    );
+    assert_eq!(
+        v.database_lookups(),
+        1,
+        "the extractor reused the layer's check"
+    );
+    let (status, body) = get("/staff", Some(user)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        get("/staff", Some(admin)).await,
+        (200, "bob@example.com".into())
+    );
+}
+
+/// Sliding and the expired-row delete happen only when the options ask for them.
+async fn sliding_and_deletes_only_when_asked(db: &TestDb, node: &Node, store: &Arc<dyn Store>) {
+    let config = test_config(&db.url, &shared());
+    let options = ValidatorOptions {
+        sliding: true,
+        delete_expired: true,
+    };
+    let writer = Validator::open(config, options).await.unwrap();
+    let reader = Validator::open(test_config(&db.url, &shared()), ValidatorOptions::default())
+        .await
+        .unwrap();
+    let session = node.sign_in("alice@example.com").await;
+    let cookie = session.session_cookie().unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", cookie.parse().unwrap());
+    let token = session.body["token"].as_str().unwrap();
+    let id = store.find_session(token).await.unwrap().unwrap().session.id;
+    // Due for a slide (a day of a week's lifetime left, updateAge one day).
+    let now = OffsetDateTime::now_utc();
+    assert!(
+        store
+            .touch_session(&id, now + Duration::days(1), now)
+            .await
+            .unwrap()
+    );
+    let read = reader.check(&headers).await.unwrap().expect("valid");
+    assert!(read.set_cookie.is_none(), "no sliding unless asked");
+    let row = store.find_session_by_id(&id).await.unwrap().unwrap();
+    assert!(
+        row.expires_at < now + Duration::days(2),
+        "the row did not slide"
+    );
+    let slid = writer.check(&headers).await.unwrap().expect("valid");
+    let set = slid.set_cookie.expect("the slid session's cookie");
+    assert!(
+        set.starts_with("better-auth.session_token=") && set.contains("Max-Age=604800"),
+        "{set}"
+    );
+    let row = store.find_session_by_id(&id).await.unwrap().unwrap();
+    assert!(row.expires_at > now + Duration::days(6), "the row slid");
+    // Expired: only the writer deletes the row.
+    let past = now - Duration::minutes(1);
+    assert!(store.touch_session(&id, past, past).await.unwrap());
+    assert!(reader.validate(&headers).await.unwrap().is_none());
+    assert!(store.find_session_by_id(&id).await.unwrap().is_some());
+    assert!(writer.validate(&headers).await.unwrap().is_none());
+    assert!(
+        store.find_session_by_id(&id).await.unwrap().is_none(),
+        "deleted when asked"
+    );
 }
 
 /// With Better Auth's cookie cache on, a valid `session_data` cookie answers with no database
@@ -237,7 +346,11 @@ async fn cookie_cache_answers_without_a_query(db: Db, strategy: &str) {
     let other = node.sign_in("cached@example.com").await;
     let mixed = format!("{}; {data_cookie}", other.session_cookie().unwrap());
     assert_eq!(service.me(&mixed).await.status, 200);
-    assert_eq!(v.database_lookups(), 3, "{strategy}: cache of another token");
+    assert_eq!(
+        v.database_lookups(),
+        3,
+        "{strategy}: cache of another token"
+    );
 
     // Revoked by the Node app: the valid cache still passes until its maxAge (Better Auth's
     // own behaviour, the revocation delay); the tampered one and the bare token do not.
