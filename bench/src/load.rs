@@ -45,6 +45,20 @@ impl Call {
         }
     }
 
+    /// `examples/axum_service.rs`'s `GET /me` with the same cookie; a good answer is the
+    /// session's user.
+    pub fn me(cookie_name: &str, signed: &str, email: &str) -> Self {
+        let cookie = HeaderValue::from_str(&format!("{cookie_name}={signed}")).ok();
+        Self {
+            method: Method::GET,
+            path: "/me",
+            cookie,
+            body: None,
+            prefix: b"{\"id\":",
+            needle: format!("\"email\":\"{email}\"").into_bytes(),
+        }
+    }
+
     /// Better Auth's `/ok`: ready before any session exists.
     pub fn ok() -> Self {
         Self {

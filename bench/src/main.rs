@@ -3,6 +3,7 @@
 
 mod engine;
 mod load;
+mod me;
 mod report;
 mod scenario;
 mod seed;
@@ -60,6 +61,20 @@ pub struct Args {
     /// The sessionkeeper release binary.
     #[arg(long, default_value = "target/release/sessionkeeper")]
     pub sessionkeeper_bin: PathBuf,
+    /// `full`: sessionkeeper against Better Auth (get-session, sign-in, flood); `me`: the
+    /// library's `axum_service` example (`GET /me`) against our own get-session, both on
+    /// Better Auth's database, in one run.
+    #[arg(long, default_value = "full")]
+    pub mode: String,
+    /// The `axum_service` example, release build (the `me` mode).
+    #[arg(long, default_value = "target/release/examples/axum_service")]
+    pub axum_service_bin: PathBuf,
+    /// Rounds of get-session then `/me` in the `me` mode (each `--get-secs` long).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Where the `me` mode's summary is written.
+    #[arg(long, default_value = "bench/results/me.md")]
+    pub me_out: PathBuf,
     /// The Better Auth server script.
     #[arg(long, default_value = "compat/node/ba-server.mjs")]
     pub ba_server: PathBuf,
@@ -102,7 +117,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(scenario::run_all(&args, &engines)) {
+    let run = match args.mode.as_str() {
+        "full" => rt.block_on(scenario::run_all(&args, &engines)),
+        "me" => rt.block_on(me::run_all(&args, &engines)),
+        other => {
+            eprintln!("skbench: unknown mode {other:?} (allowed: full, me)");
+            return ExitCode::from(2);
+        }
+    };
+    match run {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("skbench: {e}");

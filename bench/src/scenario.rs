@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
-const COOKIE_NAME: &str = "better-auth.session_token";
+pub const COOKIE_NAME: &str = "better-auth.session_token";
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
@@ -27,6 +27,7 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let env = Env {
         sessionkeeper_bin: args.sessionkeeper_bin.clone(),
+        axum_service_bin: args.axum_service_bin.clone(),
         ba_server: args.ba_server.clone(),
         secret: generate_id(48),
         log_dir: log_dir.clone(),
@@ -160,7 +161,7 @@ async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
     }
 }
 
-fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
+pub fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
     Plan {
         addr: server.addr,
         calls: calls.clone(),
@@ -272,7 +273,7 @@ async fn measure_server(
     result
 }
 
-fn print_run(what: &str, s: &Stats) {
+pub fn print_run(what: &str, s: &Stats) {
     println!(
         "  {what:<34} {:>9.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  errors {}{}",
         s.rate(),

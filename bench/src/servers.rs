@@ -14,6 +14,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Kind {
     SessionKeeper,
     BetterAuth,
+    /// `sessionkeeper serve` in shared mode on Better Auth's database (the `me` mode).
+    SessionKeeperShared,
+    /// `examples/axum_service.rs` (the library's validator) on Better Auth's database.
+    AxumService,
 }
 
 impl Kind {
@@ -21,6 +25,8 @@ impl Kind {
         match self {
             Kind::SessionKeeper => "sessionkeeper",
             Kind::BetterAuth => "Better Auth",
+            Kind::SessionKeeperShared => "sessionkeeper (shared mode)",
+            Kind::AxumService => "axum_service",
         }
     }
 
@@ -28,6 +34,8 @@ impl Kind {
         match self {
             Kind::SessionKeeper => "sk",
             Kind::BetterAuth => "ba",
+            Kind::SessionKeeperShared => "sk-shared",
+            Kind::AxumService => "axum-service",
         }
     }
 }
@@ -35,6 +43,7 @@ impl Kind {
 /// Paths and settings shared by every start.
 pub struct Env {
     pub sessionkeeper_bin: PathBuf,
+    pub axum_service_bin: PathBuf,
     pub ba_server: PathBuf,
     pub secret: String,
     pub log_dir: PathBuf,
@@ -61,6 +70,23 @@ fn command(kind: Kind, env: &Env, db: &Location, port: u16, log: &Path) -> Resul
                 .env("DATABASE_URL", db.sessionkeeper_url())
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("SESSIONKEEPER_MODE", "owned")
+                .env("RUST_LOG", "warn");
+            c
+        }
+        Kind::SessionKeeperShared | Kind::AxumService => {
+            let mut c = if kind == Kind::AxumService {
+                let mut c = Command::new(&env.axum_service_bin);
+                c.env("PORT", port.to_string());
+                c
+            } else {
+                let mut c = Command::new(&env.sessionkeeper_bin);
+                c.arg("serve")
+                    .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+                    .env("AUTOMATIC_SESSION_CLEANUP", "false");
+                c
+            };
+            c.env("DATABASE_URL", db.sessionkeeper_url())
+                .env("SESSIONKEEPER_MODE", "shared")
                 .env("RUST_LOG", "warn");
             c
         }
