@@ -78,6 +78,11 @@ fn bad_values_name_the_setting_the_value_and_what_is_allowed() {
     assert!(e.contains("SESSION_CLEANUP_INTERVAL_MINUTES"), "{e}");
     let e = err(&[("MAX_SESSIONS_PER_USER", "0")]);
     assert!(e.contains("MAX_SESSIONS_PER_USER"), "{e}");
+    let e = err(&[("COOKIE_CACHE", "jws")]);
+    assert!(
+        e.contains("COOKIE_CACHE") && e.contains("jws") && e.contains("compact"),
+        "{e}"
+    );
     let e = err(&[("ADMIN_API_TOKEN", "short")]);
     assert!(
         e.contains("ADMIN_API_TOKEN") && !e.contains("short\""),

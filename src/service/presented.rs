@@ -74,3 +74,29 @@ pub fn chunked_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     chunks.sort_by_key(|(i, _)| *i);
     Some(chunks.into_iter().map(|(_, v)| v).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(header::COOKIE, c.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn chunked_cookie_joins_chunks_in_index_order() {
+        let name = "better-auth.session_data";
+        let h = headers(&[
+            "a=1; better-auth.session_data.1=def",
+            "better-auth.session_data.0=abc",
+        ]);
+        assert_eq!(chunked_cookie(&h, name).as_deref(), Some("abcdef"));
+        let whole = headers(&["better-auth.session_data=xyz; better-auth.session_data.0=abc"]);
+        assert_eq!(chunked_cookie(&whole, name).as_deref(), Some("xyz"));
+        assert_eq!(chunked_cookie(&headers(&["other=1"]), name), None);
+    }
+}
