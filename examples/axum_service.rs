@@ -37,16 +37,12 @@ async fn admin(Role(s, ..): Role<Admin>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let port = match std::env::var("PORT")
-        .as_deref()
-        .unwrap_or("3002")
-        .parse::<u16>()
-    {
-        Ok(port) => port,
-        Err(_) => {
-            eprintln!("invalid environment variable PORT: expected a port number from 0 to 65535");
-            return ExitCode::from(2);
-        }
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3002".into());
+    let Ok(port) = port.parse::<u16>() else {
+        eprintln!(
+            "invalid environment variable PORT: got {port:?}; expected a port number from 0 to 65535"
+        );
+        return ExitCode::from(2);
     };
     let validator = match Validator::from_env().await {
         Ok(v) => v,
