@@ -9,7 +9,7 @@ mod example;
 
 use crate::compat::compat_dir;
 use crate::helpers::*;
-use crate::shared_node::{Node, ba_env, start_node};
+use crate::shared_node::{Node, ba_env, snake_mapping, start_node};
 use serde_json::json;
 use sessionkeeper::domain::cookie::CookieSigner;
 use sessionkeeper::store::Store;
@@ -372,6 +372,35 @@ async fn cookie_cache_answers_without_a_query(db: Db, strategy: &str) {
     let plain = Service::start(&test_db, &shared()).await;
     assert_unauthorized(&plain.me(&both).await, "cache off, revoked");
     assert_eq!(plain.validator.cookie_cache_hits(), 0);
+}
+
+/// An app with renamed tables and columns: the validator reads them through the same
+/// `[schema]` mapping as the server.
+async fn reads_a_renamed_schema(db: Db) {
+    let Some(dir) = compat_dir() else { return };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let server = start_node(&dir, &ba_env(&test_db, true), &[]);
+    let node = Node::new(&server);
+    let carol = node.sign_up("carol@example.com").await;
+    let service = Service::start(&test_db, &snake_mapping(shared())).await;
+    let cookie = carol.session_cookie().unwrap();
+    let me = service.me(&cookie).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    assert_eq!(me.body["email"], "carol@example.com");
+    assert_unauthorized(&service.me(&tamper(&cookie)).await, "tampered");
+}
+
+mod renamed_schema {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::reads_a_renamed_schema(crate::helpers::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::reads_a_renamed_schema(crate::helpers::Db::Postgres).await
+    }
 }
 
 mod sessions {
