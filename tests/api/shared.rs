@@ -89,7 +89,7 @@ pub async fn better_auth_db(db: Db) -> Option<TestDb> {
     let test_db = TestDb::new(db).await?;
     let ddl = match db {
         Db::Sqlite => include_str!("../../migrations/sqlite/auth/0001_better_auth_schema.sql"),
-        Db::Postgres => include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql"),
+        Db::Postgres | Db::Pooled => include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql"),
     };
     // The file goes on with owned mode's nullable additions (activeOrganizationId, tenantId),
     // which a Better Auth app without the organization plugin does not have.
@@ -160,7 +160,7 @@ async fn leaves_better_auth_tables_alone_and_writes_their_formats(db: Db) {
     // (docs/better-auth-compat.md §1.3, §1.6, §3.2).
     let typed = |a: &str, c: &str| match db {
         Db::Sqlite => format!("typeof({a}.\"{c}\") || ':' || {a}.\"{c}\""),
-        Db::Postgres => format!("CAST({a}.\"{c}\" AS TEXT)"),
+        Db::Postgres | Db::Pooled => format!("CAST({a}.\"{c}\" AS TEXT)"),
     };
     let rows = fetch_strings(
         &url,
@@ -197,7 +197,7 @@ async fn leaves_better_auth_tables_alone_and_writes_their_formats(db: Db) {
             assert_eq!(r[5], "integer:0");
             assert_eq!(r[6], "integer:0");
         }
-        Db::Postgres => {
+        Db::Postgres | Db::Pooled => {
             assert_eq!(r[5], "false");
             assert_eq!(r[6], "false");
         }
