@@ -501,7 +501,9 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         let mut deleted = 0;
         if ban.is_some() {
             let args = Args::new().text(user_id);
-            deleted = self.execute_in(&mut *tx, aq.delete_user_sessions, args).await?;
+            deleted = self
+                .execute_in(&mut *tx, aq.delete_user_sessions, args)
+                .await?;
         }
         tx.commit().await?;
         let user = self.find_user(user_id).await?;

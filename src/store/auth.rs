@@ -98,7 +98,8 @@ impl<DB: Engine> Store for SqlStore<DB> {
         self.execute_in(&mut *tx, self.sql.auth.insert_user, args)
             .await
             .map_err(|e| on_unique(e, "email"))?;
-        self.execute_in(&mut *tx, self.sql.auth.insert_account, account).await?;
+        self.execute_in(&mut *tx, self.sql.auth.insert_account, account)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -146,13 +147,16 @@ impl<DB: Engine> Store for SqlStore<DB> {
         if let Some(max) = max_active {
             DB::lock_user(&mut *tx, q.lock_user, &session.user_id, self.pooler).await?;
             let args = Args::new().text(&session.user_id).time(now);
-            let active = self.fetch_one_in(&mut *tx, q.count_active_sessions, args)
+            let active = self
+                .fetch_one_in(&mut *tx, q.count_active_sessions, args)
                 .await?
                 .int("n")?;
             let over = active + 1 - i64::from(max);
             if over > 0 {
                 let args = Args::new().text(&session.user_id).time(now).int(over);
-                evicted = self.execute_in(&mut *tx, q.evict_least_active, args).await?;
+                evicted = self
+                    .execute_in(&mut *tx, q.evict_least_active, args)
+                    .await?;
             }
         }
         let s = &self.schema.session;

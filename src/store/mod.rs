@@ -150,7 +150,14 @@ pub async fn connect(
     max_connections: u32,
     schema: Schema,
 ) -> Result<Arc<dyn Store>> {
-    open(database_url, max_connections, schema, Mode::Owned, Pooler::None).await
+    open(
+        database_url,
+        max_connections,
+        schema,
+        Mode::Owned,
+        Pooler::None,
+    )
+    .await
 }
 
 /// [`connect`] for a mode, and on PostgreSQL for what sits in front of it. A shared SQLite

@@ -166,6 +166,16 @@ impl Drop for TestDb {
 }
 
 impl TestDb {
+    /// A database another `TestDb` owns (and drops), opened again at `url`.
+    pub fn unowned(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            direct_url: None,
+            _dir: None,
+            pg_drop: None,
+        }
+    }
+
     /// The URL for test set-up and inspection: the direct one when the server goes through a
     /// pooler.
     pub fn setup_url(&self) -> &str {

@@ -30,7 +30,7 @@ macro_rules! on_both_stores {
 
 /// Runs SQL on a test database (a script of several statements is fine).
 pub async fn sql(db: &TestDb, script: &str) {
-    exec(&db.url, script).await
+    exec(db.setup_url(), script).await
 }
 
 pub async fn exec(url: &str, script: &str) {
@@ -89,7 +89,9 @@ pub async fn better_auth_db(db: Db) -> Option<TestDb> {
     let test_db = TestDb::new(db).await?;
     let ddl = match db {
         Db::Sqlite => include_str!("../../migrations/sqlite/auth/0001_better_auth_schema.sql"),
-        Db::Postgres | Db::Pooled => include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql"),
+        Db::Postgres | Db::Pooled => {
+            include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql")
+        }
     };
     // The file goes on with owned mode's nullable additions (activeOrganizationId, tenantId),
     // which a Better Auth app without the organization plugin does not have.

@@ -190,7 +190,8 @@ impl Run<Postgres> for PgConnection {
     ) -> Result<Vec<PgRow>, sqlx::Error> {
         sqlx::query_with(sql, args)
             .persistent(named(pooler))
-            .fetch_all(self).await
+            .fetch_all(self)
+            .await
     }
 
     async fn fetch_optional(
@@ -201,7 +202,8 @@ impl Run<Postgres> for PgConnection {
     ) -> Result<Option<PgRow>, sqlx::Error> {
         sqlx::query_with(sql, args)
             .persistent(named(pooler))
-            .fetch_optional(self).await
+            .fetch_optional(self)
+            .await
     }
 
     async fn execute(

@@ -19,8 +19,8 @@
 //! - migrations (sqlx's migrator takes a session-level advisory lock) run over
 //!   `DATABASE_DIRECT_URL` (see `tables/startup.rs`); through the pooler they are only checked.
 
-use crate::store::StoreError;
 use crate::config::Pooler;
+use crate::store::StoreError;
 use crate::store::engine::{Read, Run};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions};
@@ -64,9 +64,14 @@ pub(super) async fn check_applied(
     )))
 }
 
-async fn applied_versions(pool: &PgPool, table: &'static str) -> Result<BTreeSet<i64>, sqlx::Error> {
+async fn applied_versions(
+    pool: &PgPool,
+    table: &'static str,
+) -> Result<BTreeSet<i64>, sqlx::Error> {
     let versions_sql = match table {
-        AUTH_MIGRATIONS => "SELECT version AS \"version\" FROM sessionkeeper_auth_migrations WHERE success",
+        AUTH_MIGRATIONS => {
+            "SELECT version AS \"version\" FROM sessionkeeper_auth_migrations WHERE success"
+        }
         _ => "SELECT version AS \"version\" FROM sessionkeeper_migrations WHERE success",
     };
     let unnamed = Pooler::Transaction;
@@ -74,14 +79,20 @@ async fn applied_versions(pool: &PgPool, table: &'static str) -> Result<BTreeSet
     let mut args = PgArguments::default();
     args.add(table).map_err(sqlx::Error::Encode)?;
     let present = tx
-        .fetch_optional("SELECT to_regclass($1) IS NOT NULL AS \"present\"", args, unnamed)
+        .fetch_optional(
+            "SELECT to_regclass($1) IS NOT NULL AS \"present\"",
+            args,
+            unnamed,
+        )
         .await?
         .map(|row| row.flag("present"))
         .transpose()?
         .unwrap_or(false);
     let mut versions = BTreeSet::new();
     if present {
-        let rows = tx.fetch_all(versions_sql, PgArguments::default(), unnamed).await?;
+        let rows = tx
+            .fetch_all(versions_sql, PgArguments::default(), unnamed)
+            .await?;
         for row in rows {
             versions.insert(row.int("version")?);
         }
