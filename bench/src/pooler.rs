@@ -105,7 +105,10 @@ async fn measure(
                 Path::Direct => (direct, &[]),
                 Path::Pooled => (pooled, &[("DATABASE_POOLER", "transaction")]),
             };
-            let tag = format!("pooler-{round}-{}", path.name().split(' ').next().unwrap_or("x"));
+            let tag = format!(
+                "pooler-{round}-{}",
+                path.name().split(' ').next().unwrap_or("x")
+            );
             let server =
                 Server::start_with(Kind::SessionKeeper, env, db, &tag, &cookies[0], extra).await?;
             println!("skbench: round {round}, {}", path.name());
@@ -126,7 +129,14 @@ async fn turn(
     round: usize,
 ) -> Vec<Row> {
     if args.warmup_secs > 0 {
-        load::run(plan(args, server, cookies, args.get_conns, args.warmup_secs)).await;
+        load::run(plan(
+            args,
+            server,
+            cookies,
+            args.get_conns,
+            args.warmup_secs,
+        ))
+        .await;
     }
     let mut rows = Vec::new();
     for conns in [1, args.get_conns] {
@@ -157,7 +167,10 @@ fn cpu(server: &Server) -> [f64; 3] {
 
 fn render(m: &Machine, args: &Args, rows: &[Row]) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "## skbench --pooler: get-session, direct vs through PgBouncer\n");
+    let _ = writeln!(
+        t,
+        "## skbench --pooler: get-session, direct vs through PgBouncer\n"
+    );
     let _ = writeln!(
         t,
         "{} on {} x {} ({:.1} GiB RAM), load average before the run {}; PostgreSQL {}. One \

@@ -160,7 +160,13 @@ pub(crate) async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<()
     }
 }
 
-pub(crate) fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
+pub(crate) fn plan(
+    args: &Args,
+    server: &Server,
+    calls: &Arc<Vec<Call>>,
+    conns: usize,
+    secs: u64,
+) -> Plan {
     Plan {
         addr: server.addr,
         calls: calls.clone(),
