@@ -525,7 +525,18 @@ crate::on_both_stores!(
 /// would skip forever; `migrate --indexes` rebuilds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_indexes_rebuilds_an_invalid_postgres_index() {
-    let Some(test_db) = better_auth_db(Db::Postgres).await else {
+    rebuilds_an_invalid_index(Db::Postgres).await
+}
+
+/// The same through the transaction-mode pooler: each `CREATE INDEX CONCURRENTLY` and `DROP
+/// INDEX CONCURRENTLY` is one statement outside a transaction, which a pooler passes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_indexes_rebuilds_an_invalid_postgres_index_through_the_pooler() {
+    rebuilds_an_invalid_index(Db::Pooled).await
+}
+
+async fn rebuilds_an_invalid_index(kind: Db) {
+    let Some(test_db) = better_auth_db(kind).await else {
         return;
     };
     // An invalid index, as a failed concurrent build leaves it (marked by hand: making a
@@ -537,21 +548,22 @@ async fn migrate_indexes_rebuilds_an_invalid_postgres_index() {
     )
     .await;
     let url = test_db.url.clone();
-    let (ok, out, err) = tokio::task::spawn_blocking(move || migrate(&url, &["--indexes"], &[]))
-        .await
-        .unwrap();
+    let env = test_db.pooler_settings(Settings::new()).0;
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        migrate(&url, &["--indexes"], &env)
+    })
+    .await
+    .unwrap();
     assert!(ok, "{err}\n{out}");
     assert!(out.contains("-- invalid (left by an interrupted concurrent build): sessionkeeper_session_expiresAt_idx"), "{out}");
     assert!(
         out.contains(r#"DROP INDEX CONCURRENTLY IF EXISTS "sessionkeeper_session_expiresAt_idx";"#),
         "{out}"
     );
-    assert!(
-        index_state(&test_db.url)
-            .await
-            .iter()
-            .all(|s| s.ends_with("valid=true"))
-    );
+    let state = index_state(test_db.setup_url()).await;
+    assert_eq!(state.len(), 6, "{state:?}");
+    assert!(state.iter().all(|s| s.ends_with("valid=true")), "{state:?}");
 }
 
 /// Prisma and Drizzle give Better Auth's dates `timestamp` without time zone on PostgreSQL.
