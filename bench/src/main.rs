@@ -4,6 +4,7 @@
 mod engine;
 mod load;
 mod me;
+mod pooler;
 mod report;
 mod scenario;
 mod seed;
@@ -78,6 +79,20 @@ pub struct Args {
     /// The Better Auth server script.
     #[arg(long, default_value = "compat/node/ba-server.mjs")]
     pub ba_server: PathBuf,
+    /// Instead of the comparison with Better Auth: sessionkeeper's get-session on one
+    /// PostgreSQL database, directly and through the transaction-mode pooler at `--pooler-url`
+    /// (`DATABASE_POOLER=transaction`), in turns. `bench/run --pooler` starts a PgBouncer.
+    #[arg(long)]
+    pub pooler: bool,
+    /// The pooler in front of `--pg-url`'s server (any database name: the bench's replaces it).
+    #[arg(long, env = "BENCH_POOLER_URL")]
+    pub pooler_url: Option<String>,
+    /// Turns of (direct, pooled) in `--pooler` mode.
+    #[arg(long, default_value_t = 2)]
+    pub pooler_rounds: usize,
+    /// Where `--pooler` writes its table.
+    #[arg(long, default_value = "bench/results/pooler.md")]
+    pub pooler_out: PathBuf,
     /// Where the summary table is written.
     #[arg(long, default_value = "bench/results/latest.md")]
     pub out: PathBuf,
@@ -117,15 +132,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let run = match args.mode.as_str() {
-        "full" => rt.block_on(scenario::run_all(&args, &engines)),
-        "me" => rt.block_on(me::run_all(&args, &engines)),
-        other => {
-            eprintln!("skbench: unknown mode {other:?} (allowed: full, me)");
-            return ExitCode::from(2);
+    let run = async {
+        if args.pooler {
+            return pooler::run(&args).await;
+        }
+        match args.mode.as_str() {
+            "full" => scenario::run_all(&args, &engines).await,
+            "me" => me::run_all(&args, &engines).await,
+            other => Err(format!("unknown mode {other:?} (allowed: full, me)")),
         }
     };
-    match run {
+    match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("skbench: {e}");

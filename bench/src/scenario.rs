@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
-pub const COOKIE_NAME: &str = "better-auth.session_token";
+pub(crate) const COOKIE_NAME: &str = "better-auth.session_token";
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
@@ -142,7 +142,7 @@ async fn run_engine(
     })
 }
 
-async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
+pub(crate) async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
     let out = Command::new(&env.sessionkeeper_bin)
         .arg("migrate")
         .env("DATABASE_URL", db.sessionkeeper_url())
@@ -161,7 +161,13 @@ async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
     }
 }
 
-pub fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
+pub(crate) fn plan(
+    args: &Args,
+    server: &Server,
+    calls: &Arc<Vec<Call>>,
+    conns: usize,
+    secs: u64,
+) -> Plan {
     Plan {
         addr: server.addr,
         calls: calls.clone(),
@@ -273,7 +279,7 @@ async fn measure_server(
     result
 }
 
-pub fn print_run(what: &str, s: &Stats) {
+pub(crate) fn print_run(what: &str, s: &Stats) {
     println!(
         "  {what:<34} {:>9.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  errors {}{}",
         s.rate(),

@@ -62,12 +62,20 @@ fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn command(kind: Kind, env: &Env, db: &Location, port: u16, log: &Path) -> Result<Command, String> {
+fn command(
+    kind: Kind,
+    env: &Env,
+    db: &Location,
+    port: u16,
+    log: &Path,
+    extra: &[(&str, &str)],
+) -> Result<Command, String> {
     let mut cmd = match kind {
         Kind::SessionKeeper => {
             let mut c = Command::new(&env.sessionkeeper_bin);
             c.arg("serve")
                 .env("DATABASE_URL", db.sessionkeeper_url())
+                .envs(extra.iter().copied())
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("SESSIONKEEPER_MODE", "owned")
                 .env("RUST_LOG", "warn");
@@ -121,11 +129,23 @@ impl Server {
         tag: &str,
         probe: &Call,
     ) -> Result<Self, String> {
+        Self::start_with(kind, env, db, tag, probe, &[]).await
+    }
+
+    /// [`start`](Self::start) with more environment for sessionkeeper.
+    pub async fn start_with(
+        kind: Kind,
+        env: &Env,
+        db: &Location,
+        tag: &str,
+        probe: &Call,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let port = free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log = env.log_dir.join(format!("{tag}-{}.log", kind.slug()));
         let t0 = Instant::now();
-        let mut child = command(kind, env, db, port, &log)?
+        let mut child = command(kind, env, db, port, &log, extra)?
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
         let pid = child.id().ok_or("child exited at once")?;
@@ -199,13 +219,17 @@ pub fn process_cpu(pid: u32) -> Option<Duration> {
 
 /// CPU time used by every PostgreSQL process on the box (the servers' backends included).
 pub fn postgres_cpu() -> Duration {
+    named_cpu("postgres")
+}
+
+/// CPU time used by every process whose command name is `comm`.
+pub fn named_cpu(comm: &str) -> Duration {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Duration::ZERO;
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "postgres")
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
         })
         .filter_map(process_cpu)
         .sum()

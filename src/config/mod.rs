@@ -129,6 +129,11 @@ impl Config {
                 "{first} is set but SESSIONKEEPER_MODE is owned: the [schema] mapping names the tables of an existing Better Auth app (shared mode); owned mode creates Better Auth's default names"
             )));
         }
+        if self.database_pooler == Pooler::Transaction && !self.is_postgres() {
+            return Err(ConfigError::Conflict(
+                "DATABASE_POOLER is transaction but DATABASE_URL is not a postgres:// URL: the pooler setting is for PostgreSQL behind PgBouncer, Supavisor or RDS Proxy".into(),
+            ));
+        }
         if self.session.update_age > self.session.expires_in {
             return Err(ConfigError::Conflict(format!(
                 "SESSION_UPDATE_AGE ({}) is larger than SESSION_EXPIRES_IN ({}): sessions would never slide",

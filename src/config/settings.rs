@@ -1,6 +1,6 @@
 //! The table of settings: TOML key, environment names, and the parser that applies a value.
 
-use super::{Config, ConfigError, LogFormat, Mode, Secret, TenantSource};
+use super::{Config, ConfigError, LogFormat, Mode, Pooler, Secret, TenantSource};
 use crate::domain::limits::{self, Range};
 use crate::domain::password::HashAlgorithm;
 
@@ -156,6 +156,24 @@ pub static ALL: &[Setting] = &[
         ["DATABASE_MAX_CONNECTIONS"],
         false,
         |c, v| { c.database_max_connections = whole(v, 1u32, 1000, "connections")? }
+    ),
+    setting!("database_pooler", ["DATABASE_POOLER"], false, |c, v| {
+        c.database_pooler = match v.to_ascii_lowercase().as_str() {
+            "none" => Pooler::None,
+            "transaction" => Pooler::Transaction,
+            _ => return Err("expected none or transaction".into()),
+        }
+    }),
+    setting!(
+        "database_direct_url",
+        ["DATABASE_DIRECT_URL"],
+        false,
+        |c, v| {
+            if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                return Err("expected a postgres://... URL that bypasses the pooler".into());
+            }
+            c.database_direct_url = Some(v.to_owned())
+        }
     ),
     setting!("log_format", ["LOG_FORMAT"], false, |c, v| {
         c.log_format = match v.to_ascii_lowercase().as_str() {

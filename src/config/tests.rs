@@ -341,3 +341,34 @@ fn sqlite_gets_smaller_cleanup_batches_unless_set() {
     let set = load(&[("SESSION_CLEANUP_BATCH_SIZE", "700")]).unwrap();
     assert_eq!(set.cleanup.batch_size, 700);
 }
+
+#[test]
+fn pooler_is_none_by_default_and_transaction_needs_postgres() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.database_pooler, Pooler::None);
+    assert_eq!(c.database_direct_url, None);
+    let pg = [
+        ("DATABASE_URL", "postgres://u@pooler.example.com:6543/app"),
+        ("DATABASE_POOLER", "Transaction"),
+        (
+            "DATABASE_DIRECT_URL",
+            "postgresql://u@db.example.com:5432/app",
+        ),
+    ];
+    let c = load(&pg).unwrap();
+    assert_eq!(c.database_pooler, Pooler::Transaction);
+    assert_eq!(
+        c.database_direct_url.as_deref(),
+        Some("postgresql://u@db.example.com:5432/app")
+    );
+    let e = err(&[("DATABASE_POOLER", "transaction")]);
+    assert!(
+        e.contains("DATABASE_POOLER") && e.contains("postgres://"),
+        "{e}"
+    );
+    let e = err(&[("DATABASE_POOLER", "statement")]);
+    assert!(
+        e.contains("DATABASE_POOLER") && e.contains("none or transaction"),
+        "{e}"
+    );
+}

@@ -37,6 +37,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// What sits between sessionkeeper and PostgreSQL (`DATABASE_POOLER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooler {
+    /// Direct connections (or a session-mode pooler): named prepared statements, cached per
+    /// connection, and the time zone set once per connection.
+    None,
+    /// A transaction-mode pooler (PgBouncer, Supavisor, RDS Proxy): consecutive transactions
+    /// of one connection may reach different server connections, so nothing may outlive a
+    /// transaction (see `store/postgres/pooler.rs`).
+    Transaction,
+}
+
 /// Where a session's tenant comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantSource {
@@ -55,6 +67,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub database_max_connections: u32,
+    pub database_pooler: Pooler,
+    /// A direct (unpooled) URL of the same database, for migrations behind a pooler.
+    pub database_direct_url: Option<String>,
     pub log_format: LogFormat,
     pub session: SessionConfig,
     pub cleanup: CleanupConfig,
@@ -148,6 +163,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 3001)),
             database_url: "sqlite://sessionkeeper.db".into(),
             database_max_connections: 10,
+            database_pooler: Pooler::None,
+            database_direct_url: None,
             log_format: LogFormat::Text,
             session: SessionConfig {
                 expires_in: 60 * 60 * 24 * 7,

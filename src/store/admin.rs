@@ -6,7 +6,7 @@
 
 use super::admin_sql::{Arg, Built};
 use super::engine::{Args, Engine, Read};
-use super::sql_store::{SqlStore, execute_in};
+use super::sql_store::SqlStore;
 use super::tables::rows::{decode_admin_session, decode_user};
 use super::{Result, Store, StoreError};
 use crate::domain::User;
@@ -494,14 +494,16 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
             .opt_time(ban.and_then(|b| b.expires))
             .time(now);
         // The write comes first, so SQLite takes its write lock before any read.
-        let mut tx = self.pool.begin().await?;
-        if execute_in::<DB>(&mut *tx, sql, args).await? == 0 {
+        let mut tx = self.begin().await?;
+        if self.execute_in(&mut *tx, sql, args).await? == 0 {
             return Ok(None);
         }
         let mut deleted = 0;
         if ban.is_some() {
             let args = Args::new().text(user_id);
-            deleted = execute_in::<DB>(&mut *tx, aq.delete_user_sessions, args).await?;
+            deleted = self
+                .execute_in(&mut *tx, aq.delete_user_sessions, args)
+                .await?;
         }
         tx.commit().await?;
         let user = self.find_user(user_id).await?;

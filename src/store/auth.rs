@@ -3,7 +3,7 @@
 
 use super::engine::{Args, Bind, Engine, Run};
 use super::lookup_batch::LookupSql;
-use super::sql_store::{SqlStore, execute_in, fetch_one_in};
+use super::sql_store::SqlStore;
 use super::tables::rows::{decode_session, decode_user};
 use super::{Backend, Result, Store, UserWithPassword, on_unique};
 use crate::config::Mode;
@@ -17,19 +17,29 @@ use time::OffsetDateTime;
 /// check that arrives alone costs what it did before batching.
 pub(crate) fn fetch_sessions<'c, DB: Engine>(
     conn: &'c mut DB::Connection,
-    sql: LookupSql,
+    lookup: LookupSql,
     tokens: &'c [&'c str],
 ) -> BoxFuture<'c, std::result::Result<Vec<SessionWithUser>, sqlx::Error>> {
     Box::pin(async move {
         let mut args = DB::Arguments::default();
         let sql = if let [token] = tokens {
             args.text(token).map_err(sqlx::Error::Encode)?;
-            sql.one
+            lookup.one
         } else {
             DB::bind_tokens(&mut args, tokens).map_err(sqlx::Error::Encode)?;
-            sql.many
+            lookup.many
         };
-        let rows = conn.fetch_all(sql, args).await?;
+        let rows = match DB::begin_statement(lookup.pooler) {
+            // Behind a transaction-mode pooler: one transaction, so preparing and running the
+            // unnamed statement reach the same server connection.
+            Some(begin) => {
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+                let rows = tx.fetch_all(sql, args, lookup.pooler).await?;
+                tx.commit().await?;
+                rows
+            }
+            None => conn.fetch_all(sql, args, lookup.pooler).await?,
+        };
         rows.iter()
             .map(|row| {
                 Ok(SessionWithUser {
@@ -53,7 +63,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
     }
 
     async fn migrate(&self, mode: Mode) -> Result<()> {
-        DB::migrate(&self.pool, mode).await
+        DB::migrate(&self.pool, mode, self.pooler).await
     }
 
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()> {
@@ -84,11 +94,12 @@ impl<DB: Engine> Store for SqlStore<DB> {
             .text(password_hash)
             .time(user.created_at)
             .time(user.updated_at);
-        let mut tx = DB::begin_write(&self.pool).await?;
-        execute_in::<DB>(&mut *tx, self.sql.auth.insert_user, args)
+        let mut tx = self.begin_write().await?;
+        self.execute_in(&mut *tx, self.sql.auth.insert_user, args)
             .await
             .map_err(|e| on_unique(e, "email"))?;
-        execute_in::<DB>(&mut *tx, self.sql.auth.insert_account, account).await?;
+        self.execute_in(&mut *tx, self.sql.auth.insert_account, account)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -131,18 +142,21 @@ impl<DB: Engine> Store for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<u64> {
         let q = &self.sql.auth;
-        let mut tx = DB::begin_write(&self.pool).await?;
+        let mut tx = self.begin_write().await?;
         let mut evicted = 0;
         if let Some(max) = max_active {
-            DB::lock_user(&mut *tx, q.lock_user, &session.user_id).await?;
+            DB::lock_user(&mut *tx, q.lock_user, &session.user_id, self.pooler).await?;
             let args = Args::new().text(&session.user_id).time(now);
-            let active = fetch_one_in::<DB>(&mut *tx, q.count_active_sessions, args)
+            let active = self
+                .fetch_one_in(&mut *tx, q.count_active_sessions, args)
                 .await?
                 .int("n")?;
             let over = active + 1 - i64::from(max);
             if over > 0 {
                 let args = Args::new().text(&session.user_id).time(now).int(over);
-                evicted = execute_in::<DB>(&mut *tx, q.evict_least_active, args).await?;
+                evicted = self
+                    .execute_in(&mut *tx, q.evict_least_active, args)
+                    .await?;
             }
         }
         let s = &self.schema.session;
@@ -161,7 +175,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         if s.active_organization_id.is_some() {
             args = args.opt_text(session.active_organization_id.as_deref());
         }
-        execute_in::<DB>(&mut *tx, q.insert_session, args)
+        self.execute_in(&mut *tx, q.insert_session, args)
             .await
             .map_err(|e| on_unique(e, "session token"))?;
         tx.commit().await?;

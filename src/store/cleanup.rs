@@ -314,7 +314,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
     ) -> Result<SessionGauges> {
         let cutoff = now - time::Duration::days(i64::from(inactivity_days));
         let args = Args::<DB>::new().time(now).time(cutoff).finish()?;
-        let row = DB::scan_table(&self.pool, self.sql.cleanup.gauges, args).await?;
+        let row = DB::scan_table(&self.pool, self.sql.cleanup.gauges, args, self.pooler).await?;
         let (total, expired, inactive) =
             (row.int("total")?, row.int("expired")?, row.int("inactive")?);
         Ok(SessionGauges {

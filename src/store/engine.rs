@@ -13,7 +13,7 @@ use super::postgres::HeapSql;
 use super::sql_store::SqlStore;
 use super::tables::Schema;
 use super::{Backend, StoreError};
-use crate::config::Mode;
+use crate::config::{Mode, Pooler};
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
@@ -26,7 +26,12 @@ pub trait Engine: Database<Connection: Run<Self>, Row: Read, Arguments: Bind> {
     /// A transaction that will write. SQLite takes the write lock up front.
     fn begin_write(
         pool: &Pool<Self>,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+
+    /// What opens a transaction behind `pooler` when a plain `BEGIN` is not enough (PostgreSQL
+    /// behind a transaction-mode pooler: the time zone is set per transaction).
+    fn begin_statement(pooler: Pooler) -> Option<&'static str>;
 
     /// Serialises concurrent sign-ins of one user for the per-user limit (`sql` locks the
     /// user row); a no-op where the write transaction already serialises writers.
@@ -34,12 +39,15 @@ pub trait Engine: Database<Connection: Run<Self>, Row: Read, Arguments: Bind> {
         conn: &'c mut Self::Connection,
         sql: &'static str,
         user_id: &'c str,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 
-    /// Creates what the mode owns (see [`Store::migrate`](super::Store::migrate)).
+    /// Creates what the mode owns (see [`Store::migrate`](super::Store::migrate)); behind a
+    /// transaction-mode pooler, only checks that nothing is pending.
     fn migrate(
         pool: &Pool<Self>,
         mode: Mode,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Binds the tokens of a batched session check as one parameter.
@@ -57,6 +65,7 @@ pub trait Engine: Database<Connection: Run<Self>, Row: Read, Arguments: Bind> {
         pool: &'a Pool<Self>,
         sql: &'static str,
         args: Self::Arguments,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<Self::Row, sqlx::Error>> + Send + 'a;
 
     /// The deletes in physical order, where the backend has them.
@@ -91,18 +100,22 @@ pub struct Dialect {
     pub heap_walk_sql: Option<fn(&Schema) -> HeapSql>,
 }
 
-/// Statements run on one connection. Rows are read by column name ([`Read`]).
+/// Statements run on one connection. Rows are read by column name ([`Read`]). Behind a
+/// transaction-mode pooler (`pooler`) PostgreSQL's statements go unnamed, and the caller runs
+/// them inside a transaction.
 pub trait Run<DB: Database>: Send {
     fn fetch_all<'c>(
         &'c mut self,
         sql: &'static str,
         args: DB::Arguments,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<Vec<DB::Row>, sqlx::Error>> + Send + 'c;
 
     fn fetch_optional<'c>(
         &'c mut self,
         sql: &'static str,
         args: DB::Arguments,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<Option<DB::Row>, sqlx::Error>> + Send + 'c;
 
     /// Rows affected.
@@ -110,6 +123,7 @@ pub trait Run<DB: Database>: Send {
         &'c mut self,
         sql: &'static str,
         args: DB::Arguments,
+        pooler: Pooler,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
 
     /// One statement without parameters, by the simple protocol (outside any transaction, as

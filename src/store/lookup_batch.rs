@@ -44,11 +44,12 @@ pub(crate) type FetchBatch<DB> =
         &'c [&'c str],
     ) -> BoxFuture<'c, std::result::Result<Vec<SessionWithUser>, sqlx::Error>>;
 
-/// The lookup for one token (`token = $1`) and for a batch.
+/// The lookup for one token (`token = $1`) and for a batch, and how to run them.
 #[derive(Clone, Copy)]
 pub(crate) struct LookupSql {
     pub one: &'static str,
     pub many: &'static str,
+    pub pooler: crate::config::Pooler,
 }
 
 struct Pending {

@@ -31,7 +31,7 @@ pub mod ts;
 // The paths these modules had before they moved into `tables/`.
 pub use tables::{catalog, indexes, schema};
 
-use crate::config::Mode;
+use crate::config::{Mode, Pooler};
 use crate::domain::{Session, SessionWithUser, User};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -150,20 +150,29 @@ pub async fn connect(
     max_connections: u32,
     schema: Schema,
 ) -> Result<Arc<dyn Store>> {
-    open(database_url, max_connections, schema, Mode::Owned).await
+    open(
+        database_url,
+        max_connections,
+        schema,
+        Mode::Owned,
+        Pooler::None,
+    )
+    .await
 }
 
-/// [`connect`] for a mode. A shared SQLite file must exist and keeps the journal mode its app
-/// chose (owned mode switches to WAL): the journal mode is a lasting property of the file.
+/// [`connect`] for a mode, and on PostgreSQL for what sits in front of it. A shared SQLite
+/// file must exist and keeps the journal mode its app chose (owned mode switches to WAL): the
+/// journal mode is a lasting property of the file.
 pub async fn open(
     database_url: &str,
     max_connections: u32,
     schema: Schema,
     mode: Mode,
+    pooler: Pooler,
 ) -> Result<Arc<dyn Store>> {
     if database_url.starts_with("postgres") {
         Ok(Arc::new(
-            postgres::PgStore::connect(database_url, max_connections, schema).await?,
+            postgres::PgStore::connect(database_url, max_connections, schema, pooler).await?,
         ))
     } else {
         Ok(Arc::new(

@@ -7,7 +7,8 @@ use super::lookup_batch::{LookupSql, SessionLookups};
 use super::lookup_pool::LookupPool;
 use super::statements::{self, Statements};
 use super::tables::Schema;
-use sqlx::Pool;
+use crate::config::Pooler;
+use sqlx::{Pool, Transaction};
 
 pub struct SqlStore<DB: Engine> {
     pub(crate) pool: Pool<DB>,
@@ -15,6 +16,9 @@ pub struct SqlStore<DB: Engine> {
     pub(crate) sessions: SessionLookups<DB>,
     pub(crate) sql: &'static Statements,
     pub(crate) schema: Schema,
+    /// Behind a transaction-mode pooler every statement runs in a transaction of its own
+    /// (see `postgres/pooler.rs`).
+    pub(crate) pooler: Pooler,
 }
 
 impl<DB: Engine> SqlStore<DB> {
@@ -22,16 +26,22 @@ impl<DB: Engine> SqlStore<DB> {
     pub fn from_pool(pool: Pool<DB>, schema: Schema) -> Self {
         let timeout = pool.options().get_acquire_timeout();
         let lookups = LookupPool::new(pool.connect_options(), super::lookup_batch::LANES, timeout);
-        Self::with_pools(pool, lookups, schema)
+        Self::with_pools(pool, lookups, schema, Pooler::None)
     }
 
-    pub(crate) fn with_pools(pool: Pool<DB>, lookups: LookupPool<DB>, schema: Schema) -> Self {
+    pub(crate) fn with_pools(
+        pool: Pool<DB>,
+        lookups: LookupPool<DB>,
+        schema: Schema,
+        pooler: Pooler,
+    ) -> Self {
         let sql = statements::for_schema(&schema, DB::BACKEND);
         let sessions = SessionLookups::new(
             lookups.clone(),
             LookupSql {
                 one: sql.auth.find_session_with_user,
                 many: sql.auth.find_sessions_batch,
+                pooler,
             },
             super::auth::fetch_sessions::<DB>,
         );
@@ -41,11 +51,32 @@ impl<DB: Engine> SqlStore<DB> {
             sessions,
             sql,
             schema,
+            pooler,
         }
     }
 
     pub fn pool(&self) -> &Pool<DB> {
         &self.pool
+    }
+
+    /// A transaction (that reads, or writes without SQLite's up-front write lock).
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, DB>, sqlx::Error> {
+        match DB::begin_statement(self.pooler) {
+            Some(begin) => self.pool.begin_with(begin).await,
+            None => self.pool.begin().await,
+        }
+    }
+
+    /// A transaction that will write ([`Engine::begin_write`]).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, DB>, sqlx::Error> {
+        DB::begin_write(&self.pool, self.pooler).await
+    }
+
+    /// Whether a lone statement needs a transaction around it: behind a transaction-mode
+    /// pooler, where preparing and executing an unnamed statement are two exchanges that must
+    /// reach the same server connection.
+    fn wrapped(&self) -> bool {
+        DB::begin_statement(self.pooler).is_some()
     }
 
     pub(crate) async fn fetch_all(
@@ -54,7 +85,17 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<Vec<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.fetch_all(sql, args).await
+        if self.wrapped() {
+            let mut tx = self.begin().await?;
+            let rows = tx.fetch_all(sql, args, self.pooler).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
+        self.pool
+            .acquire()
+            .await?
+            .fetch_all(sql, args, self.pooler)
+            .await
     }
 
     pub(crate) async fn fetch_optional(
@@ -63,7 +104,17 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<Option<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.fetch_optional(sql, args).await
+        if self.wrapped() {
+            let mut tx = self.begin().await?;
+            let row = tx.fetch_optional(sql, args, self.pooler).await?;
+            tx.commit().await?;
+            return Ok(row);
+        }
+        self.pool
+            .acquire()
+            .await?
+            .fetch_optional(sql, args, self.pooler)
+            .await
     }
 
     pub(crate) async fn fetch_one(
@@ -83,25 +134,37 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<u64, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.execute(sql, args).await
+        if self.wrapped() {
+            let mut tx = self.begin().await?;
+            let n = tx.execute(sql, args, self.pooler).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
+        self.pool
+            .acquire()
+            .await?
+            .execute(sql, args, self.pooler)
+            .await
     }
-}
 
-/// [`Run`] on a transaction's connection, with [`Args`].
-pub(crate) async fn fetch_one_in<DB: Engine>(
-    conn: &mut DB::Connection,
-    sql: &'static str,
-    args: Args<DB>,
-) -> Result<DB::Row, sqlx::Error> {
-    conn.fetch_optional(sql, args.finish()?)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)
-}
+    /// [`Run`] on a transaction's connection, with [`Args`].
+    pub(crate) async fn fetch_one_in(
+        &self,
+        conn: &mut DB::Connection,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<DB::Row, sqlx::Error> {
+        conn.fetch_optional(sql, args.finish()?, self.pooler)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
 
-pub(crate) async fn execute_in<DB: Engine>(
-    conn: &mut DB::Connection,
-    sql: &'static str,
-    args: Args<DB>,
-) -> Result<u64, sqlx::Error> {
-    conn.execute(sql, args.finish()?).await
+    pub(crate) async fn execute_in(
+        &self,
+        conn: &mut DB::Connection,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<u64, sqlx::Error> {
+        conn.execute(sql, args.finish()?, self.pooler).await
+    }
 }

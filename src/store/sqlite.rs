@@ -8,7 +8,7 @@ use super::sql_store::SqlStore;
 use super::tables::Schema;
 use super::ts::Ts;
 use super::{Backend, StoreError};
-use crate::config::Mode;
+use crate::config::{Mode, Pooler};
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow,
@@ -79,7 +79,7 @@ impl SqlStore<Sqlite> {
             super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
-        Ok(Self::with_pools(pool, lookups, schema))
+        Ok(Self::with_pools(pool, lookups, schema, Pooler::None))
     }
 }
 
@@ -88,8 +88,15 @@ impl Engine for Sqlite {
 
     /// `BEGIN IMMEDIATE` takes the write lock up front: a deferred transaction that reads then
     /// writes fails with SQLITE_BUSY instead of waiting when another writer got in first.
-    async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    async fn begin_write(
+        pool: &SqlitePool,
+        _pooler: Pooler,
+    ) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn begin_statement(_pooler: Pooler) -> Option<&'static str> {
+        None
     }
 
     /// The immediate transaction already serialises writers.
@@ -97,11 +104,12 @@ impl Engine for Sqlite {
         _conn: &mut SqliteConnection,
         _sql: &'static str,
         _user_id: &str,
+        _pooler: Pooler,
     ) -> Result<(), sqlx::Error> {
         Ok(())
     }
 
-    async fn migrate(pool: &SqlitePool, mode: Mode) -> Result<(), StoreError> {
+    async fn migrate(pool: &SqlitePool, mode: Mode, _pooler: Pooler) -> Result<(), StoreError> {
         if mode == Mode::Owned {
             let mut auth = sqlx::migrate!("./migrations/sqlite/auth");
             auth.dangerous_set_table_name("sessionkeeper_auth_migrations");
@@ -132,6 +140,7 @@ impl Engine for Sqlite {
         pool: &Pool<Sqlite>,
         sql: &'static str,
         args: SqliteArguments,
+        _pooler: Pooler,
     ) -> Result<SqliteRow, sqlx::Error> {
         sqlx::query_with(sql, args).fetch_one(pool).await
     }
@@ -146,6 +155,7 @@ impl Run<Sqlite> for SqliteConnection {
         &mut self,
         sql: &'static str,
         args: SqliteArguments,
+        _pooler: Pooler,
     ) -> Result<Vec<SqliteRow>, sqlx::Error> {
         sqlx::query_with(sql, args).fetch_all(self).await
     }
@@ -154,6 +164,7 @@ impl Run<Sqlite> for SqliteConnection {
         &mut self,
         sql: &'static str,
         args: SqliteArguments,
+        _pooler: Pooler,
     ) -> Result<Option<SqliteRow>, sqlx::Error> {
         sqlx::query_with(sql, args).fetch_optional(self).await
     }
@@ -162,6 +173,7 @@ impl Run<Sqlite> for SqliteConnection {
         &mut self,
         sql: &'static str,
         args: SqliteArguments,
+        _pooler: Pooler,
     ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query_with(sql, args)
             .execute(self)

@@ -1,12 +1,12 @@
 //! Better Auth's auth routes, over real HTTP, on both stores. Expected shapes and codes are
 //! those measured in docs/better-auth-compat.md (section numbers cited).
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::helpers::*;
 use serde_json::json;
 use time::Duration;
 
-both_stores!(sign_up_sign_in_get_session_sign_out, |app| async move {
+all_stores!(sign_up_sign_in_get_session_sign_out, |app| async move {
     let up = app.sign_up("Ada@Example.com").await;
     // §4.1: e-mail lowercased; token and user in the body; cookie + set-auth-token (§2.5).
     assert_eq!(up.body["user"]["email"], "ada@example.com");
@@ -62,7 +62,7 @@ both_stores!(sign_up_sign_in_get_session_sign_out, |app| async move {
     assert_eq!(after.body, serde_json::Value::Null);
 });
 
-both_stores!(
+all_stores!(
     bearer_tokens_work_raw_signed_and_encoded,
     |app| async move {
         let up = app.sign_up("bearer@example.com").await;
@@ -101,7 +101,7 @@ both_stores!(
     }
 );
 
-both_stores!(sliding_refresh_follows_update_age, |app| async move {
+all_stores!(sliding_refresh_follows_update_age, |app| async move {
     let cookie = app.user_cookie("slide@example.com").await;
     let before = app.get("/api/auth/get-session", Some(&cookie)).await;
     let expires0 = before.body["session"]["expiresAt"]
@@ -135,7 +135,7 @@ both_stores!(sliding_refresh_follows_update_age, |app| async move {
     assert!(again.set_cookies().is_empty());
 });
 
-both_stores!(
+all_stores!(
     expired_session_is_deleted_when_presented,
     |app| async move {
         let cookie = app.user_cookie("expired@example.com").await;
@@ -156,7 +156,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     remember_me_false_is_a_fixed_one_day_session,
     |app| async move {
         app.sign_up("forget@example.com").await;
@@ -199,7 +199,7 @@ both_stores!(
     }
 );
 
-both_stores!(list_and_revoke_sessions, |app| async move {
+all_stores!(list_and_revoke_sessions, |app| async move {
     let c1 = app.user_cookie("multi@example.com").await;
     let c2 = app
         .sign_in("multi@example.com")
@@ -290,14 +290,14 @@ both_stores!(list_and_revoke_sessions, |app| async move {
     );
 });
 
-both_stores!(list_sessions_requires_a_fresh_session, |app| async move {
+all_stores!(list_sessions_requires_a_fresh_session, |app| async move {
     let cookie = app.user_cookie("fresh@example.com").await;
     app.clock.advance(Duration::days(1));
     let res = app.get("/api/auth/list-sessions", Some(&cookie)).await;
     assert_eq!((res.status, res.code()), (403, "SESSION_NOT_FRESH"));
 });
 
-both_stores!(update_user_changes_name_but_not_email, |app| async move {
+all_stores!(update_user_changes_name_but_not_email, |app| async move {
     let cookie = app.user_cookie("update@example.com").await;
     let r = app
         .post(
@@ -320,7 +320,7 @@ both_stores!(update_user_changes_name_but_not_email, |app| async move {
     assert_eq!((r.status, r.code()), (400, "EMAIL_CAN_NOT_BE_UPDATED"));
 });
 
-both_stores!(errors_use_better_auth_codes, |app| async move {
+all_stores!(errors_use_better_auth_codes, |app| async move {
     app.sign_up("dup@example.com").await;
     let body = json!({"name": "X", "email": "dup@example.com", "password": PASSWORD});
     let r = app.post("/api/auth/sign-up/email", None, body).await;
@@ -418,7 +418,7 @@ both_stores!(errors_use_better_auth_codes, |app| async move {
     );
 });
 
-both_stores!(origin_check_guards_cookie_requests, |app| async move {
+all_stores!(origin_check_guards_cookie_requests, |app| async move {
     let cookie = app.user_cookie("origin@example.com").await;
     let url = format!("{}/api/auth/revoke-other-sessions", app.url);
     let r = app
@@ -472,7 +472,7 @@ both_stores!(origin_check_guards_cookie_requests, |app| async move {
     assert_eq!(r.status, 200);
 });
 
-both_stores!(
+all_stores!(
     forwarded_for_is_ignored_from_untrusted_peers,
     |app| async move {
         app.sign_up("ip@example.com").await;
@@ -491,7 +491,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     forwarded_for_is_honoured_from_trusted_proxies,
     Settings::new().set("TRUSTED_PROXIES", "127.0.0.1"),
     |app| async move {

@@ -1,7 +1,7 @@
 //! The cleanup layers at their boundaries, dry runs, tenant scope, stop, the lease, history
 //! and status, on both stores.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::cleanup_seed::*;
 use crate::helpers::*;
 use sessionkeeper::cleanup::CleanupError;
@@ -70,7 +70,7 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-both_stores!(
+all_stores!(
     each_layer_alone_and_together_at_the_boundaries,
     settings(),
     |app| async move {
@@ -193,7 +193,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     a_tenant_scoped_run_touches_only_that_tenant,
     settings(),
     |app| async move {
@@ -304,7 +304,7 @@ async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-both_stores!(
+all_stores!(
     a_stopped_run_ends_between_batches_and_the_next_run_finishes,
     slow(),
     |app| async move {
@@ -369,7 +369,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     one_holder_at_a_time_and_an_expired_lease_is_taken_over,
     |app| async move {
         let store = app.store();
@@ -444,7 +444,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     another_instance_holding_the_lease_means_already_running,
     |app| async move {
         app.store()
@@ -475,7 +475,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     runs_are_recorded_newest_first_with_a_cursor,
     |app| async move {
         let mut ids = Vec::new();
@@ -555,7 +555,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     metrics_count_deletions_runs_and_sessions,
     |app| async move {
         fn value(text: &str, series: &str) -> f64 {
@@ -614,7 +614,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     the_gauges_count_sessions_by_status,
     settings(),
     |app| async move {

@@ -1,6 +1,6 @@
 //! `sessionkeeper cleanup` on the real binary, and the automatic schedule in the server.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::cleanup_seed::*;
 use crate::helpers::*;
 use sessionkeeper::domain::run::{CleanupRun, Outcome, Trigger};
@@ -8,8 +8,18 @@ use std::process::Command;
 use time::Duration;
 
 fn cli(db_url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sessionkeeper"))
-        .env_clear()
+    cli_with(db_url, Settings::new(), args)
+}
+
+/// The CLI on a test database, through the pooler when the test's server uses one.
+fn cli_on(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    cli_with(&db.url, db.pooler_settings(Settings::new()), args)
+}
+
+fn cli_with(db_url: &str, settings: Settings, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionkeeper"));
+    cmd.env_clear().envs(settings.0);
+    let out = cmd
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
         .env("MAX_SESSIONS_PER_USER", "2")
@@ -41,11 +51,11 @@ async fn seed_mix(app: &TestApp) {
     seed(app, &sessions).await;
 }
 
-both_stores!(
+all_stores!(
     cli_dry_run_json_then_a_real_run_with_overrides,
     |app| async move {
         seed_mix(&app).await;
-        let (code, stdout, stderr) = cli(&app.db.url, &["--dry-run", "--json"]);
+        let (code, stdout, stderr) = cli_on(&app.db, &["--dry-run", "--json"]);
         assert_eq!(code, 0, "{stderr}");
         let run: serde_json::Value =
             serde_json::from_str(&stdout).expect("one JSON document on stdout");
@@ -94,8 +104,8 @@ both_stores!(
             "the dry run deleted"
         );
 
-        let (code, stdout, stderr) = cli(
-            &app.db.url,
+        let (code, stdout, stderr) = cli_on(
+            &app.db,
             &["--json", "--no-limits", "--inactivity-days", "60"],
         );
         assert_eq!(code, 0, "{stderr}");
@@ -110,7 +120,7 @@ both_stores!(
         assert_eq!(remaining(&app, &["cli-user"]).await.len(), 5);
 
         // The table summary, and the run in the history with trigger "cli".
-        let (code, stdout, stderr) = cli(&app.db.url, &["--clean-inactive-sessions", "yes"]);
+        let (code, stdout, stderr) = cli_on(&app.db, &["--clean-inactive-sessions", "yes"]);
         assert_eq!(code, 0, "{stderr}");
         assert!(
             stdout.contains("deleted") && stdout.contains("total") && stdout.contains("inactive"),
@@ -143,7 +153,7 @@ fn cli_policy_flags_are_checked_like_the_settings() {
     assert_eq!(code, 2, "conflicting flags accepted: {stderr}");
 }
 
-both_stores!(
+all_stores!(
     the_server_runs_cleanup_at_startup_and_on_the_interval,
     Settings::new()
         .set("AUTOMATIC_SESSION_CLEANUP", "true")

@@ -30,11 +30,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn command(db_url: &str) -> Command {
+/// The binary on `db` (through the pooler, with its settings, when `db` is behind one).
+fn command(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionkeeper"));
     cmd.env_clear()
+        .envs(db.pooler_settings(Settings::new()).0)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db_url)
+        .env("DATABASE_URL", &db.url)
         .env("BETTER_AUTH_SECRET", SECRET)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -42,9 +44,9 @@ fn command(db_url: &str) -> Command {
     cmd
 }
 
-async fn start_server(db_url: &str) -> Server {
+async fn start_server(db: &TestDb) -> Server {
     let port = free_port();
-    let child = command(db_url)
+    let child = command(db)
         .arg("serve")
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("AUTOMATIC_SESSION_CLEANUP", "true")
@@ -142,12 +144,22 @@ fn assert_no_overlap(runs: &[Recorded]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_the_cleanup_and_survive_a_killed_holder() {
-    let Some(db) = TestDb::new(Db::Postgres).await else {
+    share_the_cleanup_and_survive_a_killed_holder(Db::Postgres).await
+}
+
+/// The same through a transaction-mode PgBouncer: the lease is a row, not session state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_cleanup_and_survive_a_killed_holder_through_the_pooler() {
+    share_the_cleanup_and_survive_a_killed_holder(Db::Pooled).await
+}
+
+async fn share_the_cleanup_and_survive_a_killed_holder(kind: Db) {
+    let Some(db) = TestDb::new(kind).await else {
         return;
     };
-    let status = command(&db.url).arg("migrate").status().unwrap();
+    let status = command(&db).arg("migrate").status().unwrap();
     assert!(status.success(), "migrate failed");
-    let mut c = PgConnection::connect(&db.url).await.unwrap();
+    let mut c = PgConnection::connect(db.setup_url()).await.unwrap();
     exec(
         &mut c,
         "INSERT INTO \"user\" (\"id\", \"name\", \"email\", \"emailVerified\", \"createdAt\", \"updatedAt\") \
@@ -159,8 +171,8 @@ async fn two_servers_share_the_cleanup_and_survive_a_killed_holder() {
     // Phase 1: both running, work arriving in waves while runs are in progress.
     let mut seeded = 3000;
     seed_expired(&mut c, "w0-", 3000).await;
-    let a = start_server(&db.url).await;
-    let b = start_server(&db.url).await;
+    let a = start_server(&db).await;
+    let b = start_server(&db).await;
     for wave in 1..=4 {
         tokio::time::sleep(Duration::from_millis(800)).await;
         seed_expired(&mut c, &format!("w{wave}-"), 1500).await;

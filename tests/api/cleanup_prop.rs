@@ -1,7 +1,7 @@
 //! Property: over random session sets and policies, a run deletes exactly the sessions
 //! `domain::cleanup_plan::plan` names (per layer), and a dry run counts exactly those.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::cleanup_seed::*;
 use crate::helpers::*;
 use proptest::prelude::*;
@@ -78,7 +78,7 @@ fn cases() -> u32 {
         .unwrap_or(32)
 }
 
-both_stores!(
+all_stores!(
     a_run_deletes_exactly_what_the_plan_names,
     Settings::new()
         .set("SESSION_CLEANUP_BATCH_SIZE", "3")

@@ -12,7 +12,9 @@ pub async fn exec_sql(app: &TestApp, sql: &str) {
     use sqlx::Connection;
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     if app.db.url.starts_with("postgres") {
-        let mut c = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        let mut c = sqlx::PgConnection::connect(app.db.setup_url())
+            .await
+            .unwrap();
         sqlx::query(sql).execute(&mut c).await.unwrap();
     } else {
         let mut c = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();

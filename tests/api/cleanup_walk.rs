@@ -2,7 +2,7 @@
 //! PostgreSQL the physical-order walk takes many ranges of changing size (SQLite takes its
 //! index path): exactly the stale sessions go, counted per layer, as the dry run said.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::cleanup_seed::*;
 use crate::helpers::*;
 use sessionkeeper::domain::cleanup_plan::SessionMeta;
@@ -13,7 +13,7 @@ use time::Duration;
 
 const SESSIONS: usize = 3000;
 
-both_stores!(
+all_stores!(
     many_ranges_delete_exactly_the_stale_sessions,
     Settings::new()
         .set("SESSION_CLEANUP_BATCH_SIZE", "400")

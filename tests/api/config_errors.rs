@@ -49,6 +49,18 @@ fn bad_values_exit_2_with_a_clear_message() {
             &[("BASE_URL", "https://auth.example.com")],
             &["BETTER_AUTH_SECRET"],
         ),
+        (
+            &[("DATABASE_POOLER", "session")],
+            &["DATABASE_POOLER", "session", "none or transaction"],
+        ),
+        (
+            &[("DATABASE_POOLER", "transaction")],
+            &["DATABASE_POOLER", "postgres://"],
+        ),
+        (
+            &[("DATABASE_DIRECT_URL", "sqlite://x.db")],
+            &["DATABASE_DIRECT_URL", "sqlite://x.db"],
+        ),
     ];
     for (env, needles) in cases {
         let (code, stderr) = run_with(env);

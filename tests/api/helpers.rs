@@ -24,12 +24,17 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub enum Db {
     Sqlite,
     Postgres,
+    /// PostgreSQL through a transaction-mode PgBouncer (`TEST_POOLER_DATABASE_URL`), the server
+    /// running with `DATABASE_POOLER=transaction`.
+    Pooled,
 }
 
 /// A fresh database: a SQLite file in a temporary directory, or a new PostgreSQL database on
 /// the server named by `TEST_DATABASE_URL` (dropped when the test ends).
 pub struct TestDb {
     pub url: String,
+    /// Through a pooler: the same database without it (for migrations and test set-up).
+    pub direct_url: Option<String>,
     _dir: Option<tempfile::TempDir>,
     pg_drop: Option<(String, String)>,
 }
@@ -48,6 +53,20 @@ pub fn pg_admin_url() -> Option<String> {
     }
 }
 
+/// The transaction-mode PgBouncer in front of `TEST_DATABASE_URL`'s server that
+/// `scripts/test` starts. In CI it must be set, so the pooler tests fail rather than skip.
+pub fn pooler_url() -> Option<String> {
+    match std::env::var("TEST_POOLER_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("TEST_POOLER_DATABASE_URL is not set in CI: the pooler tests must run");
+            }
+            None
+        }
+    }
+}
+
 impl TestDb {
     pub async fn new(db: Db) -> Option<TestDb> {
         match db {
@@ -56,9 +75,27 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
                 Some(TestDb {
                     url,
+                    direct_url: None,
                     _dir: Some(dir),
                     pg_drop: None,
                 })
+            }
+            Db::Pooled => {
+                let Some(pooler) = pooler_url() else {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "skipped: pooler half of this test (scripts/test starts a PgBouncer and sets TEST_POOLER_DATABASE_URL)"
+                    );
+                    return None;
+                };
+                let mut direct = Box::pin(TestDb::new(Db::Postgres)).await?;
+                let name = direct.pg_drop.as_ref().map(|(_, n)| n.clone())?;
+                direct.direct_url = Some(std::mem::replace(
+                    &mut direct.url,
+                    with_database(&pooler, &name),
+                ));
+                Some(direct)
             }
             Db::Postgres => {
                 let Some(admin) = pg_admin_url() else {
@@ -82,6 +119,7 @@ impl TestDb {
                 let url = with_database(&admin, &name);
                 Some(TestDb {
                     url,
+                    direct_url: None,
                     _dir: None,
                     pg_drop: Some((admin, name)),
                 })
@@ -123,6 +161,39 @@ impl Drop for TestDb {
                 }
             })
             .join();
+        }
+    }
+}
+
+impl TestDb {
+    /// A database another `TestDb` owns (and drops), opened again at `url`.
+    pub fn unowned(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            direct_url: None,
+            _dir: None,
+            pg_drop: None,
+        }
+    }
+
+    /// The URL for test set-up and inspection: the direct one when the server goes through a
+    /// pooler.
+    pub fn setup_url(&self) -> &str {
+        self.direct_url.as_deref().unwrap_or(&self.url)
+    }
+
+    /// `settings` with, through a pooler, the pooler mode and the direct URL for migrations
+    /// first (a test's own settings come later and win).
+    pub fn pooler_settings(&self, settings: Settings) -> Settings {
+        match &self.direct_url {
+            Some(direct) => {
+                let mut all = Settings::new()
+                    .set("DATABASE_POOLER", "transaction")
+                    .set("DATABASE_DIRECT_URL", direct);
+                all.0.extend(settings.0);
+                all
+            }
+            None => settings,
         }
     }
 }
@@ -187,7 +258,7 @@ pub async fn spawn_on(
     db: TestDb,
     settings: Settings,
 ) -> Result<TestApp, sessionkeeper::app::StartError> {
-    let config = test_config(&db.url, &settings);
+    let config = test_config(&db.url, &db.pooler_settings(settings));
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let app = Application::build_with_clock(config, clock.clone()).await?;
     let addr = app.local_addr();
@@ -355,6 +426,43 @@ macro_rules! both_stores {
                     return;
                 };
                 $body.await
+            }
+        }
+    };
+}
+
+/// [`both_stores!`], and the same body once more on PostgreSQL through the transaction-mode
+/// PgBouncer that `scripts/test` starts (`pooled`): the tests that CI runs through a pooler.
+#[macro_export]
+macro_rules! all_stores {
+    ($name:ident, |$app:ident| $body:expr) => {
+        $crate::all_stores!($name, $crate::helpers::Settings::new(), |$app| $body);
+    };
+    ($name:ident, $settings:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(db: $crate::helpers::Db) {
+                let Some($app) = $crate::helpers::spawn_app_with(db, $settings).await else {
+                    return;
+                };
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::Db::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::helpers::Db::Postgres).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn pooled() {
+                run($crate::helpers::Db::Pooled).await
             }
         }
     };

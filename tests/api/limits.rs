@@ -1,9 +1,9 @@
 //! The per-user session limit at sign-in holds under concurrency.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::helpers::*;
 
-both_stores!(
+all_stores!(
     concurrent_sign_ins_leave_exactly_the_limit,
     Settings::new().set("MAX_SESSIONS_PER_USER", "10"),
     |app| async move {
@@ -29,7 +29,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     sign_in_evicts_the_least_recently_active,
     Settings::new().set("MAX_SESSIONS_PER_USER", "2"),
     |app| async move {
@@ -65,7 +65,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     no_eviction_when_limits_are_off,
     Settings::new()
         .set("MAX_SESSIONS_PER_USER", "1")

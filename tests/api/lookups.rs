@@ -1,10 +1,10 @@
 //! Session checks that arrive together share one lookup statement: every check must still get
 //! its own session, and only its own.
 
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::{Value, json};
 
-both_stores!(
+all_stores!(
     concurrent_checks_each_get_their_own_session,
     |app| async move {
         let mut users = Vec::new();

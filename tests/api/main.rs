@@ -20,6 +20,7 @@ mod dashboard;
 mod limits;
 mod lookups;
 mod operations;
+mod pooler;
 mod schema;
 mod shared;
 mod shared_cleanup;

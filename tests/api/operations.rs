@@ -1,12 +1,12 @@
 //! Health, readiness, graceful shutdown and the `users create` command, on the real binary.
 
-use crate::both_stores;
+use crate::all_stores;
 use crate::helpers::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-both_stores!(health_and_readiness, |app| async move {
+all_stores!(health_and_readiness, |app| async move {
     let h = app.get("/healthz", None).await;
     assert_eq!((h.status, h.body["status"].as_str()), (200, Some("ok")));
     let r = app.get("/readyz", None).await;

@@ -92,7 +92,7 @@ async fn compare(db: Db) {
             ),
             ("BA_PLUGINS", "organization"),
         ],
-        Db::Postgres => vec![
+        Db::Postgres | Db::Pooled => vec![
             ("DATABASE_URL", theirs_db.url.as_str()),
             ("BA_PLUGINS", "organization"),
         ],
@@ -105,7 +105,7 @@ async fn compare(db: Db) {
             sqlite_columns(&ours.db.url).await,
             sqlite_columns(&theirs_db.url).await,
         ),
-        Db::Postgres => (
+        Db::Postgres | Db::Pooled => (
             pg_columns(&ours.db.url).await,
             pg_columns(&theirs_db.url).await,
         ),

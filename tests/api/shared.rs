@@ -30,7 +30,7 @@ macro_rules! on_both_stores {
 
 /// Runs SQL on a test database (a script of several statements is fine).
 pub async fn sql(db: &TestDb, script: &str) {
-    exec(&db.url, script).await
+    exec(db.setup_url(), script).await
 }
 
 pub async fn exec(url: &str, script: &str) {
@@ -89,7 +89,9 @@ pub async fn better_auth_db(db: Db) -> Option<TestDb> {
     let test_db = TestDb::new(db).await?;
     let ddl = match db {
         Db::Sqlite => include_str!("../../migrations/sqlite/auth/0001_better_auth_schema.sql"),
-        Db::Postgres => include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql"),
+        Db::Postgres | Db::Pooled => {
+            include_str!("../../migrations/postgres/auth/0001_better_auth_schema.sql")
+        }
     };
     // The file goes on with owned mode's nullable additions (activeOrganizationId, tenantId),
     // which a Better Auth app without the organization plugin does not have.
@@ -160,7 +162,7 @@ async fn leaves_better_auth_tables_alone_and_writes_their_formats(db: Db) {
     // (docs/better-auth-compat.md §1.3, §1.6, §3.2).
     let typed = |a: &str, c: &str| match db {
         Db::Sqlite => format!("typeof({a}.\"{c}\") || ':' || {a}.\"{c}\""),
-        Db::Postgres => format!("CAST({a}.\"{c}\" AS TEXT)"),
+        Db::Postgres | Db::Pooled => format!("CAST({a}.\"{c}\" AS TEXT)"),
     };
     let rows = fetch_strings(
         &url,
@@ -197,7 +199,7 @@ async fn leaves_better_auth_tables_alone_and_writes_their_formats(db: Db) {
             assert_eq!(r[5], "integer:0");
             assert_eq!(r[6], "integer:0");
         }
-        Db::Postgres => {
+        Db::Postgres | Db::Pooled => {
             assert_eq!(r[5], "false");
             assert_eq!(r[6], "false");
         }
@@ -523,7 +525,18 @@ crate::on_both_stores!(
 /// would skip forever; `migrate --indexes` rebuilds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_indexes_rebuilds_an_invalid_postgres_index() {
-    let Some(test_db) = better_auth_db(Db::Postgres).await else {
+    rebuilds_an_invalid_index(Db::Postgres).await
+}
+
+/// The same through the transaction-mode pooler: each `CREATE INDEX CONCURRENTLY` and `DROP
+/// INDEX CONCURRENTLY` is one statement outside a transaction, which a pooler passes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_indexes_rebuilds_an_invalid_postgres_index_through_the_pooler() {
+    rebuilds_an_invalid_index(Db::Pooled).await
+}
+
+async fn rebuilds_an_invalid_index(kind: Db) {
+    let Some(test_db) = better_auth_db(kind).await else {
         return;
     };
     // An invalid index, as a failed concurrent build leaves it (marked by hand: making a
@@ -535,21 +548,22 @@ async fn migrate_indexes_rebuilds_an_invalid_postgres_index() {
     )
     .await;
     let url = test_db.url.clone();
-    let (ok, out, err) = tokio::task::spawn_blocking(move || migrate(&url, &["--indexes"], &[]))
-        .await
-        .unwrap();
+    let env = test_db.pooler_settings(Settings::new()).0;
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        migrate(&url, &["--indexes"], &env)
+    })
+    .await
+    .unwrap();
     assert!(ok, "{err}\n{out}");
     assert!(out.contains("-- invalid (left by an interrupted concurrent build): sessionkeeper_session_expiresAt_idx"), "{out}");
     assert!(
         out.contains(r#"DROP INDEX CONCURRENTLY IF EXISTS "sessionkeeper_session_expiresAt_idx";"#),
         "{out}"
     );
-    assert!(
-        index_state(&test_db.url)
-            .await
-            .iter()
-            .all(|s| s.ends_with("valid=true"))
-    );
+    let state = index_state(test_db.setup_url()).await;
+    assert_eq!(state.len(), 6, "{state:?}");
+    assert!(state.iter().all(|s| s.ends_with("valid=true")), "{state:?}");
 }
 
 /// Prisma and Drizzle give Better Auth's dates `timestamp` without time zone on PostgreSQL.

@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 /// The environment of ba-server.mjs for a test database.
 pub fn ba_env(db: &TestDb, snake: bool) -> Vec<(String, String)> {
     let mut env = vec![("BA_PLUGINS".to_string(), "organization".to_string())];
+    // The Node app connects directly even when sessionkeeper goes through the pooler.
     match db.url.strip_prefix("sqlite://") {
         Some(path) => env.push(("SQLITE_PATH".into(), path.into())),
-        None => env.push(("DATABASE_URL".into(), db.url.clone())),
+        None => env.push(("DATABASE_URL".into(), db.setup_url().to_owned())),
     }
     if snake {
         env.push(("BA_SCHEMA".into(), "snake".into()));
@@ -293,6 +294,10 @@ mod default_names {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         super::sessions_and_passwords_cross_both_ways(crate::helpers::Db::Postgres, false).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pooled() {
+        super::sessions_and_passwords_cross_both_ways(crate::helpers::Db::Pooled, false).await
     }
 }
 

@@ -7,7 +7,7 @@ use super::PgStore;
 use crate::store::Result;
 use crate::store::StoreError;
 use crate::store::cleanup::{CappedBatch, Criteria, HeapPos, HeapWalk, RowLayer};
-use crate::store::engine::{Args, Read};
+use crate::store::engine::{Args, Read, Run};
 use crate::store::statements::leak;
 use crate::store::tables::{Schema, q};
 use async_trait::async_trait;
@@ -134,11 +134,8 @@ impl HeapWalk for PgStore {
             .finish()?;
         // Optimistic: the common case (the range holds no more than the cap) costs one plain
         // range delete; the rare overflow is undone.
-        let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query_with(sql, args)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mut tx = self.begin().await?;
+        let deleted = tx.execute(sql, args, self.pooler).await?;
         if deleted > u64::from(limit) {
             tx.rollback().await?;
             return Ok(None);

@@ -3,6 +3,7 @@
 //! cleanup's deletes in physical order) in `heap_walk.rs`.
 
 mod heap_walk;
+mod pooler;
 
 pub use heap_walk::{HeapSql, heap_walk_sql};
 
@@ -13,7 +14,7 @@ use super::sql_store::SqlStore;
 use super::tables::Schema;
 use super::ts::Ts;
 use super::{Backend, StoreError};
-use crate::config::Mode;
+use crate::config::{Mode, Pooler};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Arguments, PgPool, Pool, Postgres, Row, Transaction};
@@ -53,12 +54,16 @@ impl SqlStore<Postgres> {
         url: &str,
         max_connections: u32,
         schema: Schema,
+        pooler: Pooler,
     ) -> Result<Self, StoreError> {
-        // UTC sessions: a `timestamp` column without time zone (Prisma's and Drizzle's default
-        // for Better Auth's dates) is then read and written as UTC, as Better Auth means it.
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("sessionkeeper")
-            .options([("TimeZone", "UTC")]);
+        let options = PgConnectOptions::from_str(url)?.application_name("sessionkeeper");
+        let options = match pooler {
+            // UTC sessions: a `timestamp` column without time zone (Prisma's and Drizzle's
+            // default for Better Auth's dates) is then read and written as UTC, as Better Auth
+            // means it.
+            Pooler::None => options.options([("TimeZone", "UTC")]),
+            Pooler::Transaction => pooler::connect_options(options),
+        };
         let pool = super::pool::options::<Postgres>()
             .max_connections(super::pool::general_size(max_connections))
             .acquire_timeout(Duration::from_secs(5))
@@ -69,15 +74,25 @@ impl SqlStore<Postgres> {
             super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
-        Ok(Self::with_pools(pool, lookups, schema))
+        Ok(Self::with_pools(pool, lookups, schema, pooler))
     }
 }
 
 impl Engine for Postgres {
     const BACKEND: Backend = Backend::Postgres;
 
-    async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        pool.begin().await
+    async fn begin_write(
+        pool: &PgPool,
+        pooler: Pooler,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        match Self::begin_statement(pooler) {
+            Some(begin) => pool.begin_with(begin).await,
+            None => pool.begin().await,
+        }
+    }
+
+    fn begin_statement(pooler: Pooler) -> Option<&'static str> {
+        (pooler == Pooler::Transaction).then_some(pooler::BEGIN)
     }
 
     /// Row lock on the user: concurrent sign-ins of one user count and evict one at a time.
@@ -85,20 +100,37 @@ impl Engine for Postgres {
         conn: &mut PgConnection,
         sql: &'static str,
         user_id: &str,
+        pooler: Pooler,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(sql).bind(user_id).fetch_optional(conn).await?;
+        sqlx::query(sql)
+            .bind(user_id)
+            .persistent(named(pooler))
+            .fetch_optional(conn)
+            .await?;
         Ok(())
     }
 
-    async fn migrate(pool: &PgPool, mode: Mode) -> Result<(), StoreError> {
+    async fn migrate(pool: &PgPool, mode: Mode, pooler: Pooler) -> Result<(), StoreError> {
+        let mut wanted = Vec::new();
         if mode == Mode::Owned {
-            let mut auth = sqlx::migrate!("./migrations/postgres/auth");
-            auth.dangerous_set_table_name("sessionkeeper_auth_migrations");
-            auth.run(pool).await?;
+            wanted.push((
+                pooler::AUTH_MIGRATIONS,
+                sqlx::migrate!("./migrations/postgres/auth"),
+            ));
         }
-        let mut own = sqlx::migrate!("./migrations/postgres/own");
-        own.dangerous_set_table_name("sessionkeeper_migrations");
-        own.run(pool).await?;
+        wanted.push((
+            pooler::OWN_MIGRATIONS,
+            sqlx::migrate!("./migrations/postgres/own"),
+        ));
+        for (table, mut migrator) in wanted {
+            migrator.dangerous_set_table_name(table);
+            match pooler {
+                Pooler::None => migrator.run(pool).await?,
+                // sqlx's migrator holds a session-level advisory lock and caches named
+                // statements: neither survives a transaction-mode pooler.
+                Pooler::Transaction => pooler::check_applied(pool, &migrator, table).await?,
+            }
+        }
         Ok(())
     }
 
@@ -122,12 +154,17 @@ impl Engine for Postgres {
         pool: &Pool<Postgres>,
         sql: &'static str,
         args: PgArguments,
+        pooler: Pooler,
     ) -> Result<PgRow, sqlx::Error> {
-        let mut tx = pool.begin().await?;
+        let mut tx = Self::begin_write(pool, pooler).await?;
         sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .persistent(named(pooler))
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query_with(sql, args).fetch_one(&mut *tx).await?;
+        let row = sqlx::query_with(sql, args)
+            .persistent(named(pooler))
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -137,25 +174,46 @@ impl Engine for Postgres {
     }
 }
 
+/// Named prepared statements, cached per connection, except behind a transaction-mode pooler,
+/// where the next transaction may reach a server connection that lacks them (or has another
+/// client's statement under the same name).
+fn named(pooler: Pooler) -> bool {
+    pooler == Pooler::None
+}
+
 impl Run<Postgres> for PgConnection {
     async fn fetch_all(
         &mut self,
         sql: &'static str,
         args: PgArguments,
+        pooler: Pooler,
     ) -> Result<Vec<PgRow>, sqlx::Error> {
-        sqlx::query_with(sql, args).fetch_all(self).await
+        sqlx::query_with(sql, args)
+            .persistent(named(pooler))
+            .fetch_all(self)
+            .await
     }
 
     async fn fetch_optional(
         &mut self,
         sql: &'static str,
         args: PgArguments,
+        pooler: Pooler,
     ) -> Result<Option<PgRow>, sqlx::Error> {
-        sqlx::query_with(sql, args).fetch_optional(self).await
+        sqlx::query_with(sql, args)
+            .persistent(named(pooler))
+            .fetch_optional(self)
+            .await
     }
 
-    async fn execute(&mut self, sql: &'static str, args: PgArguments) -> Result<u64, sqlx::Error> {
+    async fn execute(
+        &mut self,
+        sql: &'static str,
+        args: PgArguments,
+        pooler: Pooler,
+    ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query_with(sql, args)
+            .persistent(named(pooler))
             .execute(self)
             .await?
             .rows_affected())

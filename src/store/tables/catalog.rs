@@ -54,6 +54,7 @@ impl<DB: Engine> CatalogStore for SqlStore<DB> {
             self.pool.clone(),
             self.lookups.clone(),
             schema,
+            self.pooler,
         ))
     }
 

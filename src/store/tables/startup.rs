@@ -5,7 +5,7 @@
 
 use super::check::{self, Expectations};
 use super::schema::Schema;
-use crate::config::{Config, Mode, TenantSource};
+use crate::config::{Config, Mode, Pooler, TenantSource};
 use crate::store::{self, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -62,11 +62,12 @@ pub async fn open_checked(
         config.database_max_connections,
         schema_for(config),
         config.mode,
+        config.database_pooler,
     )
     .await?;
     if config.mode == Mode::Owned {
         refuse_foreign_better_auth(&*store).await?;
-        store.migrate(config.mode).await?;
+        migrate(config, &*store).await?;
     }
     let checked = match check::verify(&*store, &expectations(config)).await {
         Ok(c) => c,
@@ -83,7 +84,7 @@ pub async fn open_checked(
     };
     if config.mode == Mode::Shared {
         if create_own_tables {
-            store.migrate(config.mode).await?;
+            migrate(config, &*store).await?;
         }
         let s = store.schema();
         tracing::info!(
@@ -115,6 +116,7 @@ pub async fn open_read_only(config: &Config) -> Result<Arc<dyn Store>, OpenError
         config.database_max_connections,
         schema_for(config),
         Mode::Shared,
+        config.database_pooler,
     )
     .await?;
     let checked = match check::verify(&*store, &expectations(config)).await {
@@ -127,6 +129,23 @@ pub async fn open_read_only(config: &Config) -> Result<Arc<dyn Store>, OpenError
     } else {
         store.with_schema(checked.schema)
     })
+}
+
+/// Runs the migrations over `DATABASE_DIRECT_URL` when one is set (as Prisma's `directUrl`),
+/// else over the store's own connections; behind a transaction-mode pooler without a direct
+/// URL that only checks, and refuses to start while any migration is pending.
+async fn migrate(config: &Config, store: &dyn Store) -> Result<(), OpenError> {
+    if let Some(direct) = config.database_direct_url.as_deref()
+        && config.is_postgres()
+    {
+        let schema = store.schema().clone();
+        let direct = store::open(direct, 1, schema, config.mode, Pooler::None).await?;
+        return Ok(direct.migrate(config.mode).await?);
+    }
+    match store.migrate(config.mode).await {
+        Err(StoreError::Schema(message)) => Err(OpenError::Refused(message)),
+        other => Ok(other?),
+    }
 }
 
 /// The file of a `sqlite:` URL, when it names one (not `:memory:`).

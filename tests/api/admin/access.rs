@@ -1,7 +1,7 @@
 //! Who may call what: admins, tenant admins (confined), the service token, everyone else.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::{Value, json};
 
 /// Every admin endpoint with a harmless valid request: `(method, path, body)`.
@@ -58,7 +58,7 @@ fn endpoints(user_id: &str) -> Vec<(&'static str, String, Option<Value>)> {
     ]
 }
 
-both_stores!(
+all_stores!(
     anonymous_and_plain_users_are_refused_everywhere,
     with_token(),
     |app| async move {
@@ -140,7 +140,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     admins_and_the_service_token_may_call_everything,
     with_token(),
     |app| async move {
@@ -177,7 +177,7 @@ both_stores!(
     }
 );
 
-both_stores!(the_service_token_is_off_when_unset, |app| async move {
+all_stores!(the_service_token_is_off_when_unset, |app| async move {
     let res = get(
         &app,
         "/api/admin/whoami",
@@ -189,7 +189,7 @@ both_stores!(the_service_token_is_off_when_unset, |app| async move {
     assert_error(&empty, 401, "empty bearer");
 });
 
-both_stores!(
+all_stores!(
     tenant_admins_never_reach_another_tenant,
     with_token(),
     |app| async move {
@@ -388,7 +388,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     organization_tenants_come_from_the_active_organization,
     with_token().set("TENANT_SOURCE", "organization"),
     |app| async move {
@@ -445,7 +445,7 @@ both_stores!(
     }
 );
 
-both_stores!(banned_admins_lose_access, with_token(), |app| async move {
+all_stores!(banned_admins_lose_access, with_token(), |app| async move {
     let (root, cookie) = signed_in(&app, "root@example.com", "admin", None).await;
     let ban = sessionkeeper::store::admin::Ban {
         reason: "test".into(),

@@ -1,11 +1,11 @@
 //! `GET /api/admin/audit`: entries for every change, paginated newest first.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::json;
 use time::Duration;
 
-both_stores!(
+all_stores!(
     audit_entries_page_newest_first,
     with_token(),
     |app| async move {

@@ -1,7 +1,7 @@
 //! Bad input on every admin endpoint gets a 4xx with `{message, code}` and changes nothing.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::{Value, json};
 
 enum Body {
@@ -10,7 +10,7 @@ enum Body {
     Raw(Vec<u8>),
 }
 
-both_stores!(
+all_stores!(
     bad_input_is_refused_and_changes_nothing,
     with_token(),
     |app| async move {

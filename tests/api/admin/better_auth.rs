@@ -1,7 +1,7 @@
 //! Better Auth's admin plugin routes: shapes and codes of docs/better-auth-compat.md §4.2.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use crate::helpers::PASSWORD;
 use serde_json::json;
 use time::Duration;
@@ -15,7 +15,7 @@ fn emails(res: &crate::helpers::Res) -> Vec<String> {
         .collect()
 }
 
-both_stores!(
+all_stores!(
     list_users_searches_filters_sorts_and_pages,
     with_token(),
     |app| async move {
@@ -135,7 +135,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     user_sessions_show_handles_never_tokens,
     with_token(),
     |app| async move {
@@ -250,7 +250,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     ban_deletes_sessions_and_blocks_sign_in_until_unbanned,
     with_token(),
     |app| async move {
@@ -339,7 +339,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     set_role_takes_a_string_or_a_list,
     with_token(),
     |app| async move {

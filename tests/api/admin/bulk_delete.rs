@@ -1,11 +1,11 @@
 //! `DELETE /api/admin/sessions` and `DELETE /api/admin/sessions/{id}`.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::json;
 use time::Duration;
 
-both_stores!(
+all_stores!(
     each_criterion_and_their_conjunction,
     with_token(),
     |app| async move {
@@ -143,7 +143,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     empty_criteria_are_refused_unless_all_and_the_caller_is_spared,
     with_token(),
     |app| async move {
@@ -197,7 +197,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     large_deletions_run_in_batches,
     with_token(),
     |app| async move {
@@ -245,7 +245,7 @@ both_stores!(
     }
 );
 
-both_stores!(single_revocation, with_token(), |app| async move {
+all_stores!(single_revocation, with_token(), |app| async move {
     let owner = user(&app, "one@example.com", "user", Some("A")).await;
     let (s, cookie) = session(&app, &owner, S::fresh(&app)).await;
     let svc = Auth::Bearer(SERVICE_TOKEN.into());

@@ -2,11 +2,11 @@
 //! 409 while another run holds the lease.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::json;
 use time::Duration;
 
-both_stores!(
+all_stores!(
     manual_runs_follow_overrides_and_are_recorded,
     with_token(),
     |app| async move {
@@ -103,7 +103,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     tenant_admins_clean_only_their_tenant,
     with_token(),
     |app| async move {
@@ -144,7 +144,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     a_held_lease_gives_409_with_the_run_id,
     with_token(),
     |app| async move {
@@ -180,7 +180,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     cleanup_bad_input_and_access,
     with_token(),
     |app| async move {
@@ -267,7 +267,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     status_reports_the_limits_the_server_enforces,
     with_token(),
     |app| async move {

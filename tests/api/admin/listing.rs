@@ -2,7 +2,7 @@
 //! repeats nor skips rows while sessions are being inserted.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use std::collections::HashSet;
 use std::sync::Arc;
 use time::Duration;
@@ -24,7 +24,7 @@ fn sorted(v: &[&str]) -> Vec<String> {
     v
 }
 
-both_stores!(
+all_stores!(
     every_filter_selects_exactly_its_sessions,
     with_token(),
     |app| async move {
@@ -142,7 +142,7 @@ both_stores!(
     }
 );
 
-both_stores!(
+all_stores!(
     pages_never_repeat_or_skip_under_concurrent_inserts,
     with_token(),
     |app| async move {
@@ -218,7 +218,7 @@ both_stores!(
     }
 );
 
-both_stores!(page_sizes_default_and_cap, with_token(), |app| async move {
+all_stores!(page_sizes_default_and_cap, with_token(), |app| async move {
     let owner = user(&app, "many@example.com", "user", None).await;
     for _ in 0..55 {
         session(&app, &owner, S::fresh(&app)).await;

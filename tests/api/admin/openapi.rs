@@ -1,7 +1,7 @@
 //! The OpenAPI document covers every admin route, and real responses match it.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::{Value, json};
 
 /// Follows a local `$ref`.
@@ -126,7 +126,7 @@ fn every_route_is_documented_and_nothing_else() {
     );
 }
 
-both_stores!(
+all_stores!(
     real_responses_match_the_document,
     with_token(),
     |app| async move {

@@ -1,7 +1,7 @@
 //! `GET /api/admin/sessions/stats` against a hand-counted data set.
 
 use super::support::*;
-use crate::both_stores;
+use crate::all_stores;
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -15,7 +15,7 @@ fn count_of(list: &Value, key: &str, name: Value) -> u64 {
         .map_or(0, |e| e["count"].as_u64().unwrap())
 }
 
-both_stores!(
+all_stores!(
     stats_count_what_is_there,
     with_token().set("MAX_SESSIONS_PER_USER", "3"),
     |app| async move {
@@ -140,7 +140,7 @@ both_stores!(
     }
 );
 
-both_stores!(stats_of_an_empty_database, with_token(), |app| async move {
+all_stores!(stats_of_an_empty_database, with_token(), |app| async move {
     let res = get(
         &app,
         "/api/admin/sessions/stats",
