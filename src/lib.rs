@@ -14,3 +14,14 @@ pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+
+/// The git commit this binary was built from (`build.rs`), or `unknown`.
+pub const GIT_COMMIT: &str = env!("SESSIONKEEPER_GIT_COMMIT");
+
+/// `sessionkeeper --version`: the crate version and the git commit.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SESSIONKEEPER_GIT_COMMIT"),
+    ")"
+);

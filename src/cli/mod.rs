@@ -8,7 +8,7 @@ mod users;
 pub use error::CliError;
 
 use crate::app::{Application, shutdown_signal};
-use crate::config::{Config, LogFormat, Sources};
+use crate::config::{Config, Sources};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +16,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(
     name = "sessionkeeper",
-    version,
+    version = crate::LONG_VERSION,
     about = "A Better Auth–compatible session authority"
 )]
 pub struct Cli {
@@ -79,7 +79,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return CliError::from(e).report(false),
     };
-    crate::telemetry::init(config.log_format == LogFormat::Json);
+    let telemetry = crate::telemetry::init(&config);
     let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         base_url: None,
@@ -91,6 +91,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Cleanup(args) => cleanup::run(config, args).await,
         Command::Users { command } => users::run(config, command).await,
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(is_server),

@@ -43,6 +43,10 @@ pub(crate) fn fetch_sessions<'c, DB: Engine>(
 
 #[async_trait::async_trait]
 impl<DB: Engine> Store for SqlStore<DB> {
+    fn pool_stats(&self) -> Vec<super::PoolStats> {
+        SqlStore::pool_stats(self)
+    }
+
     fn backend(&self) -> Backend {
         DB::BACKEND
     }
@@ -84,6 +88,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
             .text(password_hash)
             .time(user.created_at)
             .time(user.updated_at);
+        self.note_general_wait();
         let mut tx = DB::begin_write(&self.pool).await?;
         execute_in::<DB>(&mut *tx, self.sql.auth.insert_user, args)
             .await
@@ -131,6 +136,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<u64> {
         let q = &self.sql.auth;
+        self.note_general_wait();
         let mut tx = DB::begin_write(&self.pool).await?;
         let mut evicted = 0;
         if let Some(max) = max_active {

@@ -7,7 +7,9 @@ use super::lookup_batch::{LookupSql, SessionLookups};
 use super::lookup_pool::LookupPool;
 use super::statements::{self, Statements};
 use super::tables::Schema;
+use crate::telemetry::statement_span;
 use sqlx::Pool;
+use tracing::Instrument;
 
 pub struct SqlStore<DB: Engine> {
     pub(crate) pool: Pool<DB>,
@@ -48,13 +50,40 @@ impl<DB: Engine> SqlStore<DB> {
         &self.pool
     }
 
+    /// Both pools' connection counts.
+    pub(crate) fn pool_stats(&self) -> Vec<super::PoolStats> {
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(open);
+        vec![
+            super::PoolStats {
+                pool: "general",
+                open,
+                idle: idle.min(open),
+                max: self.pool.options().get_max_connections(),
+            },
+            self.lookups.stats(),
+        ]
+    }
+
+    /// Counts a wait when sqlx's pool has no idle connection and cannot open another. Read
+    /// without a lock, so a request racing another's release may be miscounted either way.
+    pub(crate) fn note_general_wait(&self) {
+        if self.pool.num_idle() == 0 && self.pool.size() >= self.pool.options().get_max_connections()
+        {
+            super::note_pool_wait("general");
+        }
+    }
+
     pub(crate) async fn fetch_all(
         &self,
         sql: &'static str,
         args: Args<DB>,
     ) -> Result<Vec<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.fetch_all(sql, args).await
+        self.note_general_wait();
+        async { self.pool.acquire().await?.fetch_all(sql, args).await }
+            .instrument(statement_span(sql))
+            .await
     }
 
     pub(crate) async fn fetch_optional(
@@ -63,7 +92,10 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<Option<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.fetch_optional(sql, args).await
+        self.note_general_wait();
+        async { self.pool.acquire().await?.fetch_optional(sql, args).await }
+            .instrument(statement_span(sql))
+            .await
     }
 
     pub(crate) async fn fetch_one(
@@ -83,7 +115,10 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<u64, sqlx::Error> {
         let args = args.finish()?;
-        self.pool.acquire().await?.execute(sql, args).await
+        self.note_general_wait();
+        async { self.pool.acquire().await?.execute(sql, args).await }
+            .instrument(statement_span(sql))
+            .await
     }
 }
 
@@ -94,6 +129,7 @@ pub(crate) async fn fetch_one_in<DB: Engine>(
     args: Args<DB>,
 ) -> Result<DB::Row, sqlx::Error> {
     conn.fetch_optional(sql, args.finish()?)
+        .instrument(statement_span(sql))
         .await?
         .ok_or(sqlx::Error::RowNotFound)
 }
@@ -103,5 +139,7 @@ pub(crate) async fn execute_in<DB: Engine>(
     sql: &'static str,
     args: Args<DB>,
 ) -> Result<u64, sqlx::Error> {
-    conn.execute(sql, args.finish()?).await
+    conn.execute(sql, args.finish()?)
+        .instrument(statement_span(sql))
+        .await
 }
