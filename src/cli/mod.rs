@@ -101,8 +101,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(config: Config) -> Result<(), CliError> {
     let app = Application::build(config).await?;
     let core = app.keeper().core();
+    let metrics_addr = app.metrics_addr().map(|a| a.to_string());
     tracing::info!(
         addr = %app.local_addr(),
+        metrics_addr = metrics_addr.as_deref().unwrap_or("(main listener)"),
         base_url = %core.config().base_url,
         database = core.store().backend().as_str(),
         "sessionkeeper listening"
