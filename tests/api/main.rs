@@ -25,3 +25,4 @@ mod schema;
 mod shared;
 mod shared_cleanup;
 mod shared_node;
+mod shutdown;

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 pub struct ServerProcess {
     pub child: Child,
-    pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub url: String,
     /// Every stderr line so far.
     pub log: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -43,7 +43,7 @@ impl ServerProcess {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel::<Value>();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<Value>(&line)
                     && v["fields"]["message"] == "sessionkeeper listening"
@@ -68,9 +68,9 @@ impl ServerProcess {
         ServerProcess {
             child,
             url: format!("http://{addr}"),
-            addr,
             metrics_addr,
             log,
+            reader: Some(reader),
         }
     }
 
@@ -94,7 +94,14 @@ impl ServerProcess {
         None
     }
 
-    pub fn log_lines(&self) -> Vec<String> {
+    /// Every stderr line; after the process exited, all of them (the reader has drained
+    /// the pipe).
+    pub fn log_lines(&mut self) -> Vec<String> {
+        if let Ok(Some(_)) = self.child.try_wait()
+            && let Some(reader) = self.reader.take()
+        {
+            let _ = reader.join();
+        }
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
