@@ -1,6 +1,7 @@
 //! The command line: thin wrappers over the library.
 
 mod cleanup;
+mod config_check;
 mod error;
 mod migrate;
 mod users;
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: users::UsersCommand,
     },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: config_check::ConfigCommand,
+    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -75,6 +81,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     if let Some(Command::Cleanup(args)) = &cli.command {
         sources.overrides.extend(args.overrides());
     }
+    if let Some(Command::Config { command }) = cli.command {
+        return config_check::run(&sources, command);
+    }
     let config = match Config::load(&sources) {
         Ok(c) => c,
         Err(e) => return CliError::from(e).report(false),
@@ -90,6 +99,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => migrate::run(config, args).await,
         Command::Cleanup(args) => cleanup::run(config, args).await,
         Command::Users { command } => users::run(config, command).await,
+        Command::Config { .. } => Ok(()),
     };
     telemetry.shutdown();
     match result {

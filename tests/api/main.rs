@@ -14,6 +14,7 @@ mod cleanup_prop;
 mod cleanup_seed;
 mod cleanup_walk;
 mod compat;
+mod config_check;
 mod config_errors;
 mod dashboard;
 mod limits;
