@@ -14,6 +14,7 @@ pub const DELETED: &str = "sessionkeeper_cleanup_sessions_deleted_total";
 pub const RUNS: &str = "sessionkeeper_cleanup_runs_total";
 pub const RUN_DURATION: &str = "sessionkeeper_cleanup_run_duration_seconds";
 pub const CLEANUP_BATCHES: &str = "sessionkeeper_cleanup_batches_total";
+pub const LAST_SUCCESS: &str = "sessionkeeper_cleanup_last_success_timestamp_seconds";
 pub const SESSIONS: &str = "sessionkeeper_sessions";
 
 pub const HTTP_REQUESTS: &str = "sessionkeeper_http_requests_total";
@@ -112,6 +113,11 @@ fn describe() {
     describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
     describe_histogram!(RUN_DURATION, Unit::Seconds, "Duration of cleanup runs.");
     describe_counter!(CLEANUP_BATCHES, "Delete statements run by cleanup, by layer.");
+    describe_gauge!(
+        LAST_SUCCESS,
+        Unit::Seconds,
+        "Unix time of the last cleanup run (not a dry run) that completed on this instance."
+    );
     describe_gauge!(
         SESSIONS,
         "Sessions by status (active, expired, inactive), as of the last cleanup run."

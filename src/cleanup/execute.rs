@@ -213,6 +213,13 @@ impl CleanupService {
         metrics::counter!(m::RUNS, "outcome" => run.outcome.as_str(), "trigger" => run.trigger.as_str())
             .increment(1);
         metrics::histogram!(m::RUN_DURATION).record(elapsed.as_secs_f64());
+        if run.outcome == Outcome::Ok && !run.dry_run {
+            // Wall-clock time, as Prometheus' time() compares it; not the injected clock.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            metrics::gauge!(m::LAST_SUCCESS).set(now);
+        }
         let c = run.counts;
         if run.outcome == Outcome::Failed {
             tracing::warn!(

@@ -248,6 +248,87 @@ async fn metrics_move_with_traffic(db: Db) {
         1.0
     );
     assert_labels_bounded(&after, &[&carol_id, &dave_id, &expired_id, "4711", "@"]);
+    dashboard_and_alerts_name_live_metrics(&metrics_url).await;
+}
+
+/// Every metric the Grafana dashboard and the alert rules query is on the live `/metrics`
+/// (after the traffic above; the session gauges are refreshed just after the cleanup run, so
+/// this waits a little for them).
+async fn dashboard_and_alerts_name_live_metrics(metrics_url: &str) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/deploy/grafana/sessionkeeper.json"))
+            .expect("dashboard"),
+    )
+    .expect("dashboard is JSON");
+    let mut queries: Vec<String> = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for t in panel["targets"].as_array().expect("targets") {
+            queries.push(t["expr"].as_str().expect("expr").to_owned());
+        }
+    }
+    let alerts = std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml"))
+        .expect("alerts");
+    queries.extend(alert_exprs(&alerts));
+    let mut wanted = BTreeSet::new();
+    for q in &queries {
+        wanted.extend(metric_names(q));
+    }
+    assert!(wanted.len() >= 15, "the dashboard and alerts query {wanted:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, text) = scrape(metrics_url, Some(METRICS_TOKEN)).await;
+        let live: BTreeSet<String> = parse_metrics(&text).into_keys().map(|(n, _)| n).collect();
+        let missing: Vec<&String> = wanted.iter().filter(|n| !live.contains(*n)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "queried but not exported: {missing:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The `expr:` values of a rules file (a one-line value, or a `|` block up to the next key).
+fn alert_exprs(yaml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in yaml.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("expr:") {
+            if let Some(done) = current.take() {
+                out.push(done);
+            }
+            current = Some(rest.trim().trim_start_matches('|').to_owned());
+        } else if t.starts_with("for:") || t.starts_with("labels:") || t.starts_with('-') {
+            if let Some(done) = current.take() {
+                out.push(done);
+            }
+        } else if let Some(c) = current.as_mut() {
+            c.push(' ');
+            c.push_str(t);
+        }
+    }
+    out.extend(current);
+    assert!(out.len() >= 5, "alert expressions: {out:?}");
+    out
+}
+
+/// The `sessionkeeper_*` metric names a PromQL expression reads.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("sessionkeeper_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    out
 }
 
 fn key(name: &str, labels: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
