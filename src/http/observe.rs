@@ -24,6 +24,7 @@ pub async fn track(State(draining): State<CancellationToken>, req: Request, next
     let in_flight = InFlight::enter();
     let mut res = next.run(req).await;
     drop(in_flight);
+    tracing::Span::current().record("http.response.status_code", res.status().as_u16());
     metrics::histogram!(m::HTTP_DURATION, "route" => route.clone(), "method" => method)
         .record(started.elapsed().as_secs_f64());
     metrics::counter!(

@@ -27,3 +27,4 @@ mod shared;
 mod shared_cleanup;
 mod shared_node;
 mod shutdown;
+mod traces;
