@@ -112,7 +112,10 @@ fn describe() {
     describe_counter!(DELETED, "Sessions deleted by cleanup runs, by layer.");
     describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
     describe_histogram!(RUN_DURATION, Unit::Seconds, "Duration of cleanup runs.");
-    describe_counter!(CLEANUP_BATCHES, "Delete statements run by cleanup, by layer.");
+    describe_counter!(
+        CLEANUP_BATCHES,
+        "Delete statements run by cleanup, by layer."
+    );
     describe_gauge!(
         LAST_SUCCESS,
         Unit::Seconds,
@@ -122,7 +125,10 @@ fn describe() {
         SESSIONS,
         "Sessions by status (active, expired, inactive), as of the last cleanup run."
     );
-    describe_counter!(HTTP_REQUESTS, "HTTP requests by route template, method and status.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests by route template, method and status."
+    );
     describe_histogram!(
         HTTP_DURATION,
         Unit::Seconds,
@@ -148,7 +154,10 @@ fn describe() {
         "Connection requests that found every connection of the pool in use and had to wait."
     );
     describe_histogram!(LOOKUP_BATCH, "Session tokens per lookup statement.");
-    describe_gauge!(BUILD_INFO, "Always 1; labels carry the version and git commit.");
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; labels carry the version and git commit."
+    );
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "commit" => crate::GIT_COMMIT)
         .set(1.0);
 }

@@ -114,7 +114,8 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
 /// and not all zeros.
 pub fn traceparent_trace_id(value: &str) -> Option<&str> {
     let mut parts = value.trim().split('-');
-    let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     let ok = hex(version, 2)
         && version != "ff"

@@ -28,14 +28,22 @@ pub fn run(sources: &Sources, ConfigCommand::Check: ConfigCommand) -> ExitCode {
         .map(|s| {
             let env = s.env.first().copied().unwrap_or("-");
             let from = layers.get(s.key).cloned().unwrap_or(Layer::Default);
-            [format!("{} ({env})", s.key), shown_value(&config, s), from.to_string()]
+            [
+                format!("{} ({env})", s.key),
+                shown_value(&config, s),
+                from.to_string(),
+            ]
         })
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1) = (width(0), width(1).min(60));
     // A closed pipe (`| head`) is not a configuration problem: write errors are ignored.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:w0$}  {:w1$}  from", "setting (environment)", "value");
+    let _ = writeln!(
+        out,
+        "{:w0$}  {:w1$}  from",
+        "setting (environment)", "value"
+    );
     for [name, value, from] in &rows {
         let value = if value.is_empty() { "(none)" } else { value };
         let _ = writeln!(out, "{name:w0$}  {value:w1$}  {from}");

@@ -369,17 +369,21 @@ pub static ALL: &[Setting] = &[
     }),
     setting!("ops.metrics_token", ["METRICS_TOKEN"], true, |c, v| {
         if v.len() < 16 {
-            return Err(
-                "expected at least 16 characters (unset it to leave /metrics open)".into(),
-            );
+            return Err("expected at least 16 characters (unset it to leave /metrics open)".into());
         }
         c.ops.metrics_token = Some(Secret::new(v))
     }),
-    setting!("ops.metrics_listen", ["METRICS_LISTEN_ADDR"], false, |c, v| {
-        c.ops.metrics_listen = Some(v.parse().map_err(|_| {
-            "expected host:port, such as 127.0.0.1:9464".to_string()
-        })?)
-    }),
+    setting!(
+        "ops.metrics_listen",
+        ["METRICS_LISTEN_ADDR"],
+        false,
+        |c, v| {
+            c.ops.metrics_listen = Some(
+                v.parse()
+                    .map_err(|_| "expected host:port, such as 127.0.0.1:9464".to_string())?,
+            )
+        }
+    ),
     setting!(
         "ops.otlp_endpoint",
         ["OTEL_EXPORTER_OTLP_ENDPOINT"],

@@ -19,8 +19,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use error::ApiError;
 use std::sync::Arc;
-use tower_http::catch_panic::CatchPanicLayer;
 use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// Larger bodies get 413: no endpoint takes more than a few KiB of JSON.

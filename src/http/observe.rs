@@ -14,7 +14,11 @@ use tokio_util::sync::CancellationToken;
 /// Requests that matched no route share this label: raw paths would be unbounded.
 const UNMATCHED: &str = "unmatched";
 
-pub async fn track(State(draining): State<CancellationToken>, req: Request, next: Next) -> Response {
+pub async fn track(
+    State(draining): State<CancellationToken>,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()

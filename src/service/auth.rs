@@ -6,8 +6,8 @@ use crate::domain::ids::new_id;
 use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
-use crate::metrics::{self as m, EndReason};
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
+use crate::metrics::{self as m, EndReason};
 use crate::store::StoreError;
 use std::sync::Arc;
 use time::Duration;
@@ -145,7 +145,9 @@ impl AuthService {
         remember_me: bool,
         client: ClientInfo,
     ) -> Result<Issued> {
-        let result = self.sign_in_inner(email, password, remember_me, client).await;
+        let result = self
+            .sign_in_inner(email, password, remember_me, client)
+            .await;
         metrics::counter!(m::SIGN_INS, "outcome" => outcome(&result)).increment(1);
         result
     }

@@ -68,7 +68,8 @@ impl<DB: Engine> SqlStore<DB> {
     /// Counts a wait when sqlx's pool has no idle connection and cannot open another. Read
     /// without a lock, so a request racing another's release may be miscounted either way.
     pub(crate) fn note_general_wait(&self) {
-        if self.pool.num_idle() == 0 && self.pool.size() >= self.pool.options().get_max_connections()
+        if self.pool.num_idle() == 0
+            && self.pool.size() >= self.pool.options().get_max_connections()
         {
             super::note_pool_wait("general");
         }

@@ -28,7 +28,10 @@ fn row<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
         .lines()
         .find(|l| l.starts_with(&format!("{key} (")))
         .unwrap_or_else(|| panic!("no row for {key} in:\n{out}"));
-    line.split("  ").map(str::trim).filter(|s| !s.is_empty()).collect()
+    line.split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[test]
@@ -51,11 +54,20 @@ fn config_check_shows_each_value_and_its_layer_with_secrets_hidden() {
         ],
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert_eq!(row(&out, "secret")[1..], ["<hidden>", "env BETTER_AUTH_SECRET"]);
-    assert_eq!(row(&out, "admin.api_token")[1..], ["<hidden>", "env ADMIN_API_TOKEN"]);
+    assert_eq!(
+        row(&out, "secret")[1..],
+        ["<hidden>", "env BETTER_AUTH_SECRET"]
+    );
+    assert_eq!(
+        row(&out, "admin.api_token")[1..],
+        ["<hidden>", "env ADMIN_API_TOKEN"]
+    );
     assert_eq!(row(&out, "ops.metrics_token")[1..], ["(unset)", "default"]);
     let file_layer = format!("file {file_arg}");
-    assert_eq!(row(&out, "database_max_connections")[1..], ["7", file_layer.as_str()]);
+    assert_eq!(
+        row(&out, "database_max_connections")[1..],
+        ["7", file_layer.as_str()]
+    );
     // The environment wins over the file.
     assert_eq!(
         row(&out, "session_management.batch_size")[1..],
@@ -68,7 +80,10 @@ fn config_check_shows_each_value_and_its_layer_with_secrets_hidden() {
         ["postgres://app:***@127.0.0.1/app", "env DATABASE_URL"]
     );
     for secret in [SECRET, ADMIN_TOKEN, "db-password-1"] {
-        assert!(!out.contains(secret) && !err.contains(secret), "{secret} shown");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret} shown"
+        );
     }
     assert!(out.contains("configuration ok"));
 }
@@ -77,12 +92,18 @@ fn config_check_shows_each_value_and_its_layer_with_secrets_hidden() {
 fn config_check_exits_2_on_any_problem() {
     let (code, _, err) = check(&["config", "check"], &[("SESSION_EXPIRES_IN", "soon")]);
     assert_eq!(code, 2);
-    assert!(err.contains("SESSION_EXPIRES_IN") && err.contains("soon"), "{err}");
+    assert!(
+        err.contains("SESSION_EXPIRES_IN") && err.contains("soon"),
+        "{err}"
+    );
 
     // Loads, but not fit for production: no fixed secret.
     let (code, _, err) = check(&["config", "check"], &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("problem: BETTER_AUTH_SECRET is not set"), "{err}");
+    assert!(
+        err.contains("problem: BETTER_AUTH_SECRET is not set"),
+        "{err}"
+    );
 
     let (code, _, err) = check(
         &["config", "check"],

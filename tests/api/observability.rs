@@ -71,7 +71,10 @@ async fn session_id(c: &Client, cookie: &str) -> String {
         .json()
         .await
         .expect("json");
-    body["session"]["id"].as_str().expect("session id").to_owned()
+    body["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned()
 }
 
 async fn scrape(url: &str, token: Option<&str>) -> (StatusCode, String) {
@@ -110,14 +113,25 @@ async fn metrics_move_with_traffic(db: Db) {
     // The token guards the separate listener; the main one has no /metrics.
     assert_eq!(scrape(&metrics_url, None).await.0, StatusCode::UNAUTHORIZED);
     let wrong = Some("metrics-token-0123456780");
-    assert_eq!(scrape(&metrics_url, wrong).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        scrape(&metrics_url, wrong).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, before) = scrape(&metrics_url, Some(METRICS_TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
     let before = parse_metrics(&before);
-    assert_eq!(scrape(&server.url, Some(METRICS_TOKEN)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        scrape(&server.url, Some(METRICS_TOKEN)).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // Sign-ups: two new, one taken, one invalid.
-    for email in ["ada@example.com", "bob@example.com", "ada@example.com", "not-an-email"] {
+    for email in [
+        "ada@example.com",
+        "bob@example.com",
+        "ada@example.com",
+        "not-an-email",
+    ] {
         let body = json!({"name": "T", "email": email, "password": PASSWORD});
         c.post("/api/auth/sign-up/email", None, body).await;
     }
@@ -128,18 +142,29 @@ async fn metrics_move_with_traffic(db: Db) {
         assert_eq!(res.status(), 200);
         cookies.push(cookie_of(&res));
     }
-    assert_eq!(c.sign_in("ada@example.com", "wrong-password-123").await.status(), 401);
+    assert_eq!(
+        c.sign_in("ada@example.com", "wrong-password-123")
+            .await
+            .status(),
+        401
+    );
     let bob = cookie_of(&c.sign_in("bob@example.com", PASSWORD).await);
 
     // get-session: valid, missing (no token, unknown token), refused (forged), expired.
     let ada = cookies[2].clone();
     c.get("/api/auth/get-session", Some(&ada)).await;
     c.get("/api/auth/get-session", None).await;
-    c.get("/api/auth/get-session", Some("better-auth.session_token=forged.c2lnbmF0dXJl"))
-        .await;
+    c.get(
+        "/api/auth/get-session",
+        Some("better-auth.session_token=forged.c2lnbmF0dXJl"),
+    )
+    .await;
     let expired_id = session_id(&c, &bob).await;
     let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    store.touch_session(&expired_id, past, past).await.expect("touch");
+    store
+        .touch_session(&expired_id, past, past)
+        .await
+        .expect("touch");
     c.get("/api/auth/get-session", Some(&bob)).await;
 
     // Concurrent requests on the one general connection.
@@ -159,7 +184,10 @@ async fn metrics_move_with_traffic(db: Db) {
     assert_eq!(res.status(), 200);
     let dave = cookie_of(&c.sign_in("bob@example.com", PASSWORD).await);
     let dave_id = session_id(&c, &dave).await;
-    store.touch_session(&dave_id, past, past).await.expect("touch");
+    store
+        .touch_session(&dave_id, past, past)
+        .await
+        .expect("touch");
     let res = c
         .http
         .post(format!("{}/api/admin/sessions/cleanup", c.url))
@@ -172,7 +200,8 @@ async fn metrics_move_with_traffic(db: Db) {
     let eve = cookie_of(&c.sign_in("bob@example.com", PASSWORD).await);
     c.sign_in("bob@example.com", PASSWORD).await;
     // Ends bob's sign-up session and the sign-in just made.
-    c.post("/api/auth/revoke-other-sessions", Some(&eve), json!({})).await;
+    c.post("/api/auth/revoke-other-sessions", Some(&eve), json!({}))
+        .await;
     c.post("/api/auth/sign-out", Some(&eve), json!({})).await;
     c.get("/no/such/page/4711", None).await;
 
@@ -193,7 +222,10 @@ async fn metrics_move_with_traffic(db: Db) {
     let ended = "sessionkeeper_sessions_ended_total";
     // ada's sign-up session at her third sign-in, her first sign-in's at the fourth.
     assert_eq!(d(ended, &[("reason", "evicted")]), 2.0);
-    assert_eq!(d("sessionkeeper_sessions_evicted_at_sign_in_total", &[]), 2.0);
+    assert_eq!(
+        d("sessionkeeper_sessions_evicted_at_sign_in_total", &[]),
+        2.0
+    );
     assert_eq!(d(ended, &[("reason", "expired")]), 1.0);
     assert_eq!(d(ended, &[("reason", "admin")]), 1.0);
     assert_eq!(d(ended, &[("reason", "cleanup")]), 1.0);
@@ -229,22 +261,38 @@ async fn metrics_move_with_traffic(db: Db) {
     );
 
     for pool in ["general", "lookup"] {
-        let max = sample(&after, "sessionkeeper_db_pool_max_connections", &[("pool", pool)]);
+        let max = sample(
+            &after,
+            "sessionkeeper_db_pool_max_connections",
+            &[("pool", pool)],
+        );
         assert_eq!(max, 1.0, "{pool} pool max");
         let idle = [("pool", pool), ("state", "idle")];
         assert!(after.contains_key(&key("sessionkeeper_db_pool_connections", &idle)));
     }
     let waits = "sessionkeeper_db_pool_waits_total";
-    assert!(d(waits, &[("pool", "general")]) >= 1.0, "concurrent requests waited");
+    assert!(
+        d(waits, &[("pool", "general")]) >= 1.0,
+        "concurrent requests waited"
+    );
     assert!(d("sessionkeeper_session_lookup_batch_size_count", &[]) >= 7.0);
     let runs = [("outcome", "ok"), ("trigger", "manual")];
     assert_eq!(d("sessionkeeper_cleanup_runs_total", &runs), 1.0);
-    assert!(d("sessionkeeper_cleanup_batches_total", &[("layer", "expired")]) >= 1.0);
+    assert!(
+        d(
+            "sessionkeeper_cleanup_batches_total",
+            &[("layer", "expired")]
+        ) >= 1.0
+    );
     assert_eq!(
-        sample(&after, "sessionkeeper_build_info", &[
-            ("version", env!("CARGO_PKG_VERSION")),
-            ("commit", commit_of(&after).as_str())
-        ]),
+        sample(
+            &after,
+            "sessionkeeper_build_info",
+            &[
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("commit", commit_of(&after).as_str())
+            ]
+        ),
         1.0
     );
     assert_labels_bounded(&after, &[&carol_id, &dave_id, &expired_id, "4711", "@"]);
@@ -267,14 +315,17 @@ async fn dashboard_and_alerts_name_live_metrics(metrics_url: &str) {
             queries.push(t["expr"].as_str().expect("expr").to_owned());
         }
     }
-    let alerts = std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml"))
-        .expect("alerts");
+    let alerts =
+        std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml")).expect("alerts");
     queries.extend(alert_exprs(&alerts));
     let mut wanted = BTreeSet::new();
     for q in &queries {
         wanted.extend(metric_names(q));
     }
-    assert!(wanted.len() >= 15, "the dashboard and alerts query {wanted:?}");
+    assert!(
+        wanted.len() >= 15,
+        "the dashboard and alerts query {wanted:?}"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let (_, text) = scrape(metrics_url, Some(METRICS_TOKEN)).await;
@@ -354,7 +405,10 @@ fn commit_of(samples: &Samples) -> String {
 fn assert_labels_bounded(samples: &Samples, forbidden: &[&str]) {
     let mut routes = BTreeSet::new();
     for (name, labels) in samples.keys() {
-        assert!(name.starts_with("sessionkeeper_"), "unexpected family {name}");
+        assert!(
+            name.starts_with("sessionkeeper_"),
+            "unexpected family {name}"
+        );
         for (k, v) in labels {
             for bad in forbidden {
                 assert!(!v.contains(bad), "{name}{{{k}={v}}} holds {bad}");
@@ -368,6 +422,9 @@ fn assert_labels_bounded(samples: &Samples, forbidden: &[&str]) {
         }
     }
     for r in &routes {
-        assert!(r == "unmatched" || r.starts_with("/api/"), "route label {r}");
+        assert!(
+            r == "unmatched" || r.starts_with("/api/"),
+            "route label {r}"
+        );
     }
 }

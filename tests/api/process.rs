@@ -170,8 +170,5 @@ pub fn sample(samples: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     key.sort();
-    samples
-        .get(&(name.to_owned(), key))
-        .copied()
-        .unwrap_or(0.0)
+    samples.get(&(name.to_owned(), key)).copied().unwrap_or(0.0)
 }

@@ -83,7 +83,9 @@ async fn sigterm_during_load_drains_in_flight_requests_and_stops_the_cleanup() {
         accepted,
         whole.len() + 1,
         "every request the server started got its whole response; failed: {:?}",
-        sent.iter().filter(|s| s.result.is_err()).collect::<Vec<_>>()
+        sent.iter()
+            .filter(|s| s.result.is_err())
+            .collect::<Vec<_>>()
     );
     for s in &whole {
         assert_eq!(s.result.as_ref().map(|r| r.0), Ok(200), "{s:?}");

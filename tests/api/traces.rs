@@ -108,9 +108,18 @@ mod otlp {
             .iter()
             .find(|s| s["name"] == "POST /api/auth/sign-in/email")
             .unwrap_or_else(|| panic!("no sign-in request span in {spans:#?}"));
-        assert_eq!(request["traceId"].as_str().map(str::to_lowercase).as_deref(), Some(TRACE_ID));
         assert_eq!(
-            request["parentSpanId"].as_str().map(str::to_lowercase).as_deref(),
+            request["traceId"]
+                .as_str()
+                .map(str::to_lowercase)
+                .as_deref(),
+            Some(TRACE_ID)
+        );
+        assert_eq!(
+            request["parentSpanId"]
+                .as_str()
+                .map(str::to_lowercase)
+                .as_deref(),
             Some(PARENT_ID),
             "the caller's span is the parent"
         );
@@ -119,7 +128,10 @@ mod otlp {
         let status = attr(request, "http.response.status_code").expect("status");
         // tracing-opentelemetry exports an unsigned field as a string.
         let code = status.get("intValue").or_else(|| status.get("stringValue"));
-        assert_eq!(code.map(|c| c.to_string().replace('"', "")).as_deref(), Some("200"));
+        assert_eq!(
+            code.map(|c| c.to_string().replace('"', "")).as_deref(),
+            Some("200")
+        );
 
         let request_id = request["spanId"].as_str().expect("span id");
         let statements: Vec<&Value> = spans
@@ -127,12 +139,21 @@ mod otlp {
             .filter(|s| s["parentSpanId"] == request_id)
             .filter(|s| attr(s, "db.query.text").is_some())
             .collect();
-        let names: Vec<&str> = statements.iter().filter_map(|s| s["name"].as_str()).collect();
+        let names: Vec<&str> = statements
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
         // The user by e-mail, and the new session.
-        assert!(names.contains(&"SELECT") && names.contains(&"INSERT"), "{names:?}");
+        assert!(
+            names.contains(&"SELECT") && names.contains(&"INSERT"),
+            "{names:?}"
+        );
         for s in &statements {
             let text = attr(s, "db.query.text").unwrap().to_string();
-            assert!(!text.contains("trace@example.com"), "parameters leak: {text}");
+            assert!(
+                !text.contains("trace@example.com"),
+                "parameters leak: {text}"
+            );
         }
         let all = serde_json::to_string(&spans).unwrap();
         assert!(!all.contains(PASSWORD) && !all.contains("trace@example.com"));
