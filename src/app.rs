@@ -142,14 +142,9 @@ impl Application {
         }
         let draining = CancellationToken::new();
         let state = AppState::new(self.keeper.clone()).with_draining(draining.clone());
-        let metrics_server = match self.metrics_listener {
-            Some(listener) => Some(tokio::spawn(serve_metrics(
-                listener,
-                state.clone(),
-                draining.clone(),
-            ))),
-            None => None,
-        };
+        let metrics_server = self
+            .metrics_listener
+            .map(|listener| tokio::spawn(serve_metrics(listener, state.clone(), draining.clone())));
         let app = http::router(state);
         let signal = draining.clone();
         tokio::spawn(async move {

@@ -384,6 +384,23 @@ impl AuthService {
     }
 }
 
+/// The `outcome` label of a sign-in or sign-up: a fixed word per way it can end.
+fn outcome<T>(result: &Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "success",
+        Err(Error::InvalidCredentials) => "invalid_credentials",
+        Err(Error::Banned) => "banned",
+        Err(Error::UserExists) => "user_exists",
+        Err(
+            Error::Validation(_)
+            | Error::InvalidEmail
+            | Error::PasswordTooShort
+            | Error::PasswordTooLong,
+        ) => "invalid_input",
+        Err(_) => "error",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,22 +423,5 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
-    }
-}
-
-/// The `outcome` label of a sign-in or sign-up: a fixed word per way it can end.
-fn outcome<T>(result: &Result<T>) -> &'static str {
-    match result {
-        Ok(_) => "success",
-        Err(Error::InvalidCredentials) => "invalid_credentials",
-        Err(Error::Banned) => "banned",
-        Err(Error::UserExists) => "user_exists",
-        Err(
-            Error::Validation(_)
-            | Error::InvalidEmail
-            | Error::PasswordTooShort
-            | Error::PasswordTooLong,
-        ) => "invalid_input",
-        Err(_) => "error",
     }
 }

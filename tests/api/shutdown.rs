@@ -128,7 +128,7 @@ async fn load(url: String, worker: usize, stop_at: Arc<std::sync::OnceLock<Insta
     let mut n = worker;
     while stop_at.get().is_none_or(|t| Instant::now() < *t) {
         n += 1;
-        let req = if n % 2 == 0 {
+        let req = if n.is_multiple_of(2) {
             http.post(format!("{url}/api/auth/sign-in/email"))
                 .header("origin", crate::helpers::BASE_URL)
                 .json(&json!({"email": "load@example.com", "password": PASSWORD}))
