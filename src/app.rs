@@ -166,21 +166,22 @@ impl Application {
             draining.cancelled().await;
             tokio::time::sleep(grace).await;
         };
-        let (served, ()) = tokio::join!(
-            async {
-                tokio::select! {
-                    served = served => served,
-                    () = deadline => {
-                        tracing::warn!(
-                            seconds = grace.as_secs(),
-                            "requests still in flight at the shutdown timeout; closing them"
-                        );
-                        Ok(())
-                    }
+        let serving = async {
+            let served = tokio::select! {
+                served = served => served,
+                () = deadline => {
+                    tracing::warn!(
+                        seconds = grace.as_secs(),
+                        "requests still in flight at the shutdown timeout; closing them"
+                    );
+                    Ok(())
                 }
-            },
-            stop_cleanup
-        );
+            };
+            // Should serving end on its own, the cleanup is stopped all the same.
+            draining.cancel();
+            served
+        };
+        let (served, ()) = tokio::join!(serving, stop_cleanup);
         if let Some(task) = metrics_server {
             let _ = task.await;
         }

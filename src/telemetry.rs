@@ -87,11 +87,23 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
+    // The log layer formats a span's fields when the span is made, for every request: the
+    // exporter's naming fields only where there is an exporter.
+    #[cfg(feature = "otel")]
     let span = tracing::info_span!(
         target: "sessionkeeper::http",
         "request",
         otel.name = %format_args!("{} {route}", req.method()),
         otel.kind = "server",
+        http.request.method = %req.method(),
+        http.route = route,
+        http.response.status_code = Empty,
+        trace_id = Empty,
+    );
+    #[cfg(not(feature = "otel"))]
+    let span = tracing::info_span!(
+        target: "sessionkeeper::http",
+        "request",
         http.request.method = %req.method(),
         http.route = route,
         http.response.status_code = Empty,
