@@ -21,6 +21,7 @@ mod limits;
 mod lookups;
 mod observability;
 mod operations;
+mod packaging;
 mod process;
 mod schema;
 mod shared;
