@@ -125,6 +125,18 @@ async fn metrics_move_with_traffic(db: Db) {
         StatusCode::NOT_FOUND
     );
 
+    let ids = drive_traffic(&c, &*store).await;
+    let (_, after) = scrape(&metrics_url, Some(METRICS_TOKEN)).await;
+    let after = parse_metrics(&after);
+    assert_families_moved(&before, &after);
+    let mut forbidden: Vec<&str> = ids.iter().map(String::as_str).collect();
+    forbidden.extend(["4711", "@"]);
+    assert_labels_bounded(&after, &forbidden);
+    dashboard_and_alerts_name_live_metrics(&metrics_url).await;
+}
+
+/// Traffic of every kind; the ids of the sessions it made, which no label may hold.
+async fn drive_traffic(c: &Client, store: &dyn sessionkeeper::store::Store) -> Vec<String> {
     // Sign-ups: two new, one taken, one invalid.
     for email in [
         "ada@example.com",
@@ -159,7 +171,7 @@ async fn metrics_move_with_traffic(db: Db) {
         Some("better-auth.session_token=forged.c2lnbmF0dXJl"),
     )
     .await;
-    let expired_id = session_id(&c, &bob).await;
+    let expired_id = session_id(c, &bob).await;
     let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
     store
         .touch_session(&expired_id, past, past)
@@ -173,7 +185,7 @@ async fn metrics_move_with_traffic(db: Db) {
 
     // Sessions ended: admin delete, revoke, sign-out; a cleanup run deletes an expired one.
     let carol = cookie_of(&c.sign_in("ada@example.com", PASSWORD).await);
-    let carol_id = session_id(&c, &carol).await;
+    let carol_id = session_id(c, &carol).await;
     let res = c
         .http
         .delete(format!("{}/api/admin/sessions/{carol_id}", c.url))
@@ -183,7 +195,7 @@ async fn metrics_move_with_traffic(db: Db) {
         .expect("admin delete");
     assert_eq!(res.status(), 200);
     let dave = cookie_of(&c.sign_in("bob@example.com", PASSWORD).await);
-    let dave_id = session_id(&c, &dave).await;
+    let dave_id = session_id(c, &dave).await;
     store
         .touch_session(&dave_id, past, past)
         .await
@@ -205,10 +217,13 @@ async fn metrics_move_with_traffic(db: Db) {
     c.post("/api/auth/sign-out", Some(&eve), json!({})).await;
     c.get("/no/such/page/4711", None).await;
 
-    let (_, after) = scrape(&metrics_url, Some(METRICS_TOKEN)).await;
-    let after = parse_metrics(&after);
+    vec![carol_id, dave_id, expired_id]
+}
+
+/// Each family moved by exactly what [`drive_traffic`] did.
+fn assert_families_moved(before: &Samples, after: &Samples) {
     let d = |name: &str, labels: &[(&str, &str)]| {
-        sample(&after, name, labels) - sample(&before, name, labels)
+        sample(after, name, labels) - sample(before, name, labels)
     };
 
     let ups = "sessionkeeper_sign_ups_total";
@@ -290,13 +305,11 @@ async fn metrics_move_with_traffic(db: Db) {
             "sessionkeeper_build_info",
             &[
                 ("version", env!("CARGO_PKG_VERSION")),
-                ("commit", commit_of(&after).as_str())
+                ("commit", commit_of(after).as_str())
             ]
         ),
         1.0
     );
-    assert_labels_bounded(&after, &[&carol_id, &dave_id, &expired_id, "4711", "@"]);
-    dashboard_and_alerts_name_live_metrics(&metrics_url).await;
 }
 
 /// Every metric the Grafana dashboard and the alert rules query is on the live `/metrics`
