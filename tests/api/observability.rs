@@ -277,7 +277,7 @@ fn assert_families_moved(before: &Samples, after: &Samples) {
 
     for pool in ["general", "lookup"] {
         let max = sample(
-            &after,
+            after,
             "sessionkeeper_db_pool_max_connections",
             &[("pool", pool)],
         );
@@ -301,7 +301,7 @@ fn assert_families_moved(before: &Samples, after: &Samples) {
     );
     assert_eq!(
         sample(
-            &after,
+            after,
             "sessionkeeper_build_info",
             &[
                 ("version", env!("CARGO_PKG_VERSION")),
