@@ -1,6 +1,7 @@
 //! Traces: a sign-in's request span and its statement spans reach a local OTLP/HTTP receiver
 //! (feature `otel`; `cargo test --features otel --test api traces`), as children of the
-//! caller's W3C `traceparent`; and the trace id is in the JSON log lines (any build).
+//! caller's W3C `traceparent`, and so do the cleanup's batch spans; and the trace id is in the
+//! JSON log lines (any build).
 
 use crate::helpers::{BASE_URL, Db, PASSWORD, TestDb};
 use crate::process::ServerProcess;
@@ -96,8 +97,15 @@ mod otlp {
     async fn a_sign_in_exports_its_request_and_statement_spans() {
         let (endpoint, spans) = receiver().await;
         let db = TestDb::new(Db::Sqlite).await.expect("SQLite");
-        let mut server =
-            ServerProcess::start(&db.url, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+        let mut server = ServerProcess::start(
+            &db.url,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+                // The start-up cleanup run: its batches are spans too.
+                ("AUTOMATIC_SESSION_CLEANUP", "true"),
+                ("CLEANUP_ON_STARTUP", "true"),
+            ],
+        );
         sign_up_and_in(&server.url).await;
         // Shutdown flushes the spans still buffered.
         server.terminate();
@@ -155,6 +163,11 @@ mod otlp {
                 "parameters leak: {text}"
             );
         }
+        let batch = spans
+            .iter()
+            .find(|s| s["name"] == "cleanup.batch")
+            .expect("a cleanup batch span");
+        assert!(attr(batch, "layer").is_some() && attr(batch, "deleted").is_some());
         let all = serde_json::to_string(&spans).unwrap();
         assert!(!all.contains(PASSWORD) && !all.contains("trace@example.com"));
     }
