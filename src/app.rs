@@ -8,10 +8,12 @@ use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
 use crate::store::tables::startup;
 use crate::store::{self, Schema, StoreError};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -67,6 +69,7 @@ pub async fn open_store_with(
 pub struct Application {
     keeper: Arc<SessionKeeper>,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -84,8 +87,20 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        let metrics_listener = match config.ops.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let keeper = Arc::new(SessionKeeper::new(config, store, clock));
-        Ok(Self { keeper, listener })
+        Ok(Self {
+            keeper,
+            listener,
+            metrics_listener,
+        })
     }
 
     /// The core API the server serves.
@@ -98,31 +113,90 @@ impl Application {
         self.keeper.admin().cleanup()
     }
 
+    /// Where `/metrics` is served when `METRICS_LISTEN_ADDR` gave it a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.keeper.core().config().listen)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests. Runs the cleanup
-    /// service alongside when automatic cleanup is on, and stops it (between batches) at the end.
+    /// Serves until `shutdown` resolves, then stops accepting connections and gives the
+    /// requests in flight up to `SHUTDOWN_TIMEOUT_SECONDS` to finish (responses sent meanwhile
+    /// say `Connection: close`). Runs the cleanup service alongside when automatic cleanup is
+    /// on, and stops it (between batches, the run recorded `stopped`) as soon as shutdown
+    /// begins. `/metrics` gets a listener of its own when `METRICS_LISTEN_ADDR` is set.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let config = self.keeper.core().config().clone();
         let cleanup = self.cleanup().clone();
-        if self.keeper.core().config().cleanup.automatic {
+        if config.cleanup.automatic {
             cleanup.start();
         }
-        let app = http::router(AppState::new(self.keeper.clone()));
+        let draining = CancellationToken::new();
+        let state = AppState::new(self.keeper.clone()).with_draining(draining.clone());
+        let metrics_server = self
+            .metrics_listener
+            .map(|listener| tokio::spawn(serve_metrics(listener, state.clone(), draining.clone())));
+        let app = http::router(state);
+        let signal = draining.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signal.cancel();
+        });
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
-        cleanup.stop().await;
+        .with_graceful_shutdown(draining.clone().cancelled_owned())
+        .into_future();
+        let grace = Duration::from_secs(config.ops.shutdown_timeout_seconds);
+        let stop_cleanup = async {
+            draining.cancelled().await;
+            cleanup.stop().await;
+        };
+        let deadline = async {
+            draining.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        let serving = async {
+            let served = tokio::select! {
+                served = served => served,
+                () = deadline => {
+                    tracing::warn!(
+                        seconds = grace.as_secs(),
+                        "requests still in flight at the shutdown timeout; closing them"
+                    );
+                    Ok(())
+                }
+            };
+            // Should serving end on its own, the cleanup is stopped all the same.
+            draining.cancel();
+            served
+        };
+        let (served, ()) = tokio::join!(serving, stop_cleanup);
+        if let Some(task) = metrics_server {
+            let _ = task.await;
+        }
         served
+    }
+}
+
+/// `/metrics` alone, on `METRICS_LISTEN_ADDR`.
+async fn serve_metrics(listener: TcpListener, state: AppState, draining: CancellationToken) {
+    let app = http::metrics::router().with_state(state);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(draining.cancelled_owned())
+        .await
+    {
+        tracing::error!(error = %e, "the metrics listener failed");
     }
 }
 

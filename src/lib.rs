@@ -47,8 +47,20 @@ pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod service;
+pub mod spans;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod telemetry;
 
 pub use service::{Validated, Validator, ValidatorError, ValidatorOptions};
+
+/// The git commit this binary was built from (`build.rs`), or `unknown`.
+pub const GIT_COMMIT: &str = env!("SESSIONKEEPER_GIT_COMMIT");
+
+/// `sessionkeeper --version`: the crate version and the git commit.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SESSIONKEEPER_GIT_COMMIT"),
+    ")"
+);

@@ -1,8 +1,11 @@
-//! The process-wide Prometheus registry behind `GET /metrics`.
+//! The process-wide Prometheus registry behind `GET /metrics`, and the names of every metric.
 //!
 //! The `metrics` facade has one global recorder per process. It is installed on first use; when
 //! an embedding application installed its own first, ours still renders (empty) and a warning
 //! says why. Tests start many apps in one process, so they share this registry.
+//!
+//! Label values are bounded: route templates (never raw paths), methods, status codes, and
+//! the fixed outcome/reason/result words below. Never ids, addresses or tokens.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -10,17 +13,87 @@ use std::sync::OnceLock;
 pub const DELETED: &str = "sessionkeeper_cleanup_sessions_deleted_total";
 pub const RUNS: &str = "sessionkeeper_cleanup_runs_total";
 pub const RUN_DURATION: &str = "sessionkeeper_cleanup_run_duration_seconds";
+pub const CLEANUP_BATCHES: &str = "sessionkeeper_cleanup_batches_total";
+pub const LAST_SUCCESS: &str = "sessionkeeper_cleanup_last_success_timestamp_seconds";
 pub const SESSIONS: &str = "sessionkeeper_sessions";
 
+pub const HTTP_REQUESTS: &str = "sessionkeeper_http_requests_total";
+pub const HTTP_DURATION: &str = "sessionkeeper_http_request_duration_seconds";
+pub const HTTP_IN_FLIGHT: &str = "sessionkeeper_http_requests_in_flight";
+
+pub const SIGN_INS: &str = "sessionkeeper_sign_ins_total";
+pub const SIGN_UPS: &str = "sessionkeeper_sign_ups_total";
+pub const SESSIONS_CREATED: &str = "sessionkeeper_sessions_created_total";
+pub const SESSIONS_ENDED: &str = "sessionkeeper_sessions_ended_total";
+pub const GET_SESSION: &str = "sessionkeeper_get_session_total";
+pub const EVICTED_AT_SIGN_IN: &str = "sessionkeeper_sessions_evicted_at_sign_in_total";
+
+pub const POOL_CONNECTIONS: &str = "sessionkeeper_db_pool_connections";
+pub const POOL_MAX: &str = "sessionkeeper_db_pool_max_connections";
+pub const POOL_WAITS: &str = "sessionkeeper_db_pool_waits_total";
+pub const LOOKUP_BATCH: &str = "sessionkeeper_session_lookup_batch_size";
+
+pub const BUILD_INFO: &str = "sessionkeeper_build_info";
+
 const DURATION_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0];
+/// From a cached get-session (well under a millisecond) to a slow sign-in under load.
+const HTTP_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Tokens per lookup statement: 1 up to `lookup_batch::MAX_BATCH` (64).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// Why a session ended (the `reason` label of [`SESSIONS_ENDED`]).
+#[derive(Debug, Clone, Copy)]
+pub enum EndReason {
+    SignOut,
+    /// Found expired by a session check, and deleted.
+    Expired,
+    /// The user revoked it (revoke-session(s)).
+    Revoked,
+    /// Evicted at sign-in by the per-user limit.
+    Evicted,
+    /// Deleted by an admin (revoke, bulk delete, ban).
+    Admin,
+    /// Deleted by a cleanup run.
+    Cleanup,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SignOut => "sign_out",
+            EndReason::Expired => "expired",
+            EndReason::Revoked => "revoked",
+            EndReason::Evicted => "evicted",
+            EndReason::Admin => "admin",
+            EndReason::Cleanup => "cleanup",
+        }
+    }
+}
+
+pub fn sessions_ended(reason: EndReason, n: u64) {
+    if n > 0 {
+        metrics::counter!(SESSIONS_ENDED, "reason" => reason.as_str()).increment(n);
+    }
+}
 
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let builder = builder
-            .set_buckets_for_metric(Matcher::Full(RUN_DURATION.into()), DURATION_BUCKETS)
-            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let buckets = [
+            (RUN_DURATION, DURATION_BUCKETS),
+            (HTTP_DURATION, HTTP_BUCKETS),
+            (LOOKUP_BATCH, BATCH_BUCKETS),
+        ];
+        let mut builder = PrometheusBuilder::new();
+        for (name, values) in buckets {
+            // Only an empty bucket list is refused, and none of ours is empty.
+            builder = match builder.set_buckets_for_metric(Matcher::Full(name.into()), values) {
+                Ok(b) => b,
+                Err(_) => unreachable!("{name} has buckets"),
+            };
+        }
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
@@ -35,17 +108,58 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!(DELETED, "Sessions deleted by cleanup runs, by layer.");
-    metrics::describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
-    metrics::describe_histogram!(
-        RUN_DURATION,
-        metrics::Unit::Seconds,
-        "Duration of cleanup runs."
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(DELETED, "Sessions deleted by cleanup runs, by layer.");
+    describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
+    describe_histogram!(RUN_DURATION, Unit::Seconds, "Duration of cleanup runs.");
+    describe_counter!(
+        CLEANUP_BATCHES,
+        "Delete statements run by cleanup, by layer."
     );
-    metrics::describe_gauge!(
+    describe_gauge!(
+        LAST_SUCCESS,
+        Unit::Seconds,
+        "Unix time of the last cleanup run (not a dry run) that completed on this instance."
+    );
+    describe_gauge!(
         SESSIONS,
         "Sessions by status (active, expired, inactive), as of the last cleanup run."
     );
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests by route template, method and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to the response head, by route template and method."
+    );
+    describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being handled now.");
+    describe_counter!(SIGN_INS, "Email sign-ins by outcome.");
+    describe_counter!(SIGN_UPS, "Email sign-ups by outcome.");
+    describe_counter!(SESSIONS_CREATED, "Sessions created (sign-in and sign-up).");
+    describe_counter!(SESSIONS_ENDED, "Sessions deleted, by reason.");
+    describe_counter!(GET_SESSION, "get-session answers by result.");
+    describe_counter!(
+        EVICTED_AT_SIGN_IN,
+        "Sessions evicted at sign-in by the per-user limit."
+    );
+    describe_gauge!(
+        POOL_CONNECTIONS,
+        "Database connections by pool (general, lookup) and state (idle, in_use), at scrape time."
+    );
+    describe_gauge!(POOL_MAX, "Most connections each database pool opens.");
+    describe_counter!(
+        POOL_WAITS,
+        "Connection requests that found every connection of the pool in use and had to wait."
+    );
+    describe_histogram!(LOOKUP_BATCH, "Session tokens per lookup statement.");
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; labels carry the version and git commit."
+    );
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "commit" => crate::GIT_COMMIT)
+        .set(1.0);
 }
 
 /// The text exposition of every metric.

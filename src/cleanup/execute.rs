@@ -15,6 +15,7 @@ use crate::store::cleanup::{
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Why a run ended early.
 enum Halt {
@@ -212,6 +213,13 @@ impl CleanupService {
         metrics::counter!(m::RUNS, "outcome" => run.outcome.as_str(), "trigger" => run.trigger.as_str())
             .increment(1);
         metrics::histogram!(m::RUN_DURATION).record(elapsed.as_secs_f64());
+        if run.outcome == Outcome::Ok && !run.dry_run {
+            // Wall-clock time, as Prometheus' time() compares it; not the injected clock.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            metrics::gauge!(m::LAST_SUCCESS).set(now);
+        }
         let c = run.counts;
         if run.outcome == Outcome::Failed {
             tracing::warn!(
@@ -286,10 +294,14 @@ impl Batches<'_> {
             self.check_stop()?;
             let store = &self.service.store;
             let started = Instant::now();
+            let span = batch_span(layer.into());
             let n = match layer {
-                RowLayer::Expired => store.delete_expired_batch(&self.criteria, batch).await?,
-                RowLayer::Inactive => store.delete_inactive_batch(&self.criteria, batch).await?,
-            };
+                RowLayer::Expired => store.delete_expired_batch(&self.criteria, batch),
+                RowLayer::Inactive => store.delete_inactive_batch(&self.criteria, batch),
+            }
+            .instrument(span.clone())
+            .await?;
+            span.record("deleted", n);
             let took = started.elapsed();
             self.deleted(layer.into(), n);
             if n < u64::from(batch) {
@@ -324,15 +336,21 @@ impl Batches<'_> {
                 .max(from.block + 1);
             let c = &self.criteria;
             let started = Instant::now();
-            let uncapped = if capped {
-                None
-            } else {
-                walk.delete_layer_range(c, layer, from, to, limit).await?
-            };
-            let done = match uncapped {
-                Some(deleted) => CappedBatch { deleted, cut: None },
-                None => walk.delete_layer_capped(c, layer, from, to, limit).await?,
-            };
+            let span = batch_span(layer.into());
+            let done = async {
+                let uncapped = if capped {
+                    None
+                } else {
+                    walk.delete_layer_range(c, layer, from, to, limit).await?
+                };
+                Ok::<_, StoreError>(match uncapped {
+                    Some(deleted) => CappedBatch { deleted, cut: None },
+                    None => walk.delete_layer_capped(c, layer, from, to, limit).await?,
+                })
+            }
+            .instrument(span.clone())
+            .await?;
+            span.record("deleted", done.deleted);
             let took = started.elapsed();
             self.deleted(layer.into(), done.deleted);
             capped = done.cut.is_some();
@@ -387,9 +405,12 @@ impl Batches<'_> {
                     self.check_stop()?;
                     let store = &self.service.store;
                     let started = Instant::now();
+                    let span = batch_span(Layer::Excess);
                     let n = store
                         .delete_excess_batch(&self.criteria, &after, &upto, batch)
+                        .instrument(span.clone())
                         .await?;
+                    span.record("deleted", n);
                     let took = started.elapsed();
                     self.deleted(Layer::Excess, n);
                     self.between_batches(took).await?;
@@ -410,8 +431,10 @@ impl Batches<'_> {
     fn deleted(&mut self, layer: Layer, n: u64) {
         *self.counts.get_mut(layer) += n;
         self.service.live().progress = Some(self.counts);
+        metrics::counter!(m::CLEANUP_BATCHES, "layer" => layer.as_str()).increment(1);
         if n > 0 {
             metrics::counter!(m::DELETED, "layer" => layer.as_str()).increment(n);
+            m::sessions_ended(m::EndReason::Cleanup, n);
         }
     }
 
@@ -457,4 +480,8 @@ impl Batches<'_> {
         }
         Ok(())
     }
+}
+
+fn batch_span(layer: Layer) -> tracing::Span {
+    crate::spans::cleanup_batch_span(layer.as_str())
 }

@@ -1,6 +1,7 @@
 //! The command line: thin wrappers over the library.
 
 mod cleanup;
+mod config_check;
 mod error;
 mod migrate;
 mod users;
@@ -8,7 +9,7 @@ mod users;
 pub use error::CliError;
 
 use crate::app::{Application, shutdown_signal};
-use crate::config::{Config, LogFormat, Sources};
+use crate::config::{Config, Sources};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(
     name = "sessionkeeper",
-    version,
+    version = crate::LONG_VERSION,
     about = "A Better Auth–compatible session authority"
 )]
 pub struct Cli {
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: users::UsersCommand,
     },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: config_check::ConfigCommand,
+    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -75,11 +81,14 @@ pub async fn run(cli: Cli) -> ExitCode {
     if let Some(Command::Cleanup(args)) = &cli.command {
         sources.overrides.extend(args.overrides());
     }
+    if let Some(Command::Config { command }) = cli.command {
+        return config_check::run(&sources, command);
+    }
     let config = match Config::load(&sources) {
         Ok(c) => c,
         Err(e) => return CliError::from(e).report(false),
     };
-    crate::telemetry::init(config.log_format == LogFormat::Json);
+    let telemetry = crate::telemetry::init(&config);
     let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         base_url: None,
@@ -90,7 +99,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => migrate::run(config, args).await,
         Command::Cleanup(args) => cleanup::run(config, args).await,
         Command::Users { command } => users::run(config, command).await,
+        Command::Config { .. } => Ok(()),
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(is_server),
@@ -100,8 +111,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(config: Config) -> Result<(), CliError> {
     let app = Application::build(config).await?;
     let core = app.keeper().core();
+    let metrics_addr = app.metrics_addr().map(|a| a.to_string());
     tracing::info!(
         addr = %app.local_addr(),
+        metrics_addr = metrics_addr.as_deref().unwrap_or("(main listener)"),
         base_url = %core.config().base_url,
         database = core.store().backend().as_str(),
         "sessionkeeper listening"

@@ -6,8 +6,11 @@
 //! allowed values, and it has no yes/no booleans.)
 
 mod settings;
+mod show;
 mod types;
 
+pub use settings::{ALL as SETTINGS, Setting};
+pub use show::shown_value;
 pub use types::*;
 
 use std::collections::HashMap;
@@ -52,10 +55,38 @@ pub enum ConfigError {
 /// Default cleanup batch size on SQLite (PostgreSQL's is in `types.rs`).
 pub const SQLITE_DEFAULT_BATCH_SIZE: u32 = 5_000;
 
+/// Which layer a setting's effective value came from (`sessionkeeper config check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layer {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+    Flag,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Layer::Default => f.write_str("default"),
+            Layer::File(path) => write!(f, "file {}", path.display()),
+            Layer::Env(name) => write!(f, "env {name}"),
+            Layer::Flag => f.write_str("flag"),
+        }
+    }
+}
+
 impl Config {
     pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        Self::load_traced(sources).map(|(cfg, _)| cfg)
+    }
+
+    /// [`Config::load`], also telling for each setting set by a layer which layer won (every
+    /// other setting has its default).
+    pub fn load_traced(
+        sources: &Sources,
+    ) -> Result<(Config, HashMap<&'static str, Layer>), ConfigError> {
         let mut cfg = Config::default();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashMap::new();
         if let Some(path) = &sources.file {
             for (key, value) in read_toml(path)? {
                 let setting = settings::by_key(&key).ok_or_else(|| ConfigError::UnknownKey {
@@ -65,7 +96,7 @@ impl Config {
                 settings::apply(&mut cfg, setting, &value, || {
                     format!("setting `{key}` in {}", path.display())
                 })?;
-                seen.insert(setting.key);
+                seen.insert(setting.key, Layer::File(path.clone()));
             }
         }
         for setting in settings::ALL {
@@ -74,7 +105,7 @@ impl Config {
                     settings::apply(&mut cfg, setting, value, || {
                         format!("environment variable {env}")
                     })?;
-                    seen.insert(setting.key);
+                    seen.insert(setting.key, Layer::Env(env));
                     break;
                 }
             }
@@ -85,10 +116,10 @@ impl Config {
                 path: "command-line flags".into(),
             })?;
             settings::apply(&mut cfg, setting, value, || format!("flag for `{key}`"))?;
-            seen.insert(setting.key);
+            seen.insert(setting.key, Layer::Flag);
         }
-        cfg.finish(&seen)?;
-        Ok(cfg)
+        cfg.finish(&seen.keys().copied().collect())?;
+        Ok((cfg, seen))
     }
 
     /// Cross-setting rules and derived values, once every layer is in.

@@ -403,6 +403,41 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected user (the user's tenantId column) or organization (the session's activeOrganizationId)".into()),
         }
     }),
+    setting!("ops.metrics_token", ["METRICS_TOKEN"], true, |c, v| {
+        if v.len() < 16 {
+            return Err("expected at least 16 characters (unset it to leave /metrics open)".into());
+        }
+        c.ops.metrics_token = Some(Secret::new(v))
+    }),
+    setting!(
+        "ops.metrics_listen",
+        ["METRICS_LISTEN_ADDR"],
+        false,
+        |c, v| {
+            c.ops.metrics_listen = Some(
+                v.parse()
+                    .map_err(|_| "expected host:port, such as 127.0.0.1:9464".to_string())?,
+            )
+        }
+    ),
+    setting!(
+        "ops.otlp_endpoint",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        false,
+        |c, v| {
+            let url = url::Url::parse(v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or("expected an http:// or https:// URL such as http://127.0.0.1:4318")?;
+            c.ops.otlp_endpoint = Some(url)
+        }
+    ),
+    setting!(
+        "ops.shutdown_timeout_seconds",
+        ["SHUTDOWN_TIMEOUT_SECONDS"],
+        false,
+        |c, v| { c.ops.shutdown_timeout_seconds = whole(v, 0u64, 3600, "seconds")? }
+    ),
     setting!("schema.use_plural", ["SCHEMA_USE_PLURAL"], false, |c, v| {
         c.schema.use_plural = parse_bool(v)?
     }),

@@ -75,6 +75,20 @@ pub struct Config {
     pub cleanup: CleanupConfig,
     pub admin: AdminConfig,
     pub schema: SchemaMapping,
+    pub ops: OpsConfig,
+}
+
+/// Running it in production: metrics endpoint, traces, shutdown.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// Bearer token `/metrics` asks for; `None` leaves it open.
+    pub metrics_token: Option<Secret>,
+    /// Serve `/metrics` on this address instead of the main one.
+    pub metrics_listen: Option<SocketAddr>,
+    /// OTLP/HTTP collector for traces (only with the `otel` feature).
+    pub otlp_endpoint: Option<Url>,
+    /// Longest time in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +213,12 @@ impl Default for Config {
                 tenant_source: TenantSource::UserColumn,
             },
             schema: SchemaMapping::default(),
+            ops: OpsConfig {
+                metrics_token: None,
+                metrics_listen: None,
+                otlp_endpoint: None,
+                shutdown_timeout_seconds: 25,
+            },
         }
     }
 }

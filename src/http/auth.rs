@@ -236,11 +236,19 @@ async fn get_session(
 ) -> ApiResult<Response> {
     let (core, auth) = (state.keeper.core(), state.keeper.auth());
     let disable_refresh = query.disable_refresh.is_some_and(|v| !v.is_empty());
+    let mut result = "missing";
     let mut res = match session_token(core, &headers) {
-        None => Cookies::default().with(StatusCode::OK, Value::Null),
+        None => {
+            if presents_credentials(core, &headers) {
+                result = "refused";
+            }
+            Cookies::default().with(StatusCode::OK, Value::Null)
+        }
         Some(token) => {
             let allow_refresh = !disable_refresh && !dont_remember(core, &headers);
-            match auth.check_session(&token, allow_refresh).await {
+            let checked = auth.check_session(&token, allow_refresh).await;
+            result = check_result(&checked);
+            match checked {
                 Ok(SessionCheck::Valid { data, refreshed }) => {
                     let body = SessionBody {
                         session: data.session.to_json(&token),
@@ -261,14 +269,42 @@ async fn get_session(
                     Cookies::cleared(core)
                         .with(e.status, json!({ "message": e.message, "code": e.code }))
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    metrics::counter!(crate::metrics::GET_SESSION, "result" => result).increment(1);
+                    return Err(e.into());
+                }
             }
         }
     };
+    metrics::counter!(crate::metrics::GET_SESSION, "result" => result).increment(1);
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
+}
+
+/// get-session's `result` label: `valid`, `missing` (no token, or no such session), `expired`,
+/// `refused` (a token was presented but refused: a bad signature, or a session that vanished
+/// while it was being refreshed), `error` (the database failed).
+fn check_result(checked: &Result<SessionCheck, crate::service::Error>) -> &'static str {
+    match checked {
+        Ok(SessionCheck::Valid { .. }) => "valid",
+        Ok(SessionCheck::Missing) => "missing",
+        Ok(SessionCheck::Expired) => "expired",
+        Err(crate::service::Error::FailedToGetSession) => "refused",
+        Err(_) => "error",
+    }
+}
+
+/// Whether the request carried a session cookie or a bearer token at all (one that
+/// `session_token` then refused).
+fn presents_credentials(core: &Core, headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.contains(core.cookies().session_token.as_str()))
 }
 
 async fn get_session_post() -> ApiError {

@@ -16,13 +16,16 @@ pub mod health;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod observe;
+#[cfg(feature = "server")]
 pub mod origin;
 
 #[cfg(feature = "server")]
 use {
     crate::service::SessionKeeper, axum::Router, axum::extract::DefaultBodyLimit,
     axum::http::StatusCode, axum::response::IntoResponse, error::ApiError, std::sync::Arc,
-    tower_http::catch_panic::CatchPanicLayer, tower_http::trace::TraceLayer,
+    tokio_util::sync::CancellationToken, tower_http::catch_panic::CatchPanicLayer,
+    tower_http::trace::TraceLayer,
 };
 
 #[cfg(feature = "server")]
@@ -34,6 +37,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub keeper: Arc<SessionKeeper>,
     trusted_origins: Arc<Vec<String>>,
+    /// Cancelled when shutdown begins.
+    draining: CancellationToken,
 }
 
 #[cfg(feature = "server")]
@@ -45,7 +50,15 @@ impl AppState {
         Self {
             keeper,
             trusted_origins: Arc::new(trusted),
+            draining: CancellationToken::new(),
         }
+    }
+
+    /// The state with `draining`, cancelled when the server starts shutting down: from then on
+    /// every response says `Connection: close`.
+    pub fn with_draining(mut self, draining: CancellationToken) -> Self {
+        self.draining = draining;
+        self
     }
 
     pub fn is_trusted_origin(&self, origin: &str) -> bool {
@@ -56,8 +69,11 @@ impl AppState {
 }
 
 #[cfg(feature = "server")]
-/// The whole application. Embedders can `merge` it into their own router.
+/// The whole application. Embedders can `merge` it into their own router. `/metrics` is on it
+/// unless `METRICS_LISTEN_ADDR` moves it to a listener of its own ([`metrics::router`]).
 pub fn router(state: AppState) -> Router {
+    crate::metrics::handle();
+    let separate_metrics = state.keeper.core().config().ops.metrics_listen.is_some();
     let api = Router::new()
         .nest("/api/auth", auth::router())
         .merge(admin::router())
@@ -65,15 +81,21 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             origin::check,
         ));
-    Router::new()
+    let mut app = Router::new()
         .merge(api)
         .merge(health::router())
-        .merge(metrics::router())
-        .merge(dashboard::router())
-        .fallback(not_found)
+        .merge(dashboard::router());
+    if !separate_metrics {
+        app = app.merge(metrics::router());
+    }
+    app.fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // The default span records method and path only: never headers, which hold tokens.
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.draining.clone(),
+            observe::track,
+        ))
+        // The span records method and path only: never headers, which hold tokens.
+        .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,6 +7,7 @@ use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
+use crate::metrics::{self as m, EndReason};
 use crate::store::StoreError;
 use std::sync::Arc;
 use time::Duration;
@@ -129,11 +130,30 @@ impl AuthService {
     }
 
     pub async fn sign_up(&self, input: SignUp, client: ClientInfo) -> Result<Issued> {
-        let user = self.create_user(input.user, input.password).await?;
-        self.issue_session(user, input.remember_me, client).await
+        let result = async {
+            let user = self.create_user(input.user, input.password).await?;
+            self.issue_session(user, input.remember_me, client).await
+        }
+        .await;
+        metrics::counter!(m::SIGN_UPS, "outcome" => outcome(&result)).increment(1);
+        result
     }
 
     pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        remember_me: bool,
+        client: ClientInfo,
+    ) -> Result<Issued> {
+        let result = self
+            .sign_in_inner(email, password, remember_me, client)
+            .await;
+        metrics::counter!(m::SIGN_INS, "outcome" => outcome(&result)).increment(1);
+        result
+    }
+
+    async fn sign_in_inner(
         &self,
         email: &str,
         password: String,
@@ -205,9 +225,11 @@ impl AuthService {
             .store()
             .insert_session(&session, limit, now)
             .await?;
+        metrics::counter!(m::SESSIONS_CREATED).increment(1);
         if evicted > 0 {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
-            metrics::counter!("sessionkeeper_sessions_evicted_at_sign_in_total").increment(evicted);
+            metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
+            m::sessions_ended(EndReason::Evicted, evicted);
         }
         Ok(Issued {
             user,
@@ -236,8 +258,8 @@ impl AuthService {
         };
         let now = self.core.now();
         if data.session.is_expired(now) {
-            if delete_expired {
-                self.core.store().delete_session(&data.session.id).await?;
+            if delete_expired && self.core.store().delete_session(&data.session.id).await? {
+                m::sessions_ended(EndReason::Expired, 1);
             }
             return Ok(SessionCheck::Expired);
         }
@@ -270,10 +292,12 @@ impl AuthService {
 
     /// One statement: the row goes whether or not it had expired.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        self.core
+        let deleted = self
+            .core
             .store()
             .delete_session_by_token(&self.core.token_key(token))
             .await?;
+        m::sessions_ended(EndReason::SignOut, u64::from(deleted));
         Ok(())
     }
 
@@ -316,7 +340,8 @@ impl AuthService {
         };
         match target {
             Some(s) if s.user_id == current.user.id => {
-                self.core.store().delete_session(&s.id).await?;
+                let deleted = self.core.store().delete_session(&s.id).await?;
+                m::sessions_ended(EndReason::Revoked, u64::from(deleted));
                 Ok(s.id == current.session.id)
             }
             _ => Ok(false),
@@ -324,21 +349,25 @@ impl AuthService {
     }
 
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
-        Ok(self
+        let n = self
             .core
             .store()
             .delete_user_sessions(&current.user.id, None, None)
-            .await?)
+            .await?;
+        m::sessions_ended(EndReason::Revoked, n);
+        Ok(n)
     }
 
     /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
     pub async fn revoke_other_sessions(&self, current: &SessionWithUser) -> Result<u64> {
         let now = self.core.now();
-        Ok(self
+        let n = self
             .core
             .store()
             .delete_user_sessions(&current.user.id, Some(&current.session.id), Some(now))
-            .await?)
+            .await?;
+        m::sessions_ended(EndReason::Revoked, n);
+        Ok(n)
     }
 
     pub async fn update_user(
@@ -364,6 +393,23 @@ impl AuthService {
             return Err(Error::Unauthorized);
         }
         Ok(user)
+    }
+}
+
+/// The `outcome` label of a sign-in or sign-up: a fixed word per way it can end.
+fn outcome<T>(result: &Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "success",
+        Err(Error::InvalidCredentials) => "invalid_credentials",
+        Err(Error::Banned) => "banned",
+        Err(Error::UserExists) => "user_exists",
+        Err(
+            Error::Validation(_)
+            | Error::InvalidEmail
+            | Error::PasswordTooShort
+            | Error::PasswordTooLong,
+        ) => "invalid_input",
+        Err(_) => "error",
     }
 }
 

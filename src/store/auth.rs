@@ -53,6 +53,10 @@ pub(crate) fn fetch_sessions<'c, DB: Engine>(
 
 #[async_trait::async_trait]
 impl<DB: Engine> Store for SqlStore<DB> {
+    fn pool_stats(&self) -> Vec<super::PoolStats> {
+        SqlStore::pool_stats(self)
+    }
+
     fn backend(&self) -> Backend {
         DB::BACKEND
     }
@@ -94,6 +98,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
             .text(password_hash)
             .time(user.created_at)
             .time(user.updated_at);
+        self.note_general_wait();
         let mut tx = self.begin_write().await?;
         self.execute_in(&mut *tx, self.sql.auth.insert_user, args)
             .await
@@ -142,6 +147,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         now: OffsetDateTime,
     ) -> Result<u64> {
         let q = &self.sql.auth;
+        self.note_general_wait();
         let mut tx = self.begin_write().await?;
         let mut evicted = 0;
         if let Some(max) = max_active {

@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 /// More tokens per statement save little and make one slow batch delay more checks.
 const MAX_BATCH: usize = 64;
@@ -157,8 +158,16 @@ impl<DB: Database> SessionLookups<DB> {
         batch: &[Pending],
     ) -> std::result::Result<Vec<SessionWithUser>, sqlx::Error> {
         let tokens: Vec<&str> = batch.iter().map(|p| p.token.as_str()).collect();
+        metrics::histogram!(crate::metrics::LOOKUP_BATCH).record(tokens.len() as f64);
         let mut conn = self.pool.acquire().await?;
-        let rows = (self.fetch)(&mut conn, self.sql, &tokens).await?;
+        let sql = if tokens.len() == 1 {
+            self.sql.one
+        } else {
+            self.sql.many
+        };
+        let rows = (self.fetch)(&mut conn, self.sql, &tokens)
+            .instrument(crate::spans::statement_span(sql))
+            .await?;
         conn.finish();
         Ok(rows)
     }

@@ -50,12 +50,33 @@ impl<DB: Database> LookupPool<DB> {
         self.0.size
     }
 
+    /// Open and idle connections, for `/metrics`.
+    pub(crate) fn stats(&self) -> super::PoolStats {
+        let inner = &*self.0;
+        let idle = u32::try_from(inner.idle().len()).unwrap_or(u32::MAX);
+        let in_use = inner
+            .size
+            .saturating_sub(u32::try_from(inner.permits.available_permits()).unwrap_or(0));
+        super::PoolStats {
+            pool: "lookup",
+            open: idle.saturating_add(in_use).min(inner.size),
+            idle,
+            max: inner.size,
+        }
+    }
+
     pub(crate) async fn acquire(&self) -> Result<Lease<'_, DB>, Error> {
         let inner = &*self.0;
-        let permit = tokio::time::timeout(inner.acquire_timeout, inner.permits.acquire())
-            .await
-            .map_err(|_| Error::PoolTimedOut)?
-            .map_err(|_| Error::PoolClosed)?;
+        let permit = match inner.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                super::note_pool_wait("lookup");
+                tokio::time::timeout(inner.acquire_timeout, inner.permits.acquire())
+                    .await
+                    .map_err(|_| Error::PoolTimedOut)?
+                    .map_err(|_| Error::PoolClosed)?
+            }
+        };
         let conn = match inner.take_idle() {
             Some((mut conn, since)) if since.elapsed() > TRUSTED_IDLE => match conn.ping().await {
                 Ok(()) => conn,

@@ -77,6 +77,22 @@ impl Backend {
     }
 }
 
+/// One connection pool's state: `general` (sqlx's pool) or `lookup` (the session checks' lanes).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    /// Connections open now.
+    pub open: u32,
+    pub idle: u32,
+    /// Connections it opens at most.
+    pub max: u32,
+}
+
+/// Counts a request for a connection that finds every one of the pool's connections in use.
+pub(crate) fn note_pool_wait(pool: &'static str) {
+    metrics::counter!(crate::metrics::POOL_WAITS, "pool" => pool).increment(1);
+}
+
 /// A user row with its credential password hash, for sign-in.
 #[derive(Debug, Clone)]
 pub struct UserWithPassword {
@@ -90,6 +106,11 @@ pub trait Store:
     admin::AdminStore + cleanup::CleanupStore + tables::catalog::CatalogStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
+
+    /// Connection counts of each pool, read when `/metrics` is scraped.
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
 
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> Result<()>;

@@ -8,7 +8,9 @@ use super::lookup_pool::LookupPool;
 use super::statements::{self, Statements};
 use super::tables::Schema;
 use crate::config::Pooler;
+use crate::spans::statement_span;
 use sqlx::{Pool, Transaction};
+use tracing::Instrument;
 
 pub struct SqlStore<DB: Engine> {
     pub(crate) pool: Pool<DB>,
@@ -79,23 +81,54 @@ impl<DB: Engine> SqlStore<DB> {
         DB::begin_statement(self.pooler).is_some()
     }
 
+    /// Both pools' connection counts.
+    pub(crate) fn pool_stats(&self) -> Vec<super::PoolStats> {
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(open);
+        vec![
+            super::PoolStats {
+                pool: "general",
+                open,
+                idle: idle.min(open),
+                max: self.pool.options().get_max_connections(),
+            },
+            self.lookups.stats(),
+        ]
+    }
+
+    /// Counts a wait when sqlx's pool has no idle connection and cannot open another. Read
+    /// without a lock, so a request racing another's release may be miscounted either way.
+    pub(crate) fn note_general_wait(&self) {
+        if self.pool.num_idle() == 0
+            && self.pool.size() >= self.pool.options().get_max_connections()
+        {
+            super::note_pool_wait("general");
+        }
+    }
+
     pub(crate) async fn fetch_all(
         &self,
         sql: &'static str,
         args: Args<DB>,
     ) -> Result<Vec<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        if self.wrapped() {
-            let mut tx = self.begin().await?;
-            let rows = tx.fetch_all(sql, args, self.pooler).await?;
-            tx.commit().await?;
-            return Ok(rows);
+        self.note_general_wait();
+        let pooler = self.pooler;
+        async {
+            if self.wrapped() {
+                let mut tx = self.begin().await?;
+                let rows = tx.fetch_all(sql, args, pooler).await?;
+                tx.commit().await?;
+                return Ok(rows);
+            }
+            self.pool
+                .acquire()
+                .await?
+                .fetch_all(sql, args, pooler)
+                .await
         }
-        self.pool
-            .acquire()
-            .await?
-            .fetch_all(sql, args, self.pooler)
-            .await
+        .instrument(statement_span(sql))
+        .await
     }
 
     pub(crate) async fn fetch_optional(
@@ -104,17 +137,23 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<Option<DB::Row>, sqlx::Error> {
         let args = args.finish()?;
-        if self.wrapped() {
-            let mut tx = self.begin().await?;
-            let row = tx.fetch_optional(sql, args, self.pooler).await?;
-            tx.commit().await?;
-            return Ok(row);
+        self.note_general_wait();
+        let pooler = self.pooler;
+        async {
+            if self.wrapped() {
+                let mut tx = self.begin().await?;
+                let row = tx.fetch_optional(sql, args, pooler).await?;
+                tx.commit().await?;
+                return Ok(row);
+            }
+            self.pool
+                .acquire()
+                .await?
+                .fetch_optional(sql, args, pooler)
+                .await
         }
-        self.pool
-            .acquire()
-            .await?
-            .fetch_optional(sql, args, self.pooler)
-            .await
+        .instrument(statement_span(sql))
+        .await
     }
 
     pub(crate) async fn fetch_one(
@@ -134,17 +173,19 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<u64, sqlx::Error> {
         let args = args.finish()?;
-        if self.wrapped() {
-            let mut tx = self.begin().await?;
-            let n = tx.execute(sql, args, self.pooler).await?;
-            tx.commit().await?;
-            return Ok(n);
+        self.note_general_wait();
+        let pooler = self.pooler;
+        async {
+            if self.wrapped() {
+                let mut tx = self.begin().await?;
+                let n = tx.execute(sql, args, pooler).await?;
+                tx.commit().await?;
+                return Ok(n);
+            }
+            self.pool.acquire().await?.execute(sql, args, pooler).await
         }
-        self.pool
-            .acquire()
-            .await?
-            .execute(sql, args, self.pooler)
-            .await
+        .instrument(statement_span(sql))
+        .await
     }
 
     /// [`Run`] on a transaction's connection, with [`Args`].
@@ -155,6 +196,7 @@ impl<DB: Engine> SqlStore<DB> {
         args: Args<DB>,
     ) -> Result<DB::Row, sqlx::Error> {
         conn.fetch_optional(sql, args.finish()?, self.pooler)
+            .instrument(statement_span(sql))
             .await?
             .ok_or(sqlx::Error::RowNotFound)
     }
@@ -165,6 +207,8 @@ impl<DB: Engine> SqlStore<DB> {
         sql: &'static str,
         args: Args<DB>,
     ) -> Result<u64, sqlx::Error> {
-        conn.execute(sql, args.finish()?, self.pooler).await
+        conn.execute(sql, args.finish()?, self.pooler)
+            .instrument(statement_span(sql))
+            .await
     }
 }

@@ -24,6 +24,18 @@ impl AdminService {
     /// Writes the audit entry and a log line. The action has already happened, so a failed
     /// write does not fail the request: the log line (at error level) is then the record.
     pub(crate) async fn audit(&self, actor: &Actor, r: Record<'_>) {
+        // Every admin action that deletes sessions is audited with its count, so this is the
+        // one place that counts them (a manual cleanup run counts its own, as every run does).
+        const DELETES_SESSIONS: &[&str] = &[
+            "sessions.bulk_delete",
+            "sessions.revoke",
+            "user.ban",
+            "user.revoke_session",
+            "user.revoke_sessions",
+        ];
+        if DELETES_SESSIONS.contains(&r.action) {
+            crate::metrics::sessions_ended(crate::metrics::EndReason::Admin, r.count);
+        }
         let criteria = r.criteria.as_ref().map(Value::to_string);
         let entry = AuditEntry {
             id: new_id(),

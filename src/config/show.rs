@@ -1,0 +1,109 @@
+//! The effective value of each setting as text, for `sessionkeeper config check`. Secrets are
+//! never shown: only whether they are set.
+
+use super::settings::Setting;
+use super::{Config, LogFormat, Mode, TenantSource};
+use crate::domain::password::HashAlgorithm;
+
+/// The value `setting` has in `cfg`, as an operator would write it.
+pub fn shown_value(cfg: &Config, setting: &Setting) -> String {
+    if setting.secret {
+        let set = match setting.key {
+            "secret" => cfg.secret.is_some(),
+            "admin.api_token" => cfg.admin.api_token.is_some(),
+            "ops.metrics_token" => cfg.ops.metrics_token.is_some(),
+            _ => return "<hidden>".into(),
+        };
+        return if set { "<hidden>" } else { "(unset)" }.into();
+    }
+    if let Some(name) = setting.key.strip_prefix("schema.")
+        && name != "use_plural"
+    {
+        return cfg
+            .schema
+            .names
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| "(Better Auth's name)".into());
+    }
+    value(cfg, setting.key).unwrap_or_else(|| "(see README)".into())
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "(unset)".to_owned(), T::to_string)
+}
+
+fn value(cfg: &Config, key: &str) -> Option<String> {
+    let s = &cfg.session;
+    let c = &cfg.cleanup;
+    let p = &c.policy;
+    Some(match key {
+        "mode" => match cfg.mode {
+            Mode::Owned => "owned".into(),
+            Mode::Shared => "shared".into(),
+        },
+        "base_url" => cfg.base_url.to_string(),
+        "listen" => cfg.listen.to_string(),
+        "database_url" => redact_url(&cfg.database_url),
+        "database_max_connections" => cfg.database_max_connections.to_string(),
+        "log_format" => match cfg.log_format {
+            LogFormat::Text => "text".into(),
+            LogFormat::Json => "json".into(),
+        },
+        "session.expires_in" => s.expires_in.to_string(),
+        "session.update_age" => s.update_age.to_string(),
+        "session.fresh_age" => s.fresh_age.to_string(),
+        "session.trusted_origins" => s.trusted_origins.join(","),
+        "session.trusted_proxies" => s
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        "session.cookie_prefix" => s.cookie_prefix.clone(),
+        "session.secure_cookies" => s.secure_cookies.to_string(),
+        "session.password_hash" => match s.password_hash {
+            HashAlgorithm::Scrypt => "scrypt".into(),
+            HashAlgorithm::Argon2id => "argon2id".into(),
+        },
+        "session_management.cleanup_interval_minutes" => c.interval_minutes.to_string(),
+        "session_management.cleanup_interval_seconds" => opt(&c.interval_seconds),
+        "session_management.max_sessions_per_user" => p.max_sessions_per_user.to_string(),
+        "session_management.inactivity_timeout_days" => p.inactivity_days.to_string(),
+        "session_management.clean_expired_tokens" => p.clean_expired_tokens.to_string(),
+        "session_management.clean_inactive_sessions" => p.clean_inactive_sessions.to_string(),
+        "session_management.enforce_session_limits" => p.enforce_session_limits.to_string(),
+        "session_management.enable_cleanup_logs" => c.logs.to_string(),
+        "session_management.automatic_cleanup" => c.automatic.to_string(),
+        "session_management.cleanup_on_startup" => c.on_startup.to_string(),
+        "session_management.batch_size" => c.batch_size.to_string(),
+        "session_management.batch_target_ms" => c.batch_target_ms.to_string(),
+        "session_management.batch_pause_ms" => c.batch_pause_ms.to_string(),
+        "session_management.batch_pause_percent" => c.batch_pause_percent.to_string(),
+        "session_management.jitter_percent" => c.jitter_percent.to_string(),
+        "session_management.lease_seconds" => c.lease_seconds.to_string(),
+        "session_management.sample_size" => c.sample_size.to_string(),
+        "admin.tenant_admin_role" => cfg.admin.tenant_admin_role.clone(),
+        "admin.tenant_source" => match cfg.admin.tenant_source {
+            TenantSource::UserColumn => "user".into(),
+            TenantSource::ActiveOrganization => "organization".into(),
+        },
+        "ops.metrics_listen" => opt(&cfg.ops.metrics_listen),
+        "ops.otlp_endpoint" => opt(&cfg.ops.otlp_endpoint),
+        "ops.shutdown_timeout_seconds" => cfg.ops.shutdown_timeout_seconds.to_string(),
+        "schema.use_plural" => cfg.schema.use_plural.to_string(),
+        _ => return None,
+    })
+}
+
+/// A database URL without its password (`postgres://user:***@host/db`).
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
