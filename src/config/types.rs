@@ -60,6 +60,50 @@ pub struct Config {
     pub cleanup: CleanupConfig,
     pub admin: AdminConfig,
     pub schema: SchemaMapping,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Where rate-limit counters live (Better Auth's `rateLimit.storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitStorage {
+    Memory,
+    /// Better Auth's `rateLimit` table, shared by every instance and the Node app.
+    Database,
+    /// Redis (Better Auth's `secondary-storage`); refused until secondary storage exists.
+    Secondary,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// The global rule (Better Auth's `window` and `max`).
+    pub window: u32,
+    pub max: u32,
+    pub storage: RateLimitStorage,
+    /// Memory storage keeps at most this many keys.
+    pub memory_max_keys: usize,
+    /// `[[rate_limit.rules]]`: Better Auth's `customRules`.
+    pub rules: Vec<crate::domain::rate_limit::PathRule>,
+    /// Failed sign-ins for one e-mail (from any address) before it is locked; 0 turns it off.
+    pub sign_in_max_failures: u32,
+    /// Seconds the failures are counted over, and the lock lasts from the last counted one.
+    pub sign_in_failure_window: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = crate::domain::rate_limit::DEFAULT_RULE;
+        Self {
+            enabled: true,
+            window: d.window,
+            max: d.max,
+            storage: RateLimitStorage::Memory,
+            memory_max_keys: 100_000,
+            rules: Vec::new(),
+            sign_in_max_failures: 10,
+            sign_in_failure_window: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +219,7 @@ impl Default for Config {
                 tenant_source: TenantSource::UserColumn,
             },
             schema: SchemaMapping::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod origin;
+pub mod rate_limit;
 
 use crate::service::SessionKeeper;
 use axum::Router;
@@ -56,6 +57,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             origin::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
         ));
     Router::new()
         .merge(api)

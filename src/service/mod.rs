@@ -14,6 +14,7 @@ pub mod admin;
 mod auth;
 mod error;
 mod hashing;
+pub mod rate_limit;
 mod shared;
 
 pub use admin::AdminService;
