@@ -2,6 +2,7 @@
 //! them. Handlers are thin: extract, call [`SessionKeeper`]'s auth or admin service, map the
 //! result.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod dashboard;

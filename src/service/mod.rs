@@ -10,6 +10,7 @@
 //! - [`core`](SessionKeeper::core): what both share (settings, store, clock, cookie signer,
 //!   token storage, password hashing, session lookup), in `shared.rs`.
 
+mod account;
 pub mod admin;
 mod auth;
 mod error;
@@ -18,6 +19,8 @@ pub mod rate_limit;
 mod shared;
 
 pub use admin::AdminService;
+pub use account::{PasswordChange, PasswordChanged};
+pub(crate) use auth::check_password;
 pub use auth::{AuthService, ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};
 pub use shared::Core;

@@ -159,6 +159,8 @@ pub fn test_config(db_url: &str, settings: &Settings) -> Config {
         ("DATABASE_URL", db_url),
         ("AUTOMATIC_SESSION_CLEANUP", "false"),
         ("DATABASE_MAX_CONNECTIONS", "5"),
+        // Every test talks from 127.0.0.1; only the rate-limit tests turn the limiter on.
+        ("RATE_LIMIT_ENABLED", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

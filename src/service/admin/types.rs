@@ -399,3 +399,38 @@ pub struct CleanupRunList {
     pub runs: Vec<crate::domain::run::CleanupRun>,
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetUserPasswordBody {
+    pub user_id: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusBody {
+    pub status: bool,
+}
+
+/// An e-mail locked by failed sign-ins (`SIGN_IN_MAX_FAILURES_PER_ACCOUNT`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInLock {
+    pub email: String,
+    pub failures: u32,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_failure_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub locked_until: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignInLockList {
+    pub locks: Vec<SignInLock>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClearedBody {
+    /// False when the e-mail had no failures counted.
+    pub cleared: bool,
+}
