@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod account_compat;
 mod auth;
 mod cleanup;
 mod cleanup_cli;
