@@ -173,7 +173,10 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => out.push((key, s.clone())),
             toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
-                out.push((key, items.iter().map(table_entry).collect::<Vec<_>>().join(",")));
+                out.push((
+                    key,
+                    items.iter().map(table_entry).collect::<Vec<_>>().join(","),
+                ));
             }
             toml::Value::Array(items) => {
                 let parts: Vec<String> = items

@@ -24,11 +24,17 @@ fn entry(e: &str) -> Result<PathRule, String> {
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| format!("{FORM}; {what} must be a whole number from {min} to {max}, got {v:?}"))
+                .ok_or_else(|| {
+                    format!("{FORM}; {what} must be a whole number from {min} to {max}, got {v:?}")
+                })
         };
         match k.trim() {
             "path" if v.starts_with('/') => path = Some(v.trim().to_owned()),
-            "path" => return Err(format!("{FORM}; a path starts with / (relative to /api/auth), got {v:?}")),
+            "path" => {
+                return Err(format!(
+                    "{FORM}; a path starts with / (relative to /api/auth), got {v:?}"
+                ));
+            }
             "window" => window = Some(number("window", 1, 86_400)?),
             "max" => max = Some(number("max", 1, 1_000_000_000)?),
             other => return Err(format!("{FORM}; unknown key {other:?}")),
@@ -49,12 +55,25 @@ mod tests {
 
     #[test]
     fn rules_parse_and_bad_ones_are_named() {
-        let r = parse("path=/sign-in/*;window=60;max=5, path=/get-session;window=10;max=1000").unwrap();
+        let r =
+            parse("path=/sign-in/*;window=60;max=5, path=/get-session;window=10;max=1000").unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].rule, Rule { window: 60, max: 5 });
-        assert!(parse("path=/x;window=0;max=1").unwrap_err().contains("window"));
-        assert!(parse("path=x;window=1;max=1").unwrap_err().contains("starts with /"));
+        assert!(
+            parse("path=/x;window=0;max=1")
+                .unwrap_err()
+                .contains("window")
+        );
+        assert!(
+            parse("path=x;window=1;max=1")
+                .unwrap_err()
+                .contains("starts with /")
+        );
         assert!(parse("path=/x;max=1").unwrap_err().contains("lacks"));
-        assert!(parse("path=/x;window=1;max=1;burst=2").unwrap_err().contains("burst"));
+        assert!(
+            parse("path=/x;window=1;max=1;burst=2")
+                .unwrap_err()
+                .contains("burst")
+        );
     }
 }

@@ -367,23 +367,31 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected user (the user's tenantId column) or organization (the session's activeOrganizationId)".into()),
         }
     }),
-    setting!("rate_limit.enabled", ["RATE_LIMIT_ENABLED"], false, |c, v| {
-        c.rate_limit.enabled = parse_bool(v)?
-    }),
+    setting!(
+        "rate_limit.enabled",
+        ["RATE_LIMIT_ENABLED"],
+        false,
+        |c, v| { c.rate_limit.enabled = parse_bool(v)? }
+    ),
     setting!("rate_limit.window", ["RATE_LIMIT_WINDOW"], false, |c, v| {
         c.rate_limit.window = whole(v, 1u32, 86_400, "seconds")?
     }),
     setting!("rate_limit.max", ["RATE_LIMIT_MAX"], false, |c, v| {
         c.rate_limit.max = whole(v, 1u32, 1_000_000_000, "requests")?
     }),
-    setting!("rate_limit.storage", ["RATE_LIMIT_STORAGE"], false, |c, v| {
-        c.rate_limit.storage = match v.to_ascii_lowercase().as_str() {
-            "memory" => RateLimitStorage::Memory,
-            "database" => RateLimitStorage::Database,
-            "secondary" => RateLimitStorage::Secondary,
-            _ => return Err("expected memory, database or secondary".into()),
+    setting!(
+        "rate_limit.storage",
+        ["RATE_LIMIT_STORAGE"],
+        false,
+        |c, v| {
+            c.rate_limit.storage = match v.to_ascii_lowercase().as_str() {
+                "memory" => RateLimitStorage::Memory,
+                "database" => RateLimitStorage::Database,
+                "secondary" => RateLimitStorage::Secondary,
+                _ => return Err("expected memory, database or secondary".into()),
+            }
         }
-    }),
+    ),
     setting!(
         "rate_limit.memory_max_keys",
         ["RATE_LIMIT_MEMORY_MAX_KEYS"],

@@ -204,7 +204,10 @@ mod tests {
 
     #[test]
     fn paths_are_relative_to_the_base() {
-        assert_eq!(relative_path("/api/auth/get-session/", "/api/auth"), "/get-session");
+        assert_eq!(
+            relative_path("/api/auth/get-session/", "/api/auth"),
+            "/get-session"
+        );
         assert_eq!(relative_path("/api/auth", "/api/auth"), "/");
         assert_eq!(key("10.0.0.1", "/sign-in/email"), "10.0.0.1|/sign-in/email");
     }

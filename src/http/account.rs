@@ -52,9 +52,10 @@ async fn change_password(
             StatusCode::OK,
             json!({ "token": issued.token, "user": changed.user }),
         ),
-        None => authed
-            .cookies
-            .with(StatusCode::OK, json!({ "token": null, "user": changed.user })),
+        None => authed.cookies.with(
+            StatusCode::OK,
+            json!({ "token": null, "user": changed.user }),
+        ),
     })
 }
 

@@ -18,8 +18,8 @@ mod hashing;
 pub mod rate_limit;
 mod shared;
 
-pub use admin::AdminService;
 pub use account::{PasswordChange, PasswordChanged};
+pub use admin::AdminService;
 pub(crate) use auth::check_password;
 pub use auth::{AuthService, ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};

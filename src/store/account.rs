@@ -1,8 +1,8 @@
 //! Password changes and user deletion, each in one transaction with the sessions it ends.
 
+use super::Result;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::{SqlStore, execute_in};
-use super::Result;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

@@ -3,9 +3,9 @@
 //! database share the counters. Its own migrations create the same table with the same DDL
 //! (docs/better-auth-compat.md §1.4), on both backends.
 
+use super::Result;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
-use super::Result;
 use crate::domain::rate_limit::{Counter, Rule, Step, retry_after};
 use async_trait::async_trait;
 

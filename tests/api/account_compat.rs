@@ -51,7 +51,10 @@ both_stores!(
             .await
             .unwrap();
         assert!(ok, "account flow failed against sessionkeeper:\n{out}");
-        assert!(out.trim_end().ends_with("{\"ok\":true,\"steps\":14}"), "{out}");
+        assert!(
+            out.trim_end().ends_with("{\"ok\":true,\"steps\":14}"),
+            "{out}"
+        );
         // Only the admin is left: the flow's user is gone with its sessions.
         let actor = sessionkeeper::service::admin::Actor::service();
         let users = app
@@ -103,5 +106,8 @@ fn the_account_flow_passes_against_real_better_auth() {
     });
     let (ok, out) = account_flow(&dir, &server.url, false);
     assert!(ok, "reference run failed:\n{out}");
-    assert!(out.trim_end().ends_with("{\"ok\":true,\"steps\":14}"), "{out}");
+    assert!(
+        out.trim_end().ends_with("{\"ok\":true,\"steps\":14}"),
+        "{out}"
+    );
 }

@@ -4,8 +4,8 @@
 
 mod helpers;
 
-mod admin;
 mod account_compat;
+mod admin;
 mod auth;
 mod cleanup;
 mod cleanup_cli;
@@ -20,6 +20,7 @@ mod dashboard;
 mod limits;
 mod lookups;
 mod operations;
+mod rate_limit_compat;
 mod schema;
 mod shared;
 mod shared_cleanup;

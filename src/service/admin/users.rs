@@ -485,9 +485,7 @@ impl AdminService {
             return Err(Error::Validation("newPassword cannot be empty".into()));
         }
         crate::service::check_password(&body.new_password)?;
-        let user = self
-            .target_user(actor, &body.user_id, SET_PASSWORD)
-            .await?;
+        let user = self.target_user(actor, &body.user_id, SET_PASSWORD).await?;
         let algorithm = self.core.config().session.password_hash;
         let password = body.new_password;
         let hash = self

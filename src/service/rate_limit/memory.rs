@@ -5,6 +5,7 @@ use crate::domain::rate_limit::{Counter, Rule, Step, decide};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SHARDS: usize = 16;
 
@@ -19,6 +20,8 @@ pub struct MemoryCounters {
     shards: Vec<Mutex<HashMap<String, Entry>>>,
     hasher: RandomState,
     per_shard: usize,
+    /// Keys held in all shards, kept on insert and removal (only new keys pay for it).
+    total: AtomicUsize,
 }
 
 impl MemoryCounters {
@@ -28,6 +31,7 @@ impl MemoryCounters {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             per_shard: max_entries.div_ceil(SHARDS).max(1),
+            total: AtomicUsize::new(0),
         }
     }
 
@@ -53,10 +57,12 @@ impl MemoryCounters {
             if let Some(e) = map.get_mut(key) {
                 *e = entry;
             } else {
-                if map.len() >= self.per_shard {
+                let before = map.len();
+                if before >= self.per_shard {
                     evict(&mut map, now_ms, self.per_shard);
                 }
                 map.insert(key.to_owned(), entry);
+                self.resized(before, map.len());
             }
         }
         step
@@ -70,7 +76,20 @@ impl MemoryCounters {
     }
 
     pub fn delete(&self, key: &str) -> bool {
-        self.shard(key).remove(key).is_some()
+        let removed = self.shard(key).remove(key).is_some();
+        if removed {
+            self.resized(1, 0);
+        }
+        removed
+    }
+
+    fn resized(&self, before: usize, after: usize) {
+        let total = if after >= before {
+            self.total.fetch_add(after - before, Ordering::Relaxed) + (after - before)
+        } else {
+            self.total.fetch_sub(before - after, Ordering::Relaxed) - (before - after)
+        };
+        metrics::gauge!("sessionkeeper_rate_limit_memory_keys").set(total as f64);
     }
 
     /// Live keys starting with `prefix`, sorted, at most `limit`.
@@ -91,12 +110,9 @@ impl MemoryCounters {
         out
     }
 
-    /// Keys held now, for tests and metrics.
+    /// Keys held now.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.total.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,7 +144,11 @@ mod tests {
         let m = MemoryCounters::new(1600);
         let rule = Rule { window: 60, max: 5 };
         for i in 0..50_000 {
-            m.consume(&format!("10.0.{}.{}|/get-session", i / 256, i % 256), rule, i);
+            m.consume(
+                &format!("10.0.{}.{}|/get-session", i / 256, i % 256),
+                rule,
+                i,
+            );
         }
         assert!(m.len() <= 1600, "{}", m.len());
         // The newest keys survive.
