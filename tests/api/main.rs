@@ -20,6 +20,7 @@ mod dashboard;
 mod limits;
 mod lookups;
 mod operations;
+mod rate_limit;
 mod rate_limit_compat;
 mod schema;
 mod shared;
