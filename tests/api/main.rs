@@ -22,6 +22,7 @@ mod lookups;
 mod operations;
 mod rate_limit;
 mod rate_limit_compat;
+mod rate_limit_memory;
 mod schema;
 mod shared;
 mod shared_cleanup;
