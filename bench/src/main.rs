@@ -2,6 +2,7 @@
 //! Run through `bench/run` (which builds everything first); see bench/README.md.
 
 mod engine;
+mod limiter;
 mod load;
 mod report;
 mod scenario;
@@ -63,6 +64,13 @@ pub struct Args {
     /// The Better Auth server script.
     #[arg(long, default_value = "compat/node/ba-server.mjs")]
     pub ba_server: PathBuf,
+    /// Instead of the Better Auth comparison: sessionkeeper with the rate limiter on (memory
+    /// storage, limits raised so nothing is refused) against off, alternating, on one database.
+    #[arg(long)]
+    pub limiter: bool,
+    /// Off/on pairs of the limiter run.
+    #[arg(long, default_value_t = 3)]
+    pub limiter_rounds: usize,
     /// Where the summary table is written.
     #[arg(long, default_value = "bench/results/latest.md")]
     pub out: PathBuf,

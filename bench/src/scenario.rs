@@ -14,9 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
-const COOKIE_NAME: &str = "better-auth.session_token";
+pub const COOKIE_NAME: &str = "better-auth.session_token";
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
+    if args.limiter {
+        return crate::limiter::run_all(args, engines).await;
+    }
     let machine = Machine::probe(&args.pg_url).await;
     let run_id = format!(
         "skbench_{}_{}",
@@ -99,6 +102,7 @@ async fn run_engine(
         ba_db,
         &format!("{tag}-migrate"),
         &Call::ok(),
+        &[],
     )
     .await?;
     ba.stop().await;
@@ -141,7 +145,7 @@ async fn run_engine(
     })
 }
 
-async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
+pub async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
     let out = Command::new(&env.sessionkeeper_bin)
         .arg("migrate")
         .env("DATABASE_URL", db.sessionkeeper_url())
@@ -160,7 +164,7 @@ async fn migrate_sessionkeeper(env: &Env, db: &Location) -> Result<(), String> {
     }
 }
 
-fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
+pub fn plan(args: &Args, server: &Server, calls: &Arc<Vec<Call>>, conns: usize, secs: u64) -> Plan {
     Plan {
         addr: server.addr,
         calls: calls.clone(),
@@ -211,7 +215,7 @@ async fn measure_server(
     cookies: &Arc<Vec<Call>>,
     sign_ins: &Arc<Vec<Call>>,
 ) -> Result<ServerReport, String> {
-    let server = Server::start(kind, env, db, tag, &cookies[0]).await?;
+    let server = Server::start(kind, env, db, tag, &cookies[0], &[]).await?;
     let startup = server.startup;
     let result = async {
         if args.warmup_secs > 0 {
@@ -272,7 +276,7 @@ async fn measure_server(
     result
 }
 
-fn print_run(what: &str, s: &Stats) {
+pub fn print_run(what: &str, s: &Stats) {
     println!(
         "  {what:<34} {:>9.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  errors {}{}",
         s.rate(),

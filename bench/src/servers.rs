@@ -61,6 +61,9 @@ fn command(kind: Kind, env: &Env, db: &Location, port: u16, log: &Path) -> Resul
                 .env("DATABASE_URL", db.sessionkeeper_url())
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("SESSIONKEEPER_MODE", "owned")
+                // As Better Auth's server here: rate limiting off, unless `extra` turns it on
+                // (the limiter run); every request of the bench comes from 127.0.0.1.
+                .env("RATE_LIMIT_ENABLED", "false")
                 .env("RUST_LOG", "warn");
             c
         }
@@ -94,12 +97,15 @@ impl Server {
         db: &Location,
         tag: &str,
         probe: &Call,
+        extra: &[(&str, &str)],
     ) -> Result<Self, String> {
         let port = free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log = env.log_dir.join(format!("{tag}-{}.log", kind.slug()));
         let t0 = Instant::now();
-        let mut child = command(kind, env, db, port, &log)?
+        let mut cmd = command(kind, env, db, port, &log)?;
+        cmd.envs(extra.iter().copied());
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
         let pid = child.id().ok_or("child exited at once")?;
