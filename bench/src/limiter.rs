@@ -18,15 +18,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 const OFF: &[(&str, &str)] = &[("RATE_LIMIT_ENABLED", "false")];
-const ON: &[(&str, &str)] = &[
-    ("RATE_LIMIT_ENABLED", "true"),
-    ("RATE_LIMIT_STORAGE", "memory"),
-    ("RATE_LIMIT_MAX", "1000000000"),
-    (
-        "RATE_LIMIT_RULES",
-        "path=/sign-in/*;window=10;max=1000000000",
-    ),
-];
+/// The limiter on with `storage`, its limits raised so nothing is refused.
+fn on(storage: &'static str) -> [(&'static str, &'static str); 4] {
+    [
+        ("RATE_LIMIT_ENABLED", "true"),
+        ("RATE_LIMIT_STORAGE", storage),
+        ("RATE_LIMIT_MAX", "1000000000"),
+        (
+            "RATE_LIMIT_RULES",
+            "path=/sign-in/*;window=10;max=1000000000",
+        ),
+    ]
+}
 
 /// One mode's runs, summed over the rounds.
 #[derive(Default)]
@@ -98,9 +101,9 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     );
     let _ = writeln!(
         text,
-        "| store | get-session req/s off / on | on/off | get-session p99 ms off / on | server CPU µs per get-session off / on | sign-in req/s off / on | errors off / on |"
+        "| store | limiter storage | get-session req/s off / on | on/off | get-session p99 ms off / on | server CPU µs per get-session off / on | sign-in req/s off / on | errors off / on |"
     );
-    let _ = writeln!(text, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(text, "|---|---|---|---|---|---|---|---|");
     for &engine in engines {
         let tag = format!("{run_id}_{}", engine.name().to_lowercase());
         let db = match engine {
@@ -111,23 +114,25 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
         };
         let result = measure_engine(args, &env, engine, &tag, &db, &data).await;
         db.destroy().await;
-        let (off, on) = result?;
-        let _ = writeln!(
-            text,
-            "| {} | {:.0} / {:.0} | {:.3} | {:.2} / {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
-            engine.name(),
-            rate(&off.get),
-            rate(&on.get),
-            rate(&on.get) / rate(&off.get).max(1e-9),
-            mean(off.get.iter().map(Stats::p99)),
-            mean(on.get.iter().map(Stats::p99)),
-            off.cpu_per_get_us(),
-            on.cpu_per_get_us(),
-            rate(&off.sign_in),
-            rate(&on.sign_in),
-            errors(&off.get) + errors(&off.sign_in),
-            errors(&on.get) + errors(&on.sign_in),
-        );
+        let (off, ons) = result?;
+        for (storage, on) in &ons {
+            let _ = writeln!(
+                text,
+                "| {} | {storage} | {:.0} / {:.0} | {:.3} | {:.2} / {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+                engine.name(),
+                rate(&off.get),
+                rate(&on.get),
+                rate(&on.get) / rate(&off.get).max(1e-9),
+                mean(off.get.iter().map(Stats::p99)),
+                mean(on.get.iter().map(Stats::p99)),
+                off.cpu_per_get_us(),
+                on.cpu_per_get_us(),
+                rate(&off.sign_in),
+                rate(&on.sign_in),
+                errors(&off.get) + errors(&off.sign_in),
+                errors(&on.get) + errors(&on.sign_in),
+            );
+        }
     }
     let out = args.out.with_file_name("limiter-latest.md");
     if let Some(dir) = out.parent() {
@@ -146,7 +151,7 @@ async fn measure_engine(
     tag: &str,
     db: &Location,
     data: &Dataset,
-) -> Result<(Side, Side), String> {
+) -> Result<(Side, Vec<(&'static str, Side)>), String> {
     println!("skbench --limiter: {}: seeding", engine.name());
     db.create().await?;
     migrate_sessionkeeper(env, db).await?;
@@ -167,9 +172,29 @@ async fn measure_engine(
             .map(|u| Call::sign_in(&u.email, seed::PASSWORD))
             .collect(),
     );
-    let (mut off, mut on) = (Side::default(), Side::default());
+    let mut off = Side::default();
+    let mut ons: Vec<(&'static str, Side)> = args
+        .limiter_storages
+        .iter()
+        .map(|s| {
+            (
+                if s == "database" {
+                    "database"
+                } else {
+                    "memory"
+                },
+                Side::default(),
+            )
+        })
+        .collect();
     for round in 0..args.limiter_rounds {
-        for (name, extra, side) in [("off", OFF, &mut off), ("on", ON, &mut on)] {
+        let mut modes: Vec<(&str, Vec<(&str, &str)>, &mut Side)> =
+            vec![("off", OFF.to_vec(), &mut off)];
+        for (storage, side) in ons.iter_mut() {
+            modes.push((storage, on(storage).to_vec(), side));
+        }
+        for (name, extra, side) in modes {
+            let extra = extra.as_slice();
             println!(
                 "skbench --limiter: {} round {} limiter {name}",
                 engine.name(),
@@ -205,5 +230,5 @@ async fn measure_engine(
             side.sign_in.push(sign_in);
         }
     }
-    Ok((off, on))
+    Ok((off, ons))
 }

@@ -68,7 +68,10 @@ pub struct Args {
     /// storage, limits raised so nothing is refused) against off, alternating, on one database.
     #[arg(long)]
     pub limiter: bool,
-    /// Off/on pairs of the limiter run.
+    /// Limiter storages compared with off: memory, database (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "memory,database")]
+    pub limiter_storages: Vec<String>,
+    /// Rounds of the limiter run (each: off, then each storage).
     #[arg(long, default_value_t = 3)]
     pub limiter_rounds: usize,
     /// Where the summary table is written.
