@@ -17,6 +17,9 @@ use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+/// A mode of the run: its name, the server's extra environment, where its runs go.
+type Mode<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a mut Side);
+
 const OFF: &[(&str, &str)] = &[("RATE_LIMIT_ENABLED", "false")];
 /// The limiter on with `storage`, its limits raised so nothing is refused.
 fn on(storage: &'static str) -> [(&'static str, &'static str); 4] {
@@ -188,8 +191,7 @@ async fn measure_engine(
         })
         .collect();
     for round in 0..args.limiter_rounds {
-        let mut modes: Vec<(&str, Vec<(&str, &str)>, &mut Side)> =
-            vec![("off", OFF.to_vec(), &mut off)];
+        let mut modes: Vec<Mode> = vec![("off", OFF.to_vec(), &mut off)];
         for (storage, side) in ons.iter_mut() {
             modes.push((storage, on(storage).to_vec(), side));
         }
