@@ -232,3 +232,52 @@ both_stores!(
         assert_eq!(other.status, 200);
     }
 );
+
+/// Shared mode: the Node app (Better Auth with `rateLimit.storage: "database"`, which made the
+/// `rateLimit` table) and sessionkeeper on its database count one client together.
+async fn node_and_we_share_counters(db: Db) {
+    use crate::shared_node::{ba_env, start_node};
+    let Some(dir) = compat_dir() else { return };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let env = ba_env(&test_db, false);
+    let server = start_node(&dir, &env, &[("BA_RATE_LIMIT", "database")]);
+    let settings = settings("database")
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("TENANT_SOURCE", "organization");
+    let app = spawn_on_clock(test_db, settings, true).await.unwrap();
+    let http = reqwest::Client::new();
+    let step = Step::Send {
+        post: true,
+        path: "/api/auth/sign-in/email",
+        ip: "192.0.2.77",
+        body: json!({"email": "not-an-email", "password": "wrong-password-1"}),
+    };
+    let mut seen = Vec::new();
+    for base in [&server.url, &app.url, &server.url, &app.url, &server.url] {
+        seen.push(send(&http, base, &step).await.unwrap());
+    }
+    let statuses: Vec<u16> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(statuses, [400, 400, 400, 429, 429], "{seen:?}");
+    for (_, retry) in &seen[3..] {
+        assert!(retry.is_some_and(|r| (9..=10).contains(&r)), "{seen:?}");
+    }
+    // The Node app goes before its database is dropped.
+    drop(server);
+    drop(app);
+}
+
+mod shared_with_node {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        node_and_we_share_counters(Db::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        node_and_we_share_counters(Db::Postgres).await;
+    }
+}
