@@ -83,6 +83,10 @@ impl Application {
     ) -> Result<Self, StartError> {
         ensure_secret(&mut config);
         let store = open_store(&config).await?;
+        if config.rate_limit.storage == crate::config::RateLimitStorage::Database {
+            // Better Auth's own DDL, so a Node app with `storage: "database"` finds its table.
+            store.ensure_rate_limit_table().await?;
+        }
         let addr = config.listen;
         let listener = TcpListener::bind(addr)
             .await

@@ -2,6 +2,7 @@
 //! Run through `bench/run` (which builds everything first); see bench/README.md.
 
 mod engine;
+mod limiter;
 mod load;
 mod me;
 mod pooler;
@@ -93,6 +94,16 @@ pub struct Args {
     /// Where `--pooler` writes its table.
     #[arg(long, default_value = "bench/results/pooler.md")]
     pub pooler_out: PathBuf,
+    /// Instead of the Better Auth comparison: sessionkeeper with the rate limiter on (memory
+    /// storage, limits raised so nothing is refused) against off, alternating, on one database.
+    #[arg(long)]
+    pub limiter: bool,
+    /// Limiter storages compared with off: memory, database (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "memory,database")]
+    pub limiter_storages: Vec<String>,
+    /// Rounds of the limiter run (each: off, then each storage).
+    #[arg(long, default_value_t = 3)]
+    pub limiter_rounds: usize,
     /// Where the summary table is written.
     #[arg(long, default_value = "bench/results/latest.md")]
     pub out: PathBuf,

@@ -54,6 +54,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let env = Env {
         sessionkeeper_bin: args.sessionkeeper_bin.clone(),
         ba_server: args.ba_server.clone(),
+        axum_service_bin: args.axum_service_bin.clone(),
         secret: generate_id(48),
         log_dir,
     };

@@ -17,6 +17,9 @@ use tokio::process::Command;
 pub(crate) const COOKIE_NAME: &str = "better-auth.session_token";
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
+    if args.limiter {
+        return crate::limiter::run_all(args, engines).await;
+    }
     let machine = Machine::probe(&args.pg_url).await;
     let run_id = format!(
         "skbench_{}_{}",

@@ -75,10 +75,13 @@ fn command(
             let mut c = Command::new(&env.sessionkeeper_bin);
             c.arg("serve")
                 .env("DATABASE_URL", db.sessionkeeper_url())
-                .envs(extra.iter().copied())
                 .env("BASE_URL", format!("http://127.0.0.1:{port}"))
                 .env("SESSIONKEEPER_MODE", "owned")
-                .env("RUST_LOG", "warn");
+                // As Better Auth's server here: rate limiting off, unless `extra` turns it on
+                // (the limiter run); every request of the bench comes from 127.0.0.1.
+                .env("RATE_LIMIT_ENABLED", "false")
+                .env("RUST_LOG", "warn")
+                .envs(extra.iter().copied());
             c
         }
         Kind::SessionKeeperShared | Kind::AxumService => {
@@ -90,7 +93,9 @@ fn command(
                 let mut c = Command::new(&env.sessionkeeper_bin);
                 c.arg("serve")
                     .env("BASE_URL", format!("http://127.0.0.1:{port}"))
-                    .env("AUTOMATIC_SESSION_CLEANUP", "false");
+                    .env("AUTOMATIC_SESSION_CLEANUP", "false")
+                    // The bench's load all comes from 127.0.0.1; /me has no limiter either.
+                    .env("RATE_LIMIT_ENABLED", "false");
                 c
             };
             c.env("DATABASE_URL", db.sessionkeeper_url())

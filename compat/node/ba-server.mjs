@@ -18,6 +18,8 @@
 //                                create or add anything (the schema must already be complete)
 //   BA_COOKIE_CACHE              "compact", "jwt" or "jwe": turn on session.cookieCache with
 //                                that strategy (maxAge 300 s); unset = off, Better Auth's default
+//   BA_RATE_LIMIT                "memory" or "database": rate limiting on with that storage
+//                                (Better Auth's defaults otherwise); unset = off
 //
 // Creates its own schema with Better Auth's programmatic migrations (unless
 // BA_MIGRATE=verify), runs Better Auth's schema validation (docs/better-auth-compat.md
@@ -111,6 +113,15 @@ for (const name of extra) {
   }
 }
 
+function rateLimit(storage) {
+  if (!storage) return { enabled: false };
+  if (storage !== "memory" && storage !== "database") {
+    console.error(`ba-server: BA_RATE_LIMIT must be memory, database or unset, not ${storage}`);
+    process.exit(2);
+  }
+  return { enabled: true, storage };
+}
+
 // Bind first so that PORT=0 works: the default baseURL needs the real port.
 let handler = (_req, res) => {
   res.statusCode = 503;
@@ -130,7 +141,8 @@ const options = {
   ...coreSchema,
   emailAndPassword: { enabled: true },
   plugins,
-  rateLimit: { enabled: false },
+  rateLimit: rateLimit(env.BA_RATE_LIMIT),
+  user: { ...coreSchema.user, deleteUser: { enabled: true } },
   session: { ...coreSchema.session, freshAge: 0, ...cookieCache },
   // Better Auth also appends BETTER_AUTH_TRUSTED_ORIGINS on its own; listing the
   // values here too only duplicates entries, which is harmless.

@@ -5,6 +5,7 @@
 //! (figment layers values too, but its errors name neither the environment variable nor the
 //! allowed values, and it has no yes/no booleans.)
 
+mod rate_rules;
 mod settings;
 mod show;
 mod types;
@@ -165,6 +166,11 @@ impl Config {
                 "DATABASE_POOLER is transaction but DATABASE_URL is not a postgres:// URL: the pooler setting is for PostgreSQL behind PgBouncer, Supavisor or RDS Proxy".into(),
             ));
         }
+        if self.rate_limit.storage == RateLimitStorage::Secondary {
+            return Err(ConfigError::Conflict(
+                "RATE_LIMIT_STORAGE is secondary, but this build has no secondary storage (Redis) yet: the secondary-storage support must land first; use memory or database".into(),
+            ));
+        }
         if self.session.update_age > self.session.expires_in {
             return Err(ConfigError::Conflict(format!(
                 "SESSION_UPDATE_AGE ({}) is larger than SESSION_EXPIRES_IN ({}): sessions would never slide",
@@ -202,6 +208,12 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => out.push((key, s.clone())),
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                out.push((
+                    key,
+                    items.iter().map(table_entry).collect::<Vec<_>>().join(","),
+                ));
+            }
             toml::Value::Array(items) => {
                 let parts: Vec<String> = items
                     .iter()
@@ -215,6 +227,21 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
             other => out.push((key, other.to_string())),
         }
     }
+}
+
+/// One table of an array of tables (`[[rate_limit.rules]]`) as `k=v;k=v`, the form its
+/// setting parses, so the file and the environment share one parser and one message.
+fn table_entry(item: &toml::Value) -> String {
+    let Some(t) = item.as_table() else {
+        return String::new();
+    };
+    t.iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The table of settings: TOML key, environment names, and the parser that applies a value.
 
-use super::{Config, ConfigError, LogFormat, Mode, Pooler, Secret, TenantSource};
+use super::{Config, ConfigError, LogFormat, Mode, Pooler, RateLimitStorage, Secret, TenantSource};
 use crate::domain::limits::{self, Range};
 use crate::domain::password::HashAlgorithm;
 
@@ -437,6 +437,55 @@ pub static ALL: &[Setting] = &[
         ["SHUTDOWN_TIMEOUT_SECONDS"],
         false,
         |c, v| { c.ops.shutdown_timeout_seconds = whole(v, 0u64, 3600, "seconds")? }
+    ),
+    setting!(
+        "rate_limit.enabled",
+        ["RATE_LIMIT_ENABLED"],
+        false,
+        |c, v| { c.rate_limit.enabled = parse_bool(v)? }
+    ),
+    setting!("rate_limit.window", ["RATE_LIMIT_WINDOW"], false, |c, v| {
+        c.rate_limit.window = whole(v, 1u32, 86_400, "seconds")?
+    }),
+    setting!("rate_limit.max", ["RATE_LIMIT_MAX"], false, |c, v| {
+        c.rate_limit.max = whole(v, 1u32, 1_000_000_000, "requests")?
+    }),
+    setting!(
+        "rate_limit.storage",
+        ["RATE_LIMIT_STORAGE"],
+        false,
+        |c, v| {
+            c.rate_limit.storage = match v.to_ascii_lowercase().as_str() {
+                "memory" => RateLimitStorage::Memory,
+                "database" => RateLimitStorage::Database,
+                "secondary" => RateLimitStorage::Secondary,
+                _ => return Err("expected memory, database or secondary".into()),
+            }
+        }
+    ),
+    setting!(
+        "rate_limit.memory_max_keys",
+        ["RATE_LIMIT_MEMORY_MAX_KEYS"],
+        false,
+        |c, v| { c.rate_limit.memory_max_keys = whole(v, 16usize, 100_000_000, "keys")? }
+    ),
+    setting!("rate_limit.rules", ["RATE_LIMIT_RULES"], false, |c, v| {
+        c.rate_limit.rules = super::rate_rules::parse(v)?
+    }),
+    setting!(
+        "rate_limit.sign_in_max_failures",
+        ["SIGN_IN_MAX_FAILURES_PER_ACCOUNT"],
+        false,
+        |c, v| {
+            c.rate_limit.sign_in_max_failures =
+                whole(v, 0u32, 1_000_000, "failed sign-ins (0 turns the lock off)")?
+        }
+    ),
+    setting!(
+        "rate_limit.sign_in_failure_window",
+        ["SIGN_IN_FAILURE_WINDOW"],
+        false,
+        |c, v| { c.rate_limit.sign_in_failure_window = whole(v, 1u32, 86_400 * 30, "seconds")? }
     ),
     setting!("schema.use_plural", ["SCHEMA_USE_PLURAL"], false, |c, v| {
         c.schema.use_plural = parse_bool(v)?

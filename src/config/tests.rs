@@ -372,3 +372,39 @@ fn pooler_is_none_by_default_and_transaction_needs_postgres() {
         "{e}"
     );
 }
+
+#[test]
+fn rate_limits_are_on_by_default_and_rules_come_from_toml_tables() {
+    let c = load(&[]).unwrap();
+    assert!(c.rate_limit.enabled);
+    assert_eq!((c.rate_limit.window, c.rate_limit.max), (10, 100));
+    assert_eq!(c.rate_limit.storage, RateLimitStorage::Memory);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessionkeeper.toml");
+    std::fs::write(
+        &path,
+        "[rate_limit]\nstorage = \"database\"\nmax = 500\n\n[[rate_limit.rules]]\npath = \"/sign-in/*\"\nwindow = 60\nmax = 5\n\n[[rate_limit.rules]]\npath = \"/get-session\"\nwindow = 10\nmax = 1000\n",
+    )
+    .unwrap();
+    let sources = Sources {
+        file: Some(path.clone()),
+        ..Default::default()
+    };
+    let c = Config::load(&sources).unwrap();
+    assert_eq!(c.rate_limit.storage, RateLimitStorage::Database);
+    assert_eq!(c.rate_limit.max, 500);
+    let rules: Vec<_> = c
+        .rate_limit
+        .rules
+        .iter()
+        .map(|r| (r.pattern.as_str(), r.rule.window, r.rule.max))
+        .collect();
+    assert_eq!(rules, [("/sign-in/*", 60, 5), ("/get-session", 10, 1000)]);
+    std::fs::write(
+        &path,
+        "[[rate_limit.rules]]\npath = \"/x\"\nwindow = 10\nmax = 5\nburst = 2\n",
+    )
+    .unwrap();
+    let e = Config::load(&sources).unwrap_err().to_string();
+    assert!(e.contains("rate_limit.rules") && e.contains("burst"), "{e}");
+}

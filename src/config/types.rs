@@ -76,6 +76,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub schema: SchemaMapping,
     pub ops: OpsConfig,
+    pub rate_limit: RateLimitConfig,
 }
 
 /// Running it in production: metrics endpoint, traces, shutdown.
@@ -89,6 +90,49 @@ pub struct OpsConfig {
     pub otlp_endpoint: Option<Url>,
     /// Longest time in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+}
+
+/// Where rate-limit counters live (Better Auth's `rateLimit.storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitStorage {
+    Memory,
+    /// Better Auth's `rateLimit` table, shared by every instance and the Node app.
+    Database,
+    /// Redis (Better Auth's `secondary-storage`); refused until secondary storage exists.
+    Secondary,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// The global rule (Better Auth's `window` and `max`).
+    pub window: u32,
+    pub max: u32,
+    pub storage: RateLimitStorage,
+    /// Memory storage keeps at most this many keys.
+    pub memory_max_keys: usize,
+    /// `[[rate_limit.rules]]`: Better Auth's `customRules`.
+    pub rules: Vec<crate::domain::rate_limit::PathRule>,
+    /// Failed sign-ins for one e-mail (from any address) before it is locked; 0 turns it off.
+    pub sign_in_max_failures: u32,
+    /// Seconds the failures are counted over, and the lock lasts from the last counted one.
+    pub sign_in_failure_window: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = crate::domain::rate_limit::DEFAULT_RULE;
+        Self {
+            enabled: true,
+            window: d.window,
+            max: d.max,
+            storage: RateLimitStorage::Memory,
+            memory_max_keys: 100_000,
+            rules: Vec::new(),
+            sign_in_max_failures: 10,
+            sign_in_failure_window: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -219,6 +263,7 @@ impl Default for Config {
                 otlp_endpoint: None,
                 shutdown_timeout_seconds: 25,
             },
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }

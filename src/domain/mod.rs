@@ -13,6 +13,7 @@ pub mod limits;
 pub mod model;
 pub mod password;
 pub mod policy;
+pub mod rate_limit;
 pub mod run;
 pub mod scope;
 pub mod session_status;

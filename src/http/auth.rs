@@ -26,11 +26,12 @@ pub fn router() -> Router<AppState> {
         .route("/revoke-other-sessions", post(revoke_other_sessions))
         .route("/update-user", post(update_user))
         .route("/ok", get(|| async { axum::Json(json!({"ok": true})) }))
+        .merge(super::account::router())
 }
 
 /// Response headers that travel with a JSON body: cookies and the bearer token.
 #[derive(Default)]
-pub struct Cookies(Vec<(HeaderName, HeaderValue)>);
+pub struct Cookies(pub(super) Vec<(HeaderName, HeaderValue)>);
 
 impl Cookies {
     fn push(&mut self, name: HeaderName, value: String) {
@@ -40,7 +41,7 @@ impl Cookies {
     }
 
     /// A live session cookie, plus `set-auth-token` as the bearer plugin adds it.
-    fn session(core: &Core, token: &str, remember_me: bool) -> Self {
+    pub(super) fn session(core: &Core, token: &str, remember_me: bool) -> Self {
         let n = core.cookies();
         let signer = core.signer();
         let mut out = Cookies::default();
@@ -66,7 +67,7 @@ impl Cookies {
         out
     }
 
-    fn cleared(core: &Core) -> Self {
+    pub(super) fn cleared(core: &Core) -> Self {
         let mut out = Cookies::default();
         for c in core.cookies().expire_all() {
             out.push(header::SET_COOKIE, c);
@@ -76,7 +77,7 @@ impl Cookies {
 
     /// The JSON response, serialised straight from `body` into one buffer sized for a
     /// session and its user (no `Value` tree, no regrowth on the get-session path).
-    fn with(self, status: StatusCode, body: impl Serialize) -> Response {
+    pub(super) fn with(self, status: StatusCode, body: impl Serialize) -> Response {
         let mut buf = Vec::with_capacity(1024);
         if let Err(e) = serde_json::to_writer(&mut buf, &body) {
             return ApiError::from(crate::service::Error::Internal(e.to_string())).into_response();

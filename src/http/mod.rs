@@ -4,6 +4,8 @@
 //! (the [`guard`](crate::guard) module uses them); the routes need `server`.
 
 #[cfg(feature = "server")]
+pub mod account;
+#[cfg(feature = "server")]
 pub mod admin;
 #[cfg(feature = "server")]
 pub mod auth;
@@ -19,6 +21,8 @@ pub mod metrics;
 pub mod observe;
 #[cfg(feature = "server")]
 pub mod origin;
+#[cfg(feature = "server")]
+pub mod rate_limit;
 
 #[cfg(feature = "server")]
 use {
@@ -80,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             origin::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
         ));
     let mut app = Router::new()
         .merge(api)

@@ -74,7 +74,7 @@ fn normalize_email(email: &str) -> Result<String> {
     }
 }
 
-fn check_password(password: &str) -> Result<()> {
+pub(crate) fn check_password(password: &str) -> Result<()> {
     let len = password.chars().count();
     if len < MIN_LENGTH {
         return Err(Error::PasswordTooShort);
@@ -87,7 +87,7 @@ fn check_password(password: &str) -> Result<()> {
 
 /// What a user does with their own account and sessions.
 pub struct AuthService {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
 }
 
 impl AuthService {
@@ -161,6 +161,12 @@ impl AuthService {
         client: ClientInfo,
     ) -> Result<Issued> {
         let email = normalize_email(email)?;
+        let limiter = self.core.rate_limiter();
+        // A locked e-mail answers as a wrong password would; failures are counted per e-mail,
+        // registered or not, so a lock tells nothing about who has an account.
+        if limiter.account_locked(&email).await {
+            return Err(Error::InvalidCredentials);
+        }
         let found = self.core.store().find_user_by_email(&email).await?;
         let stored = found
             .as_ref()
@@ -172,8 +178,12 @@ impl AuthService {
             .hashing(move || password::verify(&password, &stored))
             .await?;
         let Some(found) = found.filter(|f| ok && f.password_hash.is_some()) else {
+            limiter.record_failure(&email).await;
             return Err(Error::InvalidCredentials);
         };
+        if let Err(e) = limiter.clear_account(&email).await {
+            tracing::warn!(error = %e, "clearing sign-in failures failed");
+        }
         let mut user = found.user;
         if user.banned == Some(true) {
             let now = self.core.now();

@@ -10,15 +10,19 @@
 //! - [`core`](SessionKeeper::core): what both share (settings, store, clock, cookie signer,
 //!   token storage, password hashing, session lookup), in `shared.rs`.
 
+mod account;
 pub mod admin;
 mod auth;
 mod error;
 mod hashing;
 pub mod presented;
+pub mod rate_limit;
 mod shared;
 mod validator;
 
+pub use account::{PasswordChange, PasswordChanged};
 pub use admin::AdminService;
+pub(crate) use auth::check_password;
 pub use auth::{AuthService, ClientInfo, Issued, SessionCheck, SignUp};
 pub use error::{Error, Result};
 pub use shared::Core;

@@ -3,6 +3,7 @@
 
 use super::Result;
 use super::hashing::HashingPool;
+use super::rate_limit::RateLimiter;
 use crate::config::{Config, Mode};
 use crate::domain::Clock;
 use crate::domain::cookie::{CookieNames, CookieSigner};
@@ -20,6 +21,7 @@ pub struct Core {
     cookies: CookieNames,
     token_storage: TokenStorage,
     hashing: HashingPool,
+    rate_limiter: RateLimiter,
 }
 
 impl Core {
@@ -38,7 +40,9 @@ impl Core {
         };
         let cookies =
             CookieNames::new(&config.session.cookie_prefix, config.session.secure_cookies);
+        let rate_limiter = RateLimiter::new(&config.rate_limit, store.clone(), clock.clone());
         Self {
+            rate_limiter,
             signer: CookieSigner::new(&secret),
             cookies,
             token_storage,
@@ -59,6 +63,11 @@ impl Core {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The request and sign-in failure counters.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.rate_limiter
     }
 
     pub fn now(&self) -> OffsetDateTime {

@@ -11,6 +11,8 @@
 //! - `lookup_batch.rs`, `lookup_pool.rs`, `pool.rs`: the connections and the batched session
 //!   checks of the hot path.
 
+pub mod account;
+pub mod account_sql;
 pub mod admin;
 pub mod admin_sql;
 mod auth;
@@ -22,6 +24,7 @@ mod lookup_batch;
 mod lookup_pool;
 mod pool;
 pub mod postgres;
+pub mod rate_limit;
 pub mod sql_store;
 pub mod sqlite;
 pub mod statements;
@@ -103,7 +106,14 @@ pub struct UserWithPassword {
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
 pub trait Store:
-    admin::AdminStore + cleanup::CleanupStore + tables::catalog::CatalogStore + Send + Sync + 'static
+    admin::AdminStore
+    + account::AccountStore
+    + cleanup::CleanupStore
+    + rate_limit::RateLimitStore
+    + tables::catalog::CatalogStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 

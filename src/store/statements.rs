@@ -7,6 +7,7 @@
 //! [`AdminSql::intern`](super::admin_sql::AdminSql)), bounded by the number of shapes.
 
 use super::Backend;
+use super::account_sql::AccountSql;
 use super::admin_sql::AdminSql;
 use super::auth_sql::AuthSql;
 use super::cleanup_sql::CleanupSql;
@@ -16,6 +17,7 @@ use std::sync::Mutex;
 
 pub struct Statements {
     pub auth: AuthSql,
+    pub account: AccountSql,
     pub admin: AdminSql,
     pub cleanup: CleanupSql,
     /// PostgreSQL's heap walk; `None` elsewhere.
@@ -32,6 +34,7 @@ pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
     let dialect = backend.dialect();
     let built: &'static Statements = Box::leak(Box::new(Statements {
         auth: AuthSql::new(schema, dialect),
+        account: AccountSql::new(schema),
         admin: AdminSql::new(schema, dialect),
         cleanup: CleanupSql::new(schema, dialect),
         heap: dialect.heap_walk_sql.map(|build| build(schema)),

@@ -34,6 +34,26 @@ fn bad_values_exit_2_with_a_clear_message() {
         ),
         (&[("BASE_URL", "notaurl")], &["BASE_URL", "notaurl"]),
         (
+            &[("RATE_LIMIT_STORAGE", "secondary")],
+            &[
+                "RATE_LIMIT_STORAGE",
+                "secondary",
+                "secondary-storage support",
+            ],
+        ),
+        (
+            &[("RATE_LIMIT_STORAGE", "redis")],
+            &[
+                "RATE_LIMIT_STORAGE",
+                "redis",
+                "memory, database or secondary",
+            ],
+        ),
+        (
+            &[("RATE_LIMIT_RULES", "path=/sign-in/*;window=0;max=5")],
+            &["RATE_LIMIT_RULES", "window"],
+        ),
+        (
             &[("SESSION_CLEANUP_INTERVAL_MINUTES", "0")],
             &["SESSION_CLEANUP_INTERVAL_MINUTES"],
         ),

@@ -128,6 +128,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The same database, for a second server; only the original drops it.
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            direct_url: self.direct_url.clone(),
+            _dir: None,
+            pg_drop: None,
+        }
+    }
+}
+
 async fn pg_connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(url)
@@ -230,6 +242,8 @@ pub fn test_config(db_url: &str, settings: &Settings) -> Config {
         ("DATABASE_URL", db_url),
         ("AUTOMATIC_SESSION_CLEANUP", "false"),
         ("DATABASE_MAX_CONNECTIONS", "5"),
+        // Every test talks from 127.0.0.1; only the rate-limit tests turn the limiter on.
+        ("RATE_LIMIT_ENABLED", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -258,9 +272,24 @@ pub async fn spawn_on(
     db: TestDb,
     settings: Settings,
 ) -> Result<TestApp, sessionkeeper::app::StartError> {
+    spawn_on_clock(db, settings, false).await
+}
+
+/// [`spawn_on`] with the wall clock when `real_clock` (for comparisons with a Node server,
+/// which keeps real time); `TestApp::clock` then steers nothing.
+pub async fn spawn_on_clock(
+    db: TestDb,
+    settings: Settings,
+    real_clock: bool,
+) -> Result<TestApp, sessionkeeper::app::StartError> {
     let config = test_config(&db.url, &db.pooler_settings(settings));
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let app = Application::build_with_clock(config, clock.clone()).await?;
+    let used: Arc<dyn sessionkeeper::domain::Clock> = if real_clock {
+        Arc::new(sessionkeeper::domain::SystemClock)
+    } else {
+        clock.clone()
+    };
+    let app = Application::build_with_clock(config, used).await?;
     let addr = app.local_addr();
     let keeper = app.keeper().clone();
     let cleanup = app.cleanup().clone();

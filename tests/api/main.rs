@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_compat;
 mod admin;
 mod auth;
 mod axum_service;
@@ -25,6 +26,9 @@ mod operations;
 mod packaging;
 mod pooler;
 mod process;
+mod rate_limit;
+mod rate_limit_compat;
+mod rate_limit_memory;
 mod schema;
 mod shared;
 mod shared_cleanup;

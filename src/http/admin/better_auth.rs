@@ -8,7 +8,9 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::JsonBody;
 use crate::service::admin::types::*;
-use crate::service::admin::users::{BAN, LIST_SESSIONS, LIST_USERS, REVOKE_SESSIONS, SET_ROLE};
+use crate::service::admin::users::{
+    BAN, LIST_SESSIONS, LIST_USERS, REVOKE_SESSIONS, SET_PASSWORD, SET_ROLE,
+};
 use axum::Json;
 use axum::extract::State;
 
@@ -181,4 +183,28 @@ pub async fn set_role(
     let actor = with_permission(caller, SET_ROLE)?;
     let JsonBody(body) = body?;
     Ok(Json(state.keeper.admin().set_role(&actor, body).await?))
+}
+
+/// Sets a user's password (creating the credential account when missing) and ends every
+/// session of that user.
+#[utoipa::path(
+    post, path = "/api/auth/admin/set-user-password", tag = "better-auth-admin",
+    request_body = SetUserPasswordBody,
+    responses(
+        (status = 200, body = StatusBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("session" = []), ("serviceToken" = []))
+)]
+pub async fn set_user_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<JsonBody<SetUserPasswordBody>, ApiError>,
+) -> ApiResult<Json<StatusBody>> {
+    let actor = with_permission(caller, SET_PASSWORD)?;
+    let JsonBody(body) = body?;
+    Ok(Json(
+        state.keeper.admin().set_user_password(&actor, body).await?,
+    ))
 }

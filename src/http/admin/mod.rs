@@ -5,6 +5,7 @@ pub mod audit;
 pub mod better_auth;
 pub mod caller;
 pub mod cleanup;
+pub mod locks;
 pub mod openapi;
 pub mod params;
 pub mod sessions;
@@ -43,6 +44,12 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ),
         ("post", "/api/admin/sessions/cleanup", post(cleanup::run)),
         ("get", "/api/admin/audit", get(audit::list)),
+        ("get", "/api/admin/sign-in-locks", get(locks::list)),
+        (
+            "delete",
+            "/api/admin/sign-in-locks/{email}",
+            delete(locks::clear),
+        ),
         ("get", "/api/admin/openapi.json", get(openapi::serve)),
         (
             "get",
@@ -78,6 +85,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "post",
             "/api/auth/admin/set-role",
             post(better_auth::set_role),
+        ),
+        (
+            "post",
+            "/api/auth/admin/set-user-password",
+            post(better_auth::set_user_password),
         ),
     ]
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
-use super::{audit, better_auth, cleanup, sessions, whoami};
+use super::{audit, better_auth, cleanup, locks, sessions, whoami};
 use crate::domain::limits::{self, PageSize, Range};
 use axum::Json;
 use utoipa::openapi::schema::{Object, Schema};
@@ -27,6 +27,8 @@ use utoipa::{Modify, OpenApi};
         cleanup::runs,
         cleanup::run,
         audit::list,
+        locks::list,
+        locks::clear,
         better_auth::list_users,
         better_auth::list_user_sessions,
         better_auth::revoke_user_session,
@@ -34,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         better_auth::ban_user,
         better_auth::unban_user,
         better_auth::set_role,
+        better_auth::set_user_password,
         serve,
     ),
     modifiers(&Security, &Bounds)

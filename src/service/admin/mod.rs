@@ -6,6 +6,7 @@
 
 mod audit;
 mod cleanup;
+mod locks;
 mod sessions;
 pub mod types;
 pub mod users;

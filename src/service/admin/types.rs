@@ -433,3 +433,43 @@ pub struct CleanupRunList {
     pub runs: Vec<crate::domain::run::CleanupRun>,
     pub next_cursor: Option<String>,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetUserPasswordBody {
+    pub user_id: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct StatusBody {
+    pub status: bool,
+}
+
+/// An e-mail locked by failed sign-ins (`SIGN_IN_MAX_FAILURES_PER_ACCOUNT`).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInLock {
+    pub email: String,
+    pub failures: u32,
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub last_failure_at: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub locked_until: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct SignInLockList {
+    pub locks: Vec<SignInLock>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ClearedBody {
+    /// False when the e-mail had no failures counted.
+    pub cleared: bool,
+}

@@ -41,6 +41,10 @@ pub const BAN: Permission = Permission {
     code: "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
     message: "You are not allowed to ban users",
 };
+pub const SET_PASSWORD: Permission = Permission {
+    code: "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+    message: "You are not allowed to set users password",
+};
 pub const SET_ROLE: Permission = Permission {
     code: "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
     message: "You are not allowed to change users role",
@@ -467,6 +471,47 @@ impl AdminService {
         };
         self.audit(actor, record).await;
         Ok(UserEnvelope { user })
+    }
+
+    /// Better Auth's `set-user-password` (creating the credential account when the user has
+    /// none). Unlike Better Auth, it also ends every session of the user: an admin resets a
+    /// password to throw someone out.
+    pub async fn set_user_password(
+        &self,
+        actor: &Actor,
+        body: SetUserPasswordBody,
+    ) -> Result<StatusBody> {
+        if body.new_password.is_empty() {
+            return Err(Error::Validation("newPassword cannot be empty".into()));
+        }
+        crate::service::check_password(&body.new_password)?;
+        let user = self.target_user(actor, &body.user_id, SET_PASSWORD).await?;
+        let algorithm = self.core.config().session.password_hash;
+        let password = body.new_password;
+        let hash = self
+            .core
+            .hashing(move || crate::domain::password::hash(&password, algorithm))
+            .await?;
+        let (_, ended) = self
+            .core
+            .store()
+            .set_password(
+                &user.id,
+                &hash,
+                self.core.now(),
+                true,
+                crate::store::account::EndSessions::All,
+            )
+            .await?;
+        let record = Record {
+            action: "user.set_password",
+            target: Some(format!("user:{}", user.id)),
+            criteria: None,
+            count: ended,
+            tenant: self.tenant_of(actor, &user),
+        };
+        self.audit(actor, record).await;
+        Ok(StatusBody { status: true })
     }
 }
 
