@@ -32,6 +32,9 @@ impl ServerProcess {
             .env("DATABASE_URL", db_url)
             .env("LOG_FORMAT", "json")
             .env("AUTOMATIC_SESSION_CLEANUP", "false")
+            // As in helpers.rs: the limiter is off unless a test is about it (these send
+            // bursts of sign-ins from one address).
+            .env("RATE_LIMIT_ENABLED", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
