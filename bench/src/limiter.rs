@@ -6,16 +6,13 @@
 
 use crate::Args;
 use crate::engine::{Engine, Location};
-use crate::load::{self, Call, Stats};
+use crate::load::{self, Stats};
 use crate::report::Machine;
-use crate::scenario::{COOKIE_NAME, migrate_sessionkeeper, plan, print_run};
-use crate::seed::{self, Dataset};
+use crate::scenario::{get_session_calls, migrate_sessionkeeper, plan, print_run, sign_in_calls};
+use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
-use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::ids::generate_id;
 use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 /// A mode of the run: its name, the server's extra environment, where its runs go.
 type Mode<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a mut Side);
@@ -69,20 +66,8 @@ fn errors(runs: &[Stats]) -> u64 {
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
-    let run_id = format!(
-        "skbench_limiter_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp()
-    );
-    let log_dir = args.work_dir.join(&run_id);
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
-    let env = Env {
-        sessionkeeper_bin: args.sessionkeeper_bin.clone(),
-        ba_server: args.ba_server.clone(),
-        axum_service_bin: args.axum_service_bin.clone(),
-        secret: generate_id(48),
-        log_dir: log_dir.clone(),
-    };
+    let (run_id, env) = Env::for_run(args, "skbench_limiter")?;
+    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut text = String::new();
     let _ = writeln!(text, "## skbench --limiter results\n");
@@ -162,20 +147,8 @@ async fn measure_engine(
     let conn = db.open().await?;
     data.insert(&conn, TokenStorage::Hashed).await?;
     conn.close().await;
-    let signer = CookieSigner::new(&env.secret);
-    let cookies: Arc<Vec<Call>> = Arc::new(
-        data.sessions
-            .iter()
-            .take(args.cookies)
-            .map(|s| Call::get_session(COOKIE_NAME, &signer.sign_for_cookie(&s.token), &s.token))
-            .collect(),
-    );
-    let sign_ins: Arc<Vec<Call>> = Arc::new(
-        data.users
-            .iter()
-            .map(|u| Call::sign_in(&u.email, seed::PASSWORD))
-            .collect(),
-    );
+    let cookies = get_session_calls(env, data, args.cookies);
+    let sign_ins = sign_in_calls(data);
     let mut off = Side::default();
     let mut ons: Vec<(&'static str, Side)> = args
         .limiter_storages

@@ -12,7 +12,6 @@ use crate::scenario::{COOKIE_NAME, plan, print_run};
 use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
 use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::ids::generate_id;
 use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -33,20 +32,8 @@ fn worst_p99(runs: &[Stats]) -> f64 {
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
-    let run_id = format!(
-        "skbench_me_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp()
-    );
-    let log_dir = args.work_dir.join(&run_id);
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
-    let env = Env {
-        sessionkeeper_bin: args.sessionkeeper_bin.clone(),
-        axum_service_bin: args.axum_service_bin.clone(),
-        ba_server: args.ba_server.clone(),
-        secret: generate_id(48),
-        log_dir: log_dir.clone(),
-    };
+    let (run_id, env) = Env::for_run(args, "skbench_me")?;
+    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut outcomes = Vec::new();
     for &engine in engines {

@@ -6,11 +6,9 @@ use crate::Args;
 use crate::engine::Location;
 use crate::load::{self, Call, Stats};
 use crate::report::Machine;
-use crate::scenario::{COOKIE_NAME, migrate_sessionkeeper, plan, print_run};
+use crate::scenario::{get_session_calls, migrate_sessionkeeper, plan, print_run};
 use crate::seed::Dataset;
 use crate::servers::{self, Env, Kind, Server};
-use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::ids::generate_id;
 use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -44,20 +42,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
         "--pooler needs --pooler-url (or BENCH_POOLER_URL); `bench/run --pooler` starts a PgBouncer and sets it",
     )?;
     let machine = Machine::probe(&args.pg_url).await;
-    let run_id = format!(
-        "skbench_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp()
-    );
-    let log_dir = args.work_dir.join(&run_id);
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
-    let env = Env {
-        sessionkeeper_bin: args.sessionkeeper_bin.clone(),
-        ba_server: args.ba_server.clone(),
-        axum_service_bin: args.axum_service_bin.clone(),
-        secret: generate_id(48),
-        log_dir,
-    };
+    let (run_id, env) = Env::for_run(args, "skbench")?;
     let name = format!("{run_id}_pooler");
     let direct = Location::postgres(&args.pg_url, &name);
     let pooled = Location::postgres(pooler_url, &name);
@@ -91,14 +76,7 @@ async fn measure(
     let db = direct.open().await?;
     data.insert(&db, TokenStorage::Hashed).await?;
     db.close().await;
-    let signer = CookieSigner::new(&env.secret);
-    let cookies: Arc<Vec<Call>> = Arc::new(
-        data.sessions
-            .iter()
-            .take(args.cookies)
-            .map(|s| Call::get_session(COOKIE_NAME, &signer.sign_for_cookie(&s.token), &s.token))
-            .collect(),
-    );
+    let cookies = get_session_calls(&env, &data, args.cookies);
     let mut rows = Vec::new();
     for round in 1..=args.pooler_rounds.max(1) {
         for path in [Path::Direct, Path::Pooled] {

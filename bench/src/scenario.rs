@@ -8,7 +8,6 @@ use crate::report::{EngineReport, Machine, ServerReport};
 use crate::seed::{self, Dataset};
 use crate::servers::{self, Env, Kind, Server};
 use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::ids::generate_id;
 use sessionkeeper::domain::token::TokenStorage;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,25 +15,36 @@ use tokio::process::Command;
 
 pub(crate) const COOKIE_NAME: &str = "better-auth.session_token";
 
+/// One signed get-session per session, for the first `n` sessions (the cookie as Better Auth
+/// sets it, signed with the run's secret).
+pub(crate) fn get_session_calls(env: &Env, data: &Dataset, n: usize) -> Arc<Vec<Call>> {
+    let signer = CookieSigner::new(&env.secret);
+    Arc::new(
+        data.sessions
+            .iter()
+            .take(n)
+            .map(|s| Call::get_session(COOKIE_NAME, &signer.sign_for_cookie(&s.token), &s.token))
+            .collect(),
+    )
+}
+
+/// One sign-in per user, with the seeded password.
+pub(crate) fn sign_in_calls(data: &Dataset) -> Arc<Vec<Call>> {
+    Arc::new(
+        data.users
+            .iter()
+            .map(|u| Call::sign_in(&u.email, seed::PASSWORD))
+            .collect(),
+    )
+}
+
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     if args.limiter {
         return crate::limiter::run_all(args, engines).await;
     }
     let machine = Machine::probe(&args.pg_url).await;
-    let run_id = format!(
-        "skbench_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp()
-    );
-    let log_dir = args.work_dir.join(&run_id);
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
-    let env = Env {
-        sessionkeeper_bin: args.sessionkeeper_bin.clone(),
-        axum_service_bin: args.axum_service_bin.clone(),
-        ba_server: args.ba_server.clone(),
-        secret: generate_id(48),
-        log_dir: log_dir.clone(),
-    };
+    let (run_id, env) = Env::for_run(args, "skbench")?;
+    let log_dir = env.log_dir.clone();
     println!(
         "skbench: seeding {} users, {} sessions",
         args.users,
@@ -112,20 +122,8 @@ async fn run_engine(
         db.close().await;
     }
 
-    let signer = CookieSigner::new(&env.secret);
-    let cookies: Arc<Vec<Call>> = Arc::new(
-        data.sessions
-            .iter()
-            .take(args.cookies)
-            .map(|s| Call::get_session(COOKIE_NAME, &signer.sign_for_cookie(&s.token), &s.token))
-            .collect(),
-    );
-    let sign_ins: Arc<Vec<Call>> = Arc::new(
-        data.users
-            .iter()
-            .map(|u| Call::sign_in(&u.email, seed::PASSWORD))
-            .collect(),
-    );
+    let cookies = get_session_calls(env, data, args.cookies);
+    let sign_ins = sign_in_calls(data);
 
     let mut servers = Vec::new();
     for (kind, db) in [(Kind::SessionKeeper, sk_db), (Kind::BetterAuth, ba_db)] {

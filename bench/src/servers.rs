@@ -49,6 +49,28 @@ pub struct Env {
     pub log_dir: PathBuf,
 }
 
+impl Env {
+    /// A run's id (`<prefix>_<pid>_<unix time>`, which names its databases), its log folder
+    /// under `--work-dir` (created) and a fresh secret.
+    pub fn for_run(args: &crate::Args, prefix: &str) -> Result<(String, Env), String> {
+        let run_id = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        );
+        let log_dir = args.work_dir.join(&run_id);
+        std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+        let env = Env {
+            sessionkeeper_bin: args.sessionkeeper_bin.clone(),
+            axum_service_bin: args.axum_service_bin.clone(),
+            ba_server: args.ba_server.clone(),
+            secret: sessionkeeper::domain::ids::generate_id(48),
+            log_dir,
+        };
+        Ok((run_id, env))
+    }
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     child: Child,
