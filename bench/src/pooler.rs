@@ -76,7 +76,7 @@ async fn measure(
     let db = direct.open().await?;
     data.insert(&db, TokenStorage::Hashed).await?;
     db.close().await;
-    let cookies = get_session_calls(&env, &data, args.cookies);
+    let cookies = get_session_calls(env, &data, args.cookies);
     let mut rows = Vec::new();
     for round in 1..=args.pooler_rounds.max(1) {
         for path in [Path::Direct, Path::Pooled] {
