@@ -145,7 +145,7 @@ impl Application {
             cleanup.start();
         }
         let draining = CancellationToken::new();
-        let state = AppState::new(self.keeper.clone()).with_draining(draining.clone());
+        let state = AppState::with_draining(self.keeper.clone(), draining.clone());
         let metrics_server = self
             .metrics_listener
             .map(|listener| tokio::spawn(serve_metrics(listener, state.clone(), draining.clone())));

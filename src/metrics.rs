@@ -103,6 +103,20 @@ pub fn handle() -> &'static PrometheusHandle {
             );
         }
         describe();
+        // Histogram samples are buffered until upkeep folds them in; rendering does that, but
+        // a server nobody scrapes would buffer every request's latency forever.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("no metrics upkeep thread ({e}); histograms fold in at each scrape");
+        }
         handle
     })
 }

@@ -8,50 +8,79 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// Requests that matched no route share this label: raw paths would be unbounded.
 const UNMATCHED: &str = "unmatched";
 
-pub async fn track(
-    State(draining): State<CancellationToken>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+pub async fn track(State(state): State<super::AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let started = Instant::now();
     let in_flight = InFlight::enter();
     let mut res = next.run(req).await;
     drop(in_flight);
-    tracing::Span::current().record("http.response.status_code", res.status().as_u16());
-    metrics::histogram!(m::HTTP_DURATION, "route" => route.clone(), "method" => method)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(
-        m::HTTP_REQUESTS,
-        "route" => route,
-        "method" => method,
-        "status" => status_label(res.status().as_u16()),
-    )
-    .increment(1);
-    if draining.is_cancelled() {
+    let status = res.status().as_u16();
+    tracing::Span::current().record("http.response.status_code", status);
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    let (requests, duration) = handles(route, method, status);
+    duration.record(started.elapsed().as_secs_f64());
+    requests.increment(1);
+    if state.is_draining() {
         res.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
 }
 
+type Handles = (metrics::Counter, metrics::Histogram);
+
+/// The request counter and latency histogram of one route, method and status. The recorder's
+/// own lookup hashes and allocates the whole label set on every call (about 4 µs a request at
+/// 64 connections, a tenth of get-session's CPU); the set is bounded (route templates), so the
+/// handles are looked up once and kept.
+fn handles(route: &str, method: &'static str, status: u16) -> Handles {
+    static CACHE: OnceLock<RwLock<HashMap<String, Vec<(&'static str, u16, Handles)>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let find = |list: &Vec<(&'static str, u16, Handles)>| {
+        list.iter()
+            .find(|(m, s, _)| *m == method && *s == status)
+            .map(|(_, _, h)| h.clone())
+    };
+    if let Ok(map) = cache.read()
+        && let Some(found) = map.get(route).and_then(find)
+    {
+        return found;
+    }
+    let made: Handles = (
+        metrics::counter!(
+            m::HTTP_REQUESTS,
+            "route" => route.to_owned(),
+            "method" => method,
+            "status" => status_label(status),
+        ),
+        metrics::histogram!(m::HTTP_DURATION, "route" => route.to_owned(), "method" => method),
+    );
+    if let Ok(mut map) = cache.write() {
+        let list = map.entry(route.to_owned()).or_default();
+        if find(list).is_none() {
+            list.push((method, status, made.clone()));
+        }
+    }
+    made
+}
+
 /// Counts a request in flight until dropped, also when the handler panics or the client goes
 /// away mid-request (the future is then dropped).
-struct InFlight(metrics::Gauge);
+struct InFlight(&'static metrics::Gauge);
 
 impl InFlight {
     fn enter() -> Self {
-        let gauge = metrics::gauge!(m::HTTP_IN_FLIGHT);
+        static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+        let gauge = GAUGE.get_or_init(|| metrics::gauge!(m::HTTP_IN_FLIGHT));
         gauge.increment(1.0);
         Self(gauge)
     }

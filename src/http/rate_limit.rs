@@ -13,9 +13,6 @@ const BASE: &str = "/api/auth";
 
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limiter = state.keeper.core().rate_limiter();
-    if !limiter.enabled() {
-        return next.run(req).await;
-    }
     let path = req.uri().path();
     let under_base = path
         .strip_prefix(BASE)
