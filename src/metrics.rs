@@ -78,6 +78,25 @@ pub fn sessions_ended(reason: EndReason, n: u64) {
     }
 }
 
+/// get-session's answers by result. Each handle is looked up once: the recorder's own lookup
+/// allocates and hashes the label set on every call, a measurable share of a check.
+pub fn get_session_result(result: &'static str) {
+    const RESULTS: [&str; 5] = ["valid", "missing", "expired", "refused", "error"];
+    static HANDLES: [OnceLock<metrics::Counter>; 5] = [const { OnceLock::new() }; 5];
+    let i = RESULTS.iter().position(|r| *r == result).unwrap_or(4);
+    HANDLES[i]
+        .get_or_init(|| metrics::counter!(GET_SESSION, "result" => RESULTS[i]))
+        .increment(1);
+}
+
+/// Tokens per lookup statement (one handle, looked up once).
+pub fn lookup_batch(tokens: usize) {
+    static HANDLE: OnceLock<metrics::Histogram> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| metrics::histogram!(LOOKUP_BATCH))
+        .record(tokens as f64);
+}
+
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {

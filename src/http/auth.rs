@@ -271,13 +271,13 @@ async fn get_session(
                         .with(e.status, json!({ "message": e.message, "code": e.code }))
                 }
                 Err(e) => {
-                    metrics::counter!(crate::metrics::GET_SESSION, "result" => result).increment(1);
+                    crate::metrics::get_session_result(result);
                     return Err(e.into());
                 }
             }
         }
     };
-    metrics::counter!(crate::metrics::GET_SESSION, "result" => result).increment(1);
+    crate::metrics::get_session_result(result);
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

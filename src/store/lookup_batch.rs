@@ -158,7 +158,7 @@ impl<DB: Database> SessionLookups<DB> {
         batch: &[Pending],
     ) -> std::result::Result<Vec<SessionWithUser>, sqlx::Error> {
         let tokens: Vec<&str> = batch.iter().map(|p| p.token.as_str()).collect();
-        metrics::histogram!(crate::metrics::LOOKUP_BATCH).record(tokens.len() as f64);
+        crate::metrics::lookup_batch(tokens.len());
         let mut conn = self.pool.acquire().await?;
         let sql = if tokens.len() == 1 {
             self.sql.one
