@@ -67,10 +67,12 @@ impl CleanupService {
         };
         let started_at = self.clock.now();
         let timer = Instant::now();
+        let actor = format!("cleanup:{run_id}");
         let criteria = Criteria {
             policy: &policy,
             now: started_at,
             scope: &scope,
+            actor: (self.config.records() && !dry_run).then_some(actor.as_str()),
         };
         self.live().running_run_id = Some(run_id.clone());
         let gauges_before = if derives_gauges(&policy) && !matches!(lease, Some(Err(_))) {
@@ -166,6 +168,9 @@ impl CleanupService {
             sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
         };
         let result = batches.delete_all().await;
+        if result.is_ok() && criteria.scope.tenant().is_none() {
+            self.prune_history(criteria.now).await;
+        }
         if let Err(e) = self
             .store
             .release_lease(LEASE_NAME, &self.instance_id)
@@ -174,6 +179,24 @@ impl CleanupService {
             tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
         }
         (batches.counts, result)
+    }
+
+    /// Deletes termination records past `SESSION_HISTORY_RETENTION_DAYS` (all of them when
+    /// records are off). A failure is logged and leaves the run's result alone.
+    async fn prune_history(&self, now: time::OffsetDateTime) {
+        let days = i64::from(self.config.history_retention_days);
+        match self
+            .store
+            .prune_ended(now - time::Duration::days(days))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                pruned = n,
+                "termination records past their retention deleted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot prune termination records"),
+        }
     }
 
     async fn preview(

@@ -90,6 +90,7 @@ pub async fn run(config: Config, args: CleanupArgs) -> Result<(), CliError> {
             policy: &policy,
             now: core.now(),
             scope: &Scope::All,
+            actor: None,
         };
         let planned = core.store().cleanup_counts(&criteria).await?;
         Some(progress_bar(planned.total()))

@@ -377,6 +377,12 @@ pub static ALL: &[Setting] = &[
         false,
         |c, v| { c.cleanup.sample_size = within(v, limits::CLEANUP_SAMPLE_SIZE, "sessions")? }
     ),
+    setting!(
+        "session_management.history_retention_days",
+        ["SESSION_HISTORY_RETENTION_DAYS"],
+        false,
+        |c, v| { c.cleanup.history_retention_days = whole(v, 0u32, 36_500, "days")? }
+    ),
     setting!("admin.api_token", ["ADMIN_API_TOKEN"], true, |c, v| {
         if v.len() < 16 {
             return Err(

@@ -84,6 +84,7 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "session_management.jitter_percent" => c.jitter_percent.to_string(),
         "session_management.lease_seconds" => c.lease_seconds.to_string(),
         "session_management.sample_size" => c.sample_size.to_string(),
+        "session_management.history_retention_days" => c.history_retention_days.to_string(),
         "admin.tenant_admin_role" => cfg.admin.tenant_admin_role.clone(),
         "admin.tenant_source" => match cfg.admin.tenant_source {
             TenantSource::UserColumn => "user".into(),

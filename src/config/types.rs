@@ -176,6 +176,15 @@ pub struct CleanupConfig {
     pub jitter_percent: u32,
     pub lease_seconds: u64,
     pub sample_size: u32,
+    /// Days termination records are kept (pruned by the cleanup); 0 writes none.
+    pub history_retention_days: u32,
+}
+
+impl CleanupConfig {
+    /// Whether ended sessions leave termination records.
+    pub fn records(&self) -> bool {
+        self.history_retention_days > 0
+    }
 }
 
 impl CleanupConfig {
@@ -250,6 +259,7 @@ impl Default for Config {
                 jitter_percent: 10,
                 lease_seconds: 60,
                 sample_size: 20,
+                history_retention_days: 90,
             },
             admin: AdminConfig {
                 api_token: None,

@@ -7,6 +7,7 @@ pub mod cookie_cache;
 mod cookie_cache_jwe;
 pub mod cursor;
 pub mod device;
+pub mod ending;
 pub mod ids;
 pub mod ip;
 pub mod limits;

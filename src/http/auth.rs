@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(sign_out))
         .route("/get-session", get(get_session).post(get_session_post))
         .route("/list-sessions", get(list_sessions))
+        .route("/session-history", get(session_history))
         .route("/revoke-session", post(revoke_session))
         .route("/revoke-sessions", post(revoke_sessions))
         .route("/revoke-other-sessions", post(revoke_other_sessions))
@@ -334,6 +335,24 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Api
         .map(|(s, t)| s.to_json(t))
         .collect();
     Ok(authed.cookies.with(StatusCode::OK, json!(body)))
+}
+
+/// The signed-in user's own ended sessions (termination records), newest first: not a Better
+/// Auth route.
+async fn session_history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    super::admin::params::Params(p): super::admin::params::Params<
+        crate::service::admin::types::PageParams,
+    >,
+) -> ApiResult<Response> {
+    let keeper = &state.keeper;
+    let authed = require_session(keeper, &headers).await?;
+    let page = keeper
+        .auth()
+        .session_history(&authed.data.user.id, p)
+        .await?;
+    Ok(authed.cookies.with(StatusCode::OK, json!(page)))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 
 use super::auth::{AuthService, ClientInfo, Issued, check_password};
 use super::{Error, Result};
+use crate::domain::ending::{Actor, EndReason};
 use crate::domain::model::{SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH};
 use crate::store::account::EndSessions;
@@ -77,7 +78,8 @@ impl AuthService {
             .hashing(move || password::hash(&new_password, algorithm))
             .await?;
         let end = if change.revoke_other_sessions {
-            EndSessions::All
+            let by = Actor::User(user_id.clone());
+            EndSessions::All(self.core.ending(EndReason::PasswordChanged, &by))
         } else {
             EndSessions::None
         };
@@ -86,7 +88,6 @@ impl AuthService {
             .store()
             .set_password(&user_id, &hash, self.core.now(), false, end)
             .await?;
-        // Where termination records exist, these are recorded as `password-changed`.
         tracing::info!(user_id = %user_id, sessions_ended = ended, "password changed");
         let issued = if change.revoke_other_sessions {
             Some(
@@ -130,7 +131,13 @@ impl AuthService {
                 message: "Session expired. Re-authenticate to perform this action.".into(),
             });
         }
-        self.core.store().delete_user(&current.user.id).await?;
+        // The user ended their own sessions by deleting the account: recorded as revoked.
+        let by = Actor::User(current.user.id.clone());
+        let record = self.core.ending(EndReason::Revoked, &by);
+        self.core
+            .store()
+            .delete_user(&current.user.id, record.as_ref())
+            .await?;
         tracing::info!(user_id = %current.user.id, "user deleted their account");
         Ok(())
     }

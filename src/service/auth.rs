@@ -2,6 +2,7 @@
 //! Better Auth does them (docs/better-auth-compat.md §3, §4.1).
 
 use super::{Core, Error, Result};
+use crate::domain::ending::{Actor, EndReason as Why};
 use crate::domain::ids::new_id;
 use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
@@ -230,10 +231,11 @@ impl AuthService {
         let limit = policy
             .enforce_session_limits
             .then_some(policy.max_sessions_per_user);
+        let record = self.core.ending(Why::EvictedLimit, &Actor::Service);
         let evicted = self
             .core
             .store()
-            .insert_session(&session, limit, now)
+            .insert_session_ending(&session, limit, now, record.as_ref())
             .await?;
         metrics::counter!(m::SESSIONS_CREATED).increment(1);
         if evicted > 0 {
@@ -268,7 +270,14 @@ impl AuthService {
         };
         let now = self.core.now();
         if data.session.is_expired(now) {
-            if delete_expired && self.core.store().delete_session(&data.session.id).await? {
+            let record = self.core.ending(Why::Expired, &Actor::Service);
+            if delete_expired
+                && self
+                    .core
+                    .store()
+                    .delete_session(&data.session.id, record.as_ref())
+                    .await?
+            {
                 m::sessions_ended(EndReason::Expired, 1);
             }
             return Ok(SessionCheck::Expired);
@@ -300,12 +309,14 @@ impl AuthService {
         })
     }
 
-    /// One statement: the row goes whether or not it had expired.
+    /// One statement: the row goes whether or not it had expired. The actor is the session's
+    /// own user, read by the same statement.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
+        let record = self.core.ending(Why::SignedOut, &Actor::Owner);
         let deleted = self
             .core
             .store()
-            .delete_session_by_token(&self.core.token_key(token))
+            .delete_session_by_token(&self.core.token_key(token), record.as_ref())
             .await?;
         m::sessions_ended(EndReason::SignOut, u64::from(deleted));
         Ok(())
@@ -350,7 +361,12 @@ impl AuthService {
         };
         match target {
             Some(s) if s.user_id == current.user.id => {
-                let deleted = self.core.store().delete_session(&s.id).await?;
+                let record = self.user_ending(current);
+                let deleted = self
+                    .core
+                    .store()
+                    .delete_session(&s.id, record.as_ref())
+                    .await?;
                 m::sessions_ended(EndReason::Revoked, u64::from(deleted));
                 Ok(s.id == current.session.id)
             }
@@ -358,11 +374,22 @@ impl AuthService {
         }
     }
 
+    /// A revocation by the signed-in user.
+    fn user_ending(&self, current: &SessionWithUser) -> Option<crate::domain::ending::Ending> {
+        self.core
+            .ending(Why::Revoked, &Actor::User(current.user.id.clone()))
+    }
+
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
         let n = self
             .core
             .store()
-            .delete_user_sessions(&current.user.id, None, None)
+            .delete_user_sessions(
+                &current.user.id,
+                None,
+                None,
+                self.user_ending(current).as_ref(),
+            )
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
         Ok(n)
@@ -374,7 +401,12 @@ impl AuthService {
         let n = self
             .core
             .store()
-            .delete_user_sessions(&current.user.id, Some(&current.session.id), Some(now))
+            .delete_user_sessions(
+                &current.user.id,
+                Some(&current.session.id),
+                Some(now),
+                self.user_ending(current).as_ref(),
+            )
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
         Ok(n)

@@ -7,6 +7,7 @@ use super::rate_limit::RateLimiter;
 use crate::config::{Config, Mode};
 use crate::domain::Clock;
 use crate::domain::cookie::{CookieNames, CookieSigner};
+use crate::domain::ending::{Actor, EndReason, Ending};
 use crate::domain::model::SessionWithUser;
 use crate::domain::token::TokenStorage;
 use crate::store::Store;
@@ -95,6 +96,15 @@ impl Core {
     /// The session a raw token names, with its user, expired or not.
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
         Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+    }
+
+    /// The ending to record for sessions ended now, or `None` when records are off
+    /// (`SESSION_HISTORY_RETENTION_DAYS=0`).
+    pub fn ending(&self, reason: EndReason, actor: &Actor) -> Option<Ending> {
+        self.config
+            .cleanup
+            .records()
+            .then(|| Ending::new(reason, actor, self.now()))
     }
 
     /// Runs a password hash or verify on the hashing threads.

@@ -3,15 +3,17 @@
 use super::Result;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
+use crate::domain::ending::Ending;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 /// What a password change does to the user's sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndSessions {
     None,
-    /// Every session of the user (the caller gets a new one afterwards, as Better Auth does).
-    All,
+    /// Every session of the user (the caller gets a new one afterwards, as Better Auth does),
+    /// recorded with the ending when given.
+    All(Option<Ending>),
 }
 
 #[async_trait]
@@ -29,8 +31,9 @@ pub trait AccountStore: Send + Sync {
         create: bool,
         end: EndSessions,
     ) -> Result<(bool, u64)>;
-    /// Deletes the user with its accounts and sessions; false when there was no such user.
-    async fn delete_user(&self, user_id: &str) -> Result<bool>;
+    /// Deletes the user with its accounts and sessions (recorded with `end` when given);
+    /// false when there was no such user.
+    async fn delete_user(&self, user_id: &str, end: Option<&Ending>) -> Result<bool>;
 }
 
 #[async_trait]
@@ -53,10 +56,10 @@ impl<DB: Engine> AccountStore for SqlStore<DB> {
         let q = &self.sql.account;
         let mut tx = self.begin_write().await?;
         let mut ended = 0;
-        if end == EndSessions::All {
-            let args = Args::new().text(user_id);
+        if let EndSessions::All(record) = &end {
+            let args = || Args::new().text(user_id);
             ended = self
-                .execute_in(&mut *tx, q.delete_user_sessions, args)
+                .delete_ending_in(&mut *tx, &q.delete_user_sessions, &args, record.as_ref())
                 .await?;
         }
         let args = Args::new().text(user_id).text(hash).time(now);
@@ -74,13 +77,14 @@ impl<DB: Engine> AccountStore for SqlStore<DB> {
         Ok((found, ended))
     }
 
-    async fn delete_user(&self, user_id: &str) -> Result<bool> {
+    async fn delete_user(&self, user_id: &str, end: Option<&Ending>) -> Result<bool> {
         let q = &self.sql.account;
         let mut tx = self.begin_write().await?;
-        for sql in [q.delete_user_sessions, q.delete_user_accounts] {
-            self.execute_in(&mut *tx, sql, Args::new().text(user_id))
-                .await?;
-        }
+        let args = || Args::new().text(user_id);
+        self.delete_ending_in(&mut *tx, &q.delete_user_sessions, &args, end)
+            .await?;
+        self.execute_in(&mut *tx, q.delete_user_accounts, args())
+            .await?;
         let deleted = self
             .execute_in(&mut *tx, q.delete_user, Args::new().text(user_id))
             .await?;

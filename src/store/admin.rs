@@ -5,11 +5,13 @@
 //! shape by [`AdminSql`](super::admin_sql::AdminSql); values are always bound.
 
 use super::admin_sql::{Arg, Built};
+use super::ended_sql::Del;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
 use super::tables::rows::{decode_admin_session, decode_user};
 use super::{Result, Store, StoreError};
 use crate::domain::User;
+use crate::domain::ending::Ending;
 use crate::domain::session_status::{SessionStatus, StatusCutoffs};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -194,9 +196,19 @@ pub trait AdminStore: Send + Sync {
     /// Counts matches and returns up to `sample` of them, newest first, deleting nothing.
     async fn preview_deletion(&self, c: &DeleteCriteria, sample: u32) -> Result<Deletion>;
     /// Deletes matches in batches of `batch` rows, so no statement holds many row locks long.
-    async fn delete_matching(&self, c: &DeleteCriteria, batch: u32) -> Result<u64>;
+    async fn delete_matching(
+        &self,
+        c: &DeleteCriteria,
+        batch: u32,
+        end: Option<&Ending>,
+    ) -> Result<u64>;
     /// Deletes one session when it is in `tenant` (any tenant when `None`).
-    async fn delete_admin_session(&self, id: &str, tenant: Option<&str>) -> Result<bool>;
+    async fn delete_admin_session(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        end: Option<&Ending>,
+    ) -> Result<bool>;
 
     async fn insert_audit(&self, e: &AuditEntry) -> Result<()>;
     /// Newest first, strictly below `after`; only `tenant`'s entries when given.
@@ -224,6 +236,7 @@ pub trait AdminStore: Send + Sync {
         user_id: &str,
         ban: Option<&Ban>,
         now: OffsetDateTime,
+        end: Option<&Ending>,
     ) -> Result<Option<(User, u64)>>;
 }
 
@@ -368,13 +381,23 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         Ok(out)
     }
 
-    async fn delete_matching(&self, c: &DeleteCriteria, batch: u32) -> Result<u64> {
+    async fn delete_matching(
+        &self,
+        c: &DeleteCriteria,
+        batch: u32,
+        end: Option<&Ending>,
+    ) -> Result<u64> {
         let aq = &self.sql.admin;
         let mut total = 0;
         for part in aq.deletion_parts(c) {
-            let del = aq.delete_batch(&part, batch);
+            let (del, recorded) = aq.delete_batch(&part, batch);
+            let del_pair = Del {
+                plain: del.sql,
+                recorded,
+            };
+            let args = || bind_all(&del.args);
             loop {
-                let done = self.execute(del.sql, bind_all(&del.args)).await?;
+                let done = self.delete_ending(&del_pair, args, end).await?;
                 total += done;
                 if done < u64::from(batch) {
                     break;
@@ -384,16 +407,22 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         Ok(total)
     }
 
-    async fn delete_admin_session(&self, id: &str, tenant: Option<&str>) -> Result<bool> {
+    async fn delete_admin_session(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        end: Option<&Ending>,
+    ) -> Result<bool> {
         let aq = &self.sql.admin;
         let done = match tenant {
             None => {
-                self.execute(aq.delete_session, Args::new().text(id))
-                    .await?
+                let args = || Args::new().text(id);
+                self.delete_ending(&aq.delete_session, args, end).await?
             }
             Some(t) => {
-                let args = Args::new().text(id).text(t);
-                self.execute(aq.delete_session_in_tenant, args).await?
+                let args = || Args::new().text(id).text(t);
+                self.delete_ending(&aq.delete_session_in_tenant, args, end)
+                    .await?
             }
         };
         Ok(done > 0)
@@ -480,6 +509,7 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         user_id: &str,
         ban: Option<&Ban>,
         now: OffsetDateTime,
+        end: Option<&Ending>,
     ) -> Result<Option<(User, u64)>> {
         let aq = &self.sql.admin;
         let Some(sql) = aq.set_ban else {
@@ -500,9 +530,9 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         }
         let mut deleted = 0;
         if ban.is_some() {
-            let args = Args::new().text(user_id);
+            let args = || Args::new().text(user_id);
             deleted = self
-                .execute_in(&mut *tx, aq.delete_user_sessions, args)
+                .delete_ending_in(&mut *tx, &aq.delete_user_sessions, &args, end)
                 .await?;
         }
         tx.commit().await?;

@@ -10,6 +10,7 @@
 use super::admin::{
     DeleteCriteria, Operator, SessionFilter, SessionPage, StatsQuery, UserField, UserQuery,
 };
+use super::ended_sql::{Del, recorded};
 use super::engine::Dialect;
 use super::statements::leak;
 use super::tables::rows::{ADMIN_SESSION, pick, select, session_columns, user_columns};
@@ -109,9 +110,9 @@ pub struct AdminSql {
     session_cols: String,
     user_cols: String,
     pub find_session: &'static str,
-    pub delete_session: &'static str,
-    pub delete_session_in_tenant: &'static str,
-    pub delete_user_sessions: &'static str,
+    pub delete_session: Del,
+    pub delete_session_in_tenant: Del,
+    pub delete_user_sessions: Del,
     pub insert_audit: &'static str,
     pub user_in_tenant: &'static str,
     pub set_role: Option<&'static str>,
@@ -127,6 +128,7 @@ impl AdminSql {
         let col = |c: &str| format!("s.{}", q(c));
         let st = q(&s.table);
         let ut = q(&u.table);
+        let del = |sql: String, first: usize| Del::new(schema, dialect, sql, first);
         let session_cols = format!(
             "{}, u.{} AS \"u_email\", u.{} AS \"u_name\", {} AS \"tenantId\"",
             select("s", &pick(&session_columns(s), ADMIN_SESSION)),
@@ -164,13 +166,16 @@ impl AdminSql {
                 "SELECT {session_cols} FROM {from_joined} WHERE s.{} = $1",
                 q(&s.id)
             )),
-            delete_session: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id))),
-            delete_session_in_tenant: leak(format!(
-                "DELETE FROM {st} WHERE {id} IN (SELECT s.{id} FROM {st} s WHERE s.{id} = $1 AND {})",
-                schema.tenant_filter("s", 2),
-                id = q(&s.id)
-            )),
-            delete_user_sessions: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.user_id))),
+            delete_session: del(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id)), 2),
+            delete_session_in_tenant: del(
+                format!(
+                    "DELETE FROM {st} WHERE {id} IN (SELECT s.{id} FROM {st} s WHERE s.{id} = $1 AND {})",
+                    schema.tenant_filter("s", 2),
+                    id = q(&s.id)
+                ),
+                3,
+            ),
+            delete_user_sessions: del(format!("DELETE FROM {st} WHERE {} = $1", q(&s.user_id)), 2),
             insert_audit: leak(format!(
                 "INSERT INTO {AUDIT_TABLE} (\"id\", \"at\", \"actor\", \"action\", \"target\", \"criteria\", \"count\", \"tenantId\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             )),
@@ -374,7 +379,9 @@ impl AdminSql {
         self.built(sql, b)
     }
 
-    pub fn delete_batch(&self, part: &Part, batch: u32) -> Built {
+    /// One batch of a bulk delete, with its recorded form (see [`Del`]): the same arguments
+    /// followed by the ending's three.
+    pub fn delete_batch(&self, part: &Part, batch: u32) -> (Built, &'static str) {
         let mut b = Builder {
             args: part.0.args.clone(),
             conds: part.0.conds.clone(),
@@ -387,7 +394,13 @@ impl AdminSql {
             self.s_id,
             st = self.st
         );
-        self.built(sql, b)
+        let recorded = self.intern(recorded(
+            &self.schema,
+            self.dialect.backend,
+            &sql,
+            b.args.len() + 1,
+        ));
+        (self.built(sql, b), recorded)
     }
 
     fn stats_scope(&self, b: &mut Builder, q: &StatsQuery) -> String {

@@ -7,6 +7,7 @@ use super::sql_store::SqlStore;
 use super::tables::rows::{decode_session, decode_user};
 use super::{Backend, Result, Store, UserWithPassword, on_unique};
 use crate::config::Mode;
+use crate::domain::ending::Ending;
 use crate::domain::{Session, SessionWithUser, User};
 use crate::store::engine::Read;
 use futures::future::BoxFuture;
@@ -140,11 +141,12 @@ impl<DB: Engine> Store for SqlStore<DB> {
         Ok(self.execute(self.sql.auth.update_user, args).await? > 0)
     }
 
-    async fn insert_session(
+    async fn insert_session_ending(
         &self,
         session: &Session,
         max_active: Option<u32>,
         now: OffsetDateTime,
+        evicted_end: Option<&Ending>,
     ) -> Result<u64> {
         let q = &self.sql.auth;
         self.note_general_wait();
@@ -159,9 +161,9 @@ impl<DB: Engine> Store for SqlStore<DB> {
                 .int("n")?;
             let over = active + 1 - i64::from(max);
             if over > 0 {
-                let args = Args::new().text(&session.user_id).time(now).int(over);
+                let args = || Args::new().text(&session.user_id).time(now).int(over);
                 evicted = self
-                    .execute_in(&mut *tx, q.evict_least_active, args)
+                    .delete_ending_in(&mut *tx, &q.evict_least_active, &args, evicted_end)
                     .await?;
             }
         }
@@ -210,15 +212,18 @@ impl<DB: Engine> Store for SqlStore<DB> {
         Ok(self.execute(self.sql.auth.touch_session, args).await? > 0)
     }
 
-    async fn delete_session(&self, id: &str) -> Result<bool> {
-        let args = Args::new().text(id);
-        Ok(self.execute(self.sql.auth.delete_session, args).await? > 0)
+    async fn delete_session(&self, id: &str, end: Option<&Ending>) -> Result<bool> {
+        let args = || Args::new().text(id);
+        Ok(self
+            .delete_ending(&self.sql.auth.delete_session, args, end)
+            .await?
+            > 0)
     }
 
-    async fn delete_session_by_token(&self, token_key: &str) -> Result<bool> {
-        let args = Args::new().text(token_key);
+    async fn delete_session_by_token(&self, token_key: &str, end: Option<&Ending>) -> Result<bool> {
+        let args = || Args::new().text(token_key);
         Ok(self
-            .execute(self.sql.auth.delete_session_by_token, args)
+            .delete_ending(&self.sql.auth.delete_session_by_token, args, end)
             .await?
             > 0)
     }
@@ -247,13 +252,16 @@ impl<DB: Engine> Store for SqlStore<DB> {
         user_id: &str,
         except_id: Option<&str>,
         unexpired_at: Option<OffsetDateTime>,
+        end: Option<&Ending>,
     ) -> Result<u64> {
-        let args = Args::new()
-            .text(user_id)
-            .opt_text(except_id)
-            .opt_time(unexpired_at);
+        let args = || {
+            Args::new()
+                .text(user_id)
+                .opt_text(except_id)
+                .opt_time(unexpired_at)
+        };
         Ok(self
-            .execute(self.sql.auth.delete_user_sessions, args)
+            .delete_ending(&self.sql.auth.delete_user_sessions, args, end)
             .await?)
     }
 }

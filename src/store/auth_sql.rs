@@ -1,6 +1,7 @@
 //! The SQL of the session and user paths. Both backends run the same text (SQLite accepts
 //! PostgreSQL's `$n` placeholders) but for the batched session check's token condition.
 
+use super::ended_sql::Del;
 use super::engine::Dialect;
 use super::statements::leak;
 use super::tables::rows::{select, session_columns, user_columns};
@@ -19,13 +20,13 @@ pub struct AuthSql {
     pub find_session_by_id: &'static str,
     pub insert_session: &'static str,
     pub count_active_sessions: &'static str,
-    pub evict_least_active: &'static str,
+    pub evict_least_active: Del,
     pub lock_user: &'static str,
     pub touch_session: &'static str,
-    pub delete_session: &'static str,
-    pub delete_session_by_token: &'static str,
+    pub delete_session: Del,
+    pub delete_session_by_token: Del,
     pub list_user_sessions: &'static str,
-    pub delete_user_sessions: &'static str,
+    pub delete_user_sessions: Del,
 }
 
 impl AuthSql {
@@ -35,6 +36,7 @@ impl AuthSql {
         let s = &schema.session;
         let a = &schema.account;
         let (ut, st, at) = (q(&u.table), q(&s.table), q(&a.table));
+        let del = |sql: String, first: usize| Del::new(schema, dialect, sql, first);
 
         let session_cols = select("s", &session_columns(s));
         let user_cols = select("u", &user_columns(u));
@@ -131,12 +133,15 @@ impl AuthSql {
                 q(&s.user_id),
                 q(&s.expires_at)
             )),
-            evict_least_active: leak(format!(
-                "DELETE FROM {st} WHERE {id} IN (SELECT {id} FROM {st} WHERE {uid} = $1 AND {exp} >= $2 ORDER BY {activity_asc} LIMIT $3)",
-                id = q(&s.id),
-                uid = q(&s.user_id),
-                exp = q(&s.expires_at),
-            )),
+            evict_least_active: del(
+                format!(
+                    "DELETE FROM {st} WHERE {id} IN (SELECT {id} FROM {st} WHERE {uid} = $1 AND {exp} >= $2 ORDER BY {activity_asc} LIMIT $3)",
+                    id = q(&s.id),
+                    uid = q(&s.user_id),
+                    exp = q(&s.expires_at),
+                ),
+                4,
+            ),
             lock_user: leak(format!(
                 "SELECT 1 FROM {ut} WHERE {} = $1 FOR UPDATE",
                 q(&u.id)
@@ -147,8 +152,8 @@ impl AuthSql {
                 q(&s.updated_at),
                 q(&s.id)
             )),
-            delete_session: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id))),
-            delete_session_by_token: leak(format!("DELETE FROM {st} WHERE {} = $1", q(&s.token))),
+            delete_session: del(format!("DELETE FROM {st} WHERE {} = $1", q(&s.id)), 2),
+            delete_session_by_token: del(format!("DELETE FROM {st} WHERE {} = $1", q(&s.token)), 2),
             list_user_sessions: leak(format!(
                 "SELECT {session_cols} FROM {st} s WHERE s.{uid} = $1 AND ($2 IS NULL OR s.{exp} > $2) ORDER BY s.{created} ASC, s.{id} ASC LIMIT $3",
                 uid = q(&s.user_id),
@@ -156,12 +161,15 @@ impl AuthSql {
                 created = q(&s.created_at),
                 id = q(&s.id),
             )),
-            delete_user_sessions: leak(format!(
-                "DELETE FROM {st} WHERE {uid} = $1 AND ($2 IS NULL OR {id} <> $2) AND ($3 IS NULL OR {exp} >= $3)",
-                uid = q(&s.user_id),
-                id = q(&s.id),
-                exp = q(&s.expires_at),
-            )),
+            delete_user_sessions: del(
+                format!(
+                    "DELETE FROM {st} WHERE {uid} = $1 AND ($2 IS NULL OR {id} <> $2) AND ($3 IS NULL OR {exp} >= $3)",
+                    uid = q(&s.user_id),
+                    id = q(&s.id),
+                    exp = q(&s.expires_at),
+                ),
+                4,
+            ),
         }
     }
 }

@@ -4,12 +4,14 @@
 //! below for both backends. PostgreSQL's deletes in physical order ([`HeapWalk`]) are in
 //! `postgres/heap_walk.rs`.
 
+use super::ended_sql::Del;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
 use super::tables::rows::decode_run;
 use super::{Result, StoreError};
 use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
 use crate::domain::cursor::{Cursor, keyset_page};
+use crate::domain::ending::{EndReason, Ending};
 use crate::domain::run::{CleanupRun, LayerCounts, SampleEntry};
 use crate::domain::{CleanupPolicy, Scope};
 use async_trait::async_trait;
@@ -21,9 +23,21 @@ pub struct Criteria<'a> {
     pub policy: &'a CleanupPolicy,
     pub now: OffsetDateTime,
     pub scope: &'a Scope,
+    /// Recorded as the actor of the sessions it removes (`cleanup:<run id>`); `None` writes
+    /// no termination records (a dry run, or `SESSION_HISTORY_RETENTION_DAYS=0`).
+    pub actor: Option<&'a str>,
 }
 
 impl Criteria<'_> {
+    /// What a layer's deletes record, at the run's instant.
+    pub fn ending(&self, layer: Layer) -> Option<Ending> {
+        self.actor.map(|actor| Ending {
+            reason: EndReason::of_layer(layer),
+            actor: Some(actor.to_owned()),
+            at: self.now,
+        })
+    }
+
     pub fn cutoff(&self) -> OffsetDateTime {
         inactive_cutoff(self.policy, self.now)
     }
@@ -213,6 +227,10 @@ fn pick(sql: &[&'static str; 2], c: &Criteria<'_>) -> &'static str {
     sql[usize::from(c.scope.tenant().is_some())]
 }
 
+fn pick_del<'d>(del: &'d [Del; 2], c: &Criteria<'_>) -> &'d Del {
+    &del[usize::from(c.scope.tenant().is_some())]
+}
+
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -325,22 +343,28 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
     }
 
     async fn delete_expired_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
-        let args = Args::new()
-            .time(c.now)
-            .int(i64::from(limit))
-            .opt_text(c.scope.tenant());
-        let sql = pick(&self.sql.cleanup.delete_expired, c);
-        Ok(self.execute(sql, args).await?)
+        let args = || {
+            Args::new()
+                .time(c.now)
+                .int(i64::from(limit))
+                .opt_text(c.scope.tenant())
+        };
+        let del = pick_del(&self.sql.cleanup.delete_expired, c);
+        let end = c.ending(Layer::Expired);
+        Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
 
     async fn delete_inactive_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
-        let args = Args::new()
-            .time(c.now)
-            .time(c.cutoff())
-            .int(i64::from(limit))
-            .opt_text(c.scope.tenant());
-        let sql = pick(&self.sql.cleanup.delete_inactive, c);
-        Ok(self.execute(sql, args).await?)
+        let args = || {
+            Args::new()
+                .time(c.now)
+                .time(c.cutoff())
+                .int(i64::from(limit))
+                .opt_text(c.scope.tenant())
+        };
+        let del = pick_del(&self.sql.cleanup.delete_inactive, c);
+        let end = c.ending(Layer::Inactive);
+        Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
 
     fn heap_walk(&self) -> Option<&dyn HeapWalk> {
@@ -369,13 +393,16 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         upto: &str,
         limit: u32,
     ) -> Result<u64> {
-        let args = layer_args(c)
-            .text(after)
-            .text(upto)
-            .int(i64::from(limit))
-            .opt_text(c.scope.tenant());
-        let sql = pick(&self.sql.cleanup.delete_excess, c);
-        Ok(self.execute(sql, args).await?)
+        let args = || {
+            layer_args(c)
+                .text(after)
+                .text(upto)
+                .int(i64::from(limit))
+                .opt_text(c.scope.tenant())
+        };
+        let del = pick_del(&self.sql.cleanup.delete_excess, c);
+        let end = c.ending(Layer::Excess);
+        Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
 
     async fn acquire_lease(

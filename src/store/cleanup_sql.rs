@@ -7,6 +7,7 @@
 //! a dry run deletes nothing and must still count exactly what a real run would.
 //! Statements with a tenant scope come in pairs: `[unscoped, scoped]`, the tenant bound last.
 
+use super::ended_sql::Del;
 use super::engine::Dialect;
 use super::statements::leak;
 use super::tables::rows::{RUN_COLUMNS, pick, select, session_columns};
@@ -21,10 +22,10 @@ pub struct CleanupSql {
     pub sample_inactive: [&'static str; 2],
     pub sample_excess: [&'static str; 2],
     pub gauges: &'static str,
-    pub delete_expired: [&'static str; 2],
-    pub delete_inactive: [&'static str; 2],
+    pub delete_expired: [Del; 2],
+    pub delete_inactive: [Del; 2],
     pub users_over_limit: &'static str,
-    pub delete_excess: [&'static str; 2],
+    pub delete_excess: [Del; 2],
     /// `$1` name, `$2` holder, `$3` run id, then the expiry (see `Dialect::lease_expiry`).
     pub acquire_lease: &'static str,
     pub lease_holder: &'static str,
@@ -95,6 +96,7 @@ impl CleanupSql {
         // Deletes by primary key of a bounded selection (see `Dialect::delete_ids`).
         let (ids_open, del_close) = dialect.delete_ids;
         let del_open = format!("DELETE FROM {st} WHERE {id} {ids_open}");
+        let del = |pair: [&str; 2], first: usize| Del::pair(schema, dialect, pair, first);
         let lease_table = q("sessionkeeper_lease");
         let (expiry, now) = dialect.lease_expiry;
         let acquire_lease = format!(
@@ -160,33 +162,42 @@ impl CleanupSql {
                  CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND s.{upd} < $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
                  FROM {st} s"
             )),
-            delete_expired: scoped(
-                &format!("{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} < $1"),
-                "s",
-                3,
-                &format!("ORDER BY s.{exp} LIMIT $2{del_close}"),
-            ),
-            delete_inactive: scoped(
-                &format!(
-                    "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+            delete_expired: del(
+                scoped(
+                    &format!("{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} < $1"),
+                    "s",
+                    3,
+                    &format!("ORDER BY s.{exp} LIMIT $2{del_close}"),
                 ),
-                "s",
                 4,
-                &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
+            ),
+            delete_inactive: del(
+                scoped(
+                    &format!(
+                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                    ),
+                    "s",
+                    4,
+                    &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
+                ),
+                5,
             ),
             users_over_limit: leak(format!(
                 "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $6 AND {} \
                  GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $7",
                 survivor("s")
             )),
-            delete_excess: scoped(
-                &format!(
-                    "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
-                    ranked(&format!("AND s.{uid} > $6 AND s.{uid} <= $7"))
+            delete_excess: del(
+                scoped(
+                    &format!(
+                        "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
+                        ranked(&format!("AND s.{uid} > $6 AND s.{uid} <= $7"))
+                    ),
+                    "r",
+                    9,
+                    &format!("LIMIT $8{del_close}"),
                 ),
-                "r",
-                9,
-                &format!("LIMIT $8{del_close}"),
+                10,
             ),
             acquire_lease: leak(acquire_lease),
             lease_holder: leak(format!(

@@ -19,6 +19,8 @@ mod auth;
 pub mod auth_sql;
 pub mod cleanup;
 pub mod cleanup_sql;
+pub mod ended;
+pub mod ended_sql;
 pub mod engine;
 mod lookup_batch;
 mod lookup_pool;
@@ -35,6 +37,7 @@ pub mod ts;
 pub use tables::{catalog, indexes, schema};
 
 use crate::config::{Mode, Pooler};
+use crate::domain::ending::Ending;
 use crate::domain::{Session, SessionWithUser, User};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -109,6 +112,7 @@ pub trait Store:
     admin::AdminStore
     + account::AccountStore
     + cleanup::CleanupStore
+    + ended::EndedStore
     + rate_limit::RateLimitStore
     + tables::catalog::CatalogStore
     + Send
@@ -139,13 +143,24 @@ pub trait Store:
     /// Inserts a session. With `max_active`, first evicts the user's least recently active
     /// unexpired sessions so that at most `max_active` remain, in the same transaction and
     /// serialised per user, so the limit holds under concurrent sign-ins. Returns how many
-    /// sessions were evicted.
+    /// sessions were evicted, recording them with `evicted` when given.
+    async fn insert_session_ending(
+        &self,
+        session: &Session,
+        max_active: Option<u32>,
+        now: OffsetDateTime,
+        evicted: Option<&Ending>,
+    ) -> Result<u64>;
+    /// [`Store::insert_session_ending`] without records.
     async fn insert_session(
         &self,
         session: &Session,
         max_active: Option<u32>,
         now: OffsetDateTime,
-    ) -> Result<u64>;
+    ) -> Result<u64> {
+        self.insert_session_ending(session, max_active, now, None)
+            .await
+    }
     /// The session stored under `token_key`, with its user.
     async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>>;
     async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>>;
@@ -156,9 +171,11 @@ pub trait Store:
         expires_at: OffsetDateTime,
         updated_at: OffsetDateTime,
     ) -> Result<bool>;
-    async fn delete_session(&self, id: &str) -> Result<bool>;
+    /// Deletes a session, writing its termination record when `end` is given (so with every
+    /// delete below).
+    async fn delete_session(&self, id: &str, end: Option<&Ending>) -> Result<bool>;
     /// Deletes the session stored under `token_key`; false when there was none.
-    async fn delete_session_by_token(&self, token_key: &str) -> Result<bool>;
+    async fn delete_session_by_token(&self, token_key: &str, end: Option<&Ending>) -> Result<bool>;
     /// A user's sessions, oldest first; with `active_at`, only those expiring after it.
     async fn list_user_sessions(
         &self,
@@ -172,6 +189,7 @@ pub trait Store:
         user_id: &str,
         except_id: Option<&str>,
         unexpired_at: Option<OffsetDateTime>,
+        end: Option<&Ending>,
     ) -> Result<u64>;
 }
 

@@ -11,6 +11,7 @@ use super::account_sql::AccountSql;
 use super::admin_sql::AdminSql;
 use super::auth_sql::AuthSql;
 use super::cleanup_sql::CleanupSql;
+use super::ended_sql::EndedSql;
 use super::postgres::HeapSql;
 use super::tables::Schema;
 use std::sync::Mutex;
@@ -20,6 +21,7 @@ pub struct Statements {
     pub account: AccountSql,
     pub admin: AdminSql,
     pub cleanup: CleanupSql,
+    pub ended: EndedSql,
     /// PostgreSQL's heap walk; `None` elsewhere.
     pub heap: Option<HeapSql>,
 }
@@ -34,9 +36,10 @@ pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
     let dialect = backend.dialect();
     let built: &'static Statements = Box::leak(Box::new(Statements {
         auth: AuthSql::new(schema, dialect),
-        account: AccountSql::new(schema),
+        account: AccountSql::new(schema, dialect),
         admin: AdminSql::new(schema, dialect),
         cleanup: CleanupSql::new(schema, dialect),
+        ended: EndedSql::new(),
         heap: dialect.heap_walk_sql.map(|build| build(schema)),
     }));
     cache.push((schema.clone(), backend, built));

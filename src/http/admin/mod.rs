@@ -5,6 +5,7 @@ pub mod audit;
 pub mod better_auth;
 pub mod caller;
 pub mod cleanup;
+pub mod ended;
 pub mod locks;
 pub mod openapi;
 pub mod params;
@@ -22,6 +23,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("get", "/api/admin/whoami", get(whoami::whoami)),
         ("get", "/api/admin/sessions/stats", get(sessions::stats)),
         ("get", "/api/admin/sessions", get(sessions::list)),
+        ("get", "/api/admin/sessions/ended", get(ended::list)),
         (
             "delete",
             "/api/admin/sessions",

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
-use super::{audit, better_auth, cleanup, locks, sessions, whoami};
+use super::{audit, better_auth, cleanup, ended, locks, sessions, whoami};
 use crate::domain::limits::{self, PageSize, Range};
 use axum::Json;
 use utoipa::openapi::schema::{Object, Schema};
@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         whoami::whoami,
         sessions::stats,
         sessions::list,
+        ended::list,
         sessions::bulk_delete,
         sessions::revoke,
         cleanup::status,

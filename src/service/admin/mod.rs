@@ -6,6 +6,7 @@
 
 mod audit;
 mod cleanup;
+mod history;
 mod locks;
 mod sessions;
 pub mod types;
@@ -65,6 +66,21 @@ impl Actor {
             session_id: None,
             scope: Scope::All,
         }
+    }
+
+    /// The ending recorded on the sessions this caller ends (`None`: records are off): the
+    /// admin's user id, or `service` for the API token.
+    pub(crate) fn ending(
+        &self,
+        core: &crate::service::Core,
+        reason: crate::domain::ending::EndReason,
+    ) -> Option<crate::domain::ending::Ending> {
+        use crate::domain::ending::Actor as By;
+        let by = self
+            .user
+            .as_ref()
+            .map_or(By::Service, |u| By::Admin(u.id.clone()));
+        core.ending(reason, &by)
     }
 
     /// `admin:<userId>`, `tenant-admin:<userId>` or `service`: who, in the audit log.

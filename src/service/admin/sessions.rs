@@ -5,6 +5,7 @@ use super::types::*;
 use super::{Actor, AdminService, invalid_cursor, page_limit, text};
 use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::device;
+use crate::domain::ending::EndReason;
 use crate::domain::limits::{
     self, BULK_DELETE_DAYS, BULK_DELETE_IDS, BULK_DELETE_SAMPLE, DELETE_BATCH, ID_LEN, IP_LEN,
     STATS_AGENTS, STATS_DAYS, STATS_TOP_USERS, USER_AGENT_LEN,
@@ -288,7 +289,12 @@ impl AdminService {
                 sample: Some(sample),
             });
         }
-        let deleted = self.core.store().delete_matching(&c, DELETE_BATCH).await?;
+        let record = actor.ending(&self.core, EndReason::RevokedByAdmin);
+        let deleted = self
+            .core
+            .store()
+            .delete_matching(&c, DELETE_BATCH, record.as_ref())
+            .await?;
         let record = Record {
             action: "sessions.bulk_delete",
             target: Some(
@@ -329,7 +335,11 @@ impl AdminService {
         if !self
             .core
             .store()
-            .delete_admin_session(id, actor.scope.tenant())
+            .delete_admin_session(
+                id,
+                actor.scope.tenant(),
+                actor.ending(&self.core, EndReason::RevokedByAdmin).as_ref(),
+            )
             .await?
         {
             return Err(not_found());

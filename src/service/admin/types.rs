@@ -473,3 +473,81 @@ pub struct ClearedBody {
     /// False when the e-mail had no failures counted.
     pub cleared: bool,
 }
+
+/// Filters of `GET /api/admin/sessions/ended`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "server", into_params(parameter_in = Query))]
+pub struct EndedParams {
+    pub user_id: Option<String>,
+    /// A tenant admin may only name their own.
+    pub tenant_id: Option<String>,
+    /// `signed-out`, `revoked`, `revoked-by-admin`, `banned`, `evicted-limit`, `expired`,
+    /// `inactive`, `absolute-timeout` or `password-changed`.
+    pub reason: Option<String>,
+    /// ISO-8601; `endedAt >= endedFrom`.
+    pub ended_from: Option<String>,
+    /// ISO-8601; `endedAt < endedTo`.
+    pub ended_to: Option<String>,
+    /// Page size (bounds and default: `limits.page` of the cleanup status).
+    pub limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of termination records, newest first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EndedList {
+    pub sessions: Vec<EndedView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A termination record: the session as it was when it ended, and why. Never carries the
+/// token or its hash.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EndedView {
+    pub session_id: String,
+    pub user_id: String,
+    pub tenant_id: Option<String>,
+    #[serde(with = "iso")]
+    pub created_at: OffsetDateTime,
+    /// Last used before it ended.
+    #[serde(with = "iso")]
+    pub last_active_at: OffsetDateTime,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device_type: String,
+    #[serde(with = "iso")]
+    pub ended_at: OffsetDateTime,
+    pub reason: String,
+    /// The user's id, the admin's id, `service`, or `cleanup:<run id>`.
+    pub actor: String,
+}
+
+impl From<crate::domain::ending::EndedSession> for EndedView {
+    fn from(r: crate::domain::ending::EndedSession) -> Self {
+        let d = crate::domain::device::parse(r.user_agent.as_deref());
+        Self {
+            session_id: r.session_id,
+            user_id: r.user_id,
+            tenant_id: r.tenant_id,
+            created_at: r.created_at,
+            last_active_at: r.last_active_at,
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            browser: d.browser,
+            os: d.os,
+            device_type: d.device_type,
+            ended_at: r.ended_at,
+            reason: r.reason,
+            actor: r.actor,
+        }
+    }
+}

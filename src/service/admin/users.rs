@@ -7,6 +7,7 @@
 use super::audit::Record;
 use super::types::*;
 use super::{ADMIN_ROLE, Actor, AdminService, text};
+use crate::domain::ending::EndReason;
 use crate::domain::limits::{
     BAN_REASON_LEN, DELETE_BATCH, ID_LEN, MAX_BAN_SECONDS, MAX_ROLES, ROLE_LEN, SEARCH_LEN,
     TOKEN_LEN, USER_SESSIONS_CAP, USERS_MAX_OFFSET, USERS_PAGE,
@@ -346,7 +347,11 @@ impl AdminService {
         if self
             .core
             .store()
-            .delete_admin_session(&session.id, actor.scope.tenant())
+            .delete_admin_session(
+                &session.id,
+                actor.scope.tenant(),
+                actor.ending(&self.core, EndReason::RevokedByAdmin).as_ref(),
+            )
             .await?
         {
             let record = Record {
@@ -368,7 +373,12 @@ impl AdminService {
             tenant: actor.scope.tenant().map(str::to_owned),
             ..Default::default()
         };
-        let count = self.core.store().delete_matching(&c, DELETE_BATCH).await?;
+        let record = actor.ending(&self.core, EndReason::RevokedByAdmin);
+        let count = self
+            .core
+            .store()
+            .delete_matching(&c, DELETE_BATCH, record.as_ref())
+            .await?;
         let record = Record {
             action: "user.revoke_sessions",
             target: Some(format!("user:{}", user.id)),
@@ -408,7 +418,12 @@ impl AdminService {
         let (user, deleted) = self
             .core
             .store()
-            .set_user_ban(&user.id, Some(&ban), self.core.now())
+            .set_user_ban(
+                &user.id,
+                Some(&ban),
+                self.core.now(),
+                actor.ending(&self.core, EndReason::Banned).as_ref(),
+            )
             .await?
             .ok_or_else(user_not_found)?;
         let record = Record {
@@ -427,7 +442,7 @@ impl AdminService {
         let (user, _) = self
             .core
             .store()
-            .set_user_ban(&user.id, None, self.core.now())
+            .set_user_ban(&user.id, None, self.core.now(), None)
             .await?
             .ok_or_else(user_not_found)?;
         let record = Record {
@@ -500,7 +515,9 @@ impl AdminService {
                 &hash,
                 self.core.now(),
                 true,
-                crate::store::account::EndSessions::All,
+                crate::store::account::EndSessions::All(
+                    actor.ending(&self.core, EndReason::PasswordChanged),
+                ),
             )
             .await?;
         let record = Record {

@@ -4,9 +4,12 @@
 //! [`CleanupStore::heap_walk`](crate::store::cleanup::CleanupStore::heap_walk).
 
 use super::PgStore;
+use crate::domain::ending::Ending;
 use crate::store::Result;
 use crate::store::StoreError;
 use crate::store::cleanup::{CappedBatch, Criteria, HeapPos, HeapWalk, RowLayer};
+use crate::store::ended::with_ending;
+use crate::store::ended_sql::{Del, recorded_capped};
 use crate::store::engine::{Args, Read, Run};
 use crate::store::statements::leak;
 use crate::store::tables::{Schema, q};
@@ -23,12 +26,12 @@ pub struct HeapSql {
     /// The session table's length in heap blocks, NULL before version 14 (no TID Range Scan,
     /// so a block range would read the whole table).
     heap_blocks: &'static str,
-    expired_range: [&'static str; 2],
-    inactive_range: [&'static str; 2],
+    expired_range: [Del; 2],
+    inactive_range: [Del; 2],
     /// At most `limit` rows in physical order; returns the count and where the first row
     /// left over is (NULL when none).
-    expired_capped: [&'static str; 2],
-    inactive_capped: [&'static str; 2],
+    expired_capped: [Del; 2],
+    inactive_capped: [Del; 2],
 }
 
 /// SQL text builder for [`HeapSql`].
@@ -36,31 +39,34 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     let s = &schema.session;
     let st = q(&s.table);
     let (exp, upd) = (q(&s.expires_at), q(&s.updated_at));
-    let range_delete = |pred: &str, n: usize| -> [&'static str; 2] {
+    // The recorded forms take the ending's parameters after the tenant's.
+    let range_delete = |pred: &str, n: usize| -> [Del; 2] {
         let (from, to) = (n + 1, n + 2);
         let base = format!(
             "DELETE FROM {st} s WHERE s.ctid >= CAST(${from} AS tid) \
              AND s.ctid < CAST(${to} AS tid) AND {pred}"
         );
-        [
-            leak(base.clone()),
-            leak(format!("{base} AND {}", schema.tenant_filter("s", n + 3))),
-        ]
+        let scoped = format!("{base} AND {}", schema.tenant_filter("s", n + 3));
+        Del::pair(schema, &super::DIALECT, [&base, &scoped], n + 4)
     };
     // The capped form finds the first matching row past the cap, then deletes the matching
     // rows before it: cutting by position rather than re-fetching a list of row ids keeps the
     // scan sequential.
-    let capped_delete = |pred: &str, n: usize| -> [&'static str; 2] {
+    let capped_delete = |pred: &str, n: usize| -> [Del; 2] {
         let (from, to, limit) = (n + 1, n + 2, n + 3);
         let statement = |tenant: String| {
             let range = format!("s.ctid >= CAST(${from} AS tid) AND {pred}{tenant}");
-            leak(format!(
+            let plain = format!(
                 "WITH cut AS MATERIALIZED (SELECT s.ctid FROM {st} s WHERE {range} \
                  AND s.ctid < CAST(${to} AS tid) OFFSET ${limit} LIMIT 1), \
                  d AS (DELETE FROM {st} s WHERE {range} \
                  AND s.ctid < LEAST(CAST(${to} AS tid), (SELECT cut.ctid FROM cut)) RETURNING 1) \
                  SELECT COUNT(*) AS \"n\", (SELECT CAST(cut.ctid AS TEXT) FROM cut) AS \"cut\" FROM d"
-            ))
+            );
+            Del {
+                recorded: leak(recorded_capped(schema, &plain, n + 5)),
+                plain: leak(plain),
+            }
         };
         [
             statement(String::new()),
@@ -98,8 +104,13 @@ fn layer_args(c: &Criteria<'_>, layer: RowLayer) -> Args<Postgres> {
     }
 }
 
-fn pick(pair: &[&'static str; 2], c: &Criteria<'_>) -> &'static str {
-    pair[usize::from(c.scope.tenant().is_some())]
+/// The statement for the run's scope, and the ending to record with it (`None`: records off).
+fn pick(pair: &[Del; 2], c: &Criteria<'_>, layer: RowLayer) -> (&'static str, Option<Ending>) {
+    let del = pair[usize::from(c.scope.tenant().is_some())];
+    match c.ending(layer.into()) {
+        Some(end) => (del.recorded, Some(end)),
+        None => (del.plain, None),
+    }
 }
 
 #[async_trait]
@@ -123,15 +134,18 @@ impl HeapWalk for PgStore {
         limit: u32,
     ) -> Result<Option<u64>> {
         let q = self.heap_sql()?;
-        let sql = match layer {
-            RowLayer::Expired => pick(&q.expired_range, c),
-            RowLayer::Inactive => pick(&q.inactive_range, c),
+        let (sql, end) = match layer {
+            RowLayer::Expired => pick(&q.expired_range, c, layer),
+            RowLayer::Inactive => pick(&q.inactive_range, c, layer),
         };
-        let args = layer_args(c, layer)
+        let mut args = layer_args(c, layer)
             .text(&from.tid())
             .text(&HeapPos::block_start(to).tid())
-            .opt_text(c.scope.tenant())
-            .finish()?;
+            .opt_text(c.scope.tenant());
+        if let Some(end) = &end {
+            args = with_ending(args, end);
+        }
+        let args = args.finish()?;
         // Optimistic: the common case (the range holds no more than the cap) costs one plain
         // range delete; the rare overflow is undone.
         let mut tx = self.begin().await?;
@@ -153,15 +167,18 @@ impl HeapWalk for PgStore {
         limit: u32,
     ) -> Result<CappedBatch> {
         let q = self.heap_sql()?;
-        let sql = match layer {
-            RowLayer::Expired => pick(&q.expired_capped, c),
-            RowLayer::Inactive => pick(&q.inactive_capped, c),
+        let (sql, end) = match layer {
+            RowLayer::Expired => pick(&q.expired_capped, c, layer),
+            RowLayer::Inactive => pick(&q.inactive_capped, c, layer),
         };
-        let args = layer_args(c, layer)
+        let mut args = layer_args(c, layer)
             .text(&from.tid())
             .text(&HeapPos::block_start(to).tid())
             .int(i64::from(limit))
             .opt_text(c.scope.tenant());
+        if let Some(end) = &end {
+            args = with_ending(args, end);
+        }
         let row = self.fetch_one(sql, args).await?;
         let cut = match row.opt_text("cut")? {
             Some(t) => Some(
