@@ -348,6 +348,7 @@ async fn cleanup_of_a_better_auth_app(db: Db, snake: bool, with_indexes: bool) {
         policy: &p,
         now,
         scope: &tenant,
+        actor: None,
     };
     let c = store.cleanup_counts(&criteria).await.unwrap();
     assert_eq!(
@@ -408,6 +409,7 @@ async fn cleanup_of_a_better_auth_app(db: Db, snake: bool, with_indexes: bool) {
         policy: &p,
         now,
         scope: &Scope::All,
+        actor: None,
     };
     assert_eq!(
         serde_json::to_value(store.cleanup_counts(&all).await.unwrap()).unwrap(),

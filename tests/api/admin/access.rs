@@ -453,7 +453,7 @@ all_stores!(banned_admins_lose_access, with_token(), |app| async move {
     };
     // Banning deletes sessions; seed a new one afterwards to model a session that outlived it.
     app.store()
-        .set_user_ban(&root.id, Some(&ban), app.clock_now())
+        .set_user_ban(&root.id, Some(&ban), app.clock_now(), None)
         .await
         .unwrap();
     let (_, again) = session(&app, &root, S::fresh(&app)).await;

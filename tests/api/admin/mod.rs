@@ -1,7 +1,7 @@
 //! The admin API (issue 4) over real HTTP on both stores. Users and sessions are seeded through
 //! the store (no scrypt), then every call goes through the server.
 
-mod support;
+pub(crate) mod support;
 
 mod access;
 mod audit;
