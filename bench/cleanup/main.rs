@@ -38,6 +38,9 @@ async fn exec(c: &mut PgConnection, sql: &str) -> u64 {
 async fn seed(c: &mut PgConnection, n: u64) {
     let t = Instant::now();
     exec(c, "DELETE FROM \"session\" WHERE \"id\" LIKE 'bs%'").await;
+    // The previous phase's termination records, so that each phase inserts into the same
+    // empty table.
+    exec(c, "TRUNCATE \"sessionkeeper_session_ended\"").await;
     // Frees the old rows' space before the insert, so that every phase gets the same compact
     // table: without it, a reseed after a run that left dead rows appends the new rows behind
     // them and that phase's table has twice the blocks, half of them empty.
@@ -172,19 +175,23 @@ async fn round(
         enforce_session_limits: false,
         ..app.policy
     };
-    for (name, policy) in [
-        ("sessionkeeper, expired layer", expired_only),
-        ("sessionkeeper, all layers", app.policy),
+    // Each layer set twice, termination records on then off (two cleanup services on the
+    // same database, differing only in SESSION_HISTORY_RETENTION_DAYS), interleaved so that
+    // a loaded machine weighs on both alike.
+    for (name, policy, cleanup) in [
+        ("sessionkeeper, expired layer, records on", expired_only, &app.cleanup),
+        ("sessionkeeper, expired layer, records off", expired_only, &app.cleanup_no_records),
+        ("sessionkeeper, all layers, records on", app.policy, &app.cleanup),
+        ("sessionkeeper, all layers, records off", app.policy, &app.cleanup_no_records),
     ] {
         seed(c, n).await;
         let running = load::start(mode, &app.base, &app.cookies);
         let t = Instant::now();
-        let run = app
-            .cleanup
+        let run = cleanup
             .run_once(Trigger::Manual, policy, false, Scope::All)
             .await
             .expect("cleanup runs");
-        app.cleanup.gauges_refreshed().await;
+        cleanup.gauges_refreshed().await;
         let secs = t.elapsed().as_secs_f64();
         let load = running.finish();
         assert_eq!(
@@ -248,6 +255,8 @@ struct Bench {
     base: String,
     cookies: Vec<String>,
     cleanup: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    /// The same cleanup with `SESSION_HISTORY_RETENTION_DAYS=0`: no termination records.
+    cleanup_no_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
     policy: CleanupPolicy,
 }
 
@@ -299,8 +308,15 @@ async fn main() {
     ] {
         env.insert(k.into(), v.into());
     }
+    let mut no_records_env = env.clone();
+    no_records_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "0".into());
     let config = Config::load(&Sources {
         env,
+        ..Default::default()
+    })
+    .expect("config");
+    let no_records = Config::load(&Sources {
+        env: no_records_env,
         ..Default::default()
     })
     .expect("config");
@@ -309,6 +325,9 @@ async fn main() {
     let base = format!("http://{}", app.local_addr());
     let cleanup = app.cleanup().clone();
     tokio::spawn(app.run_until(std::future::pending()));
+    // Only its cleanup service is used; it serves nothing.
+    let app_no_records = Application::build(no_records).await.expect("app");
+    let cleanup_no_records = app_no_records.cleanup().clone();
 
     let mut c = PgConnection::connect(&db_url).await.unwrap();
     exec(
@@ -332,6 +351,7 @@ async fn main() {
         base,
         cookies,
         cleanup,
+        cleanup_no_records,
         policy: cfg.policy,
     };
     let mut tables = Vec::new();

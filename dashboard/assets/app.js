@@ -8,11 +8,13 @@ import { renderOverview } from './views/overview.js';
 import { renderSessions } from './views/sessions.js';
 import { renderCleanup } from './views/cleanup.js';
 import { renderAudit } from './views/audit.js';
+import { renderHistory } from './views/history.js';
 
 const VIEWS = {
   overview: { title: 'Overview', render: renderOverview },
   sessions: { title: 'Sessions', render: renderSessions },
   cleanup: { title: 'Cleanup', render: renderCleanup },
+  history: { title: 'History', render: renderHistory },
   audit: { title: 'Audit log', render: renderAudit },
 };
 
