@@ -8,6 +8,7 @@ use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
 use crate::store::tables::startup;
 use crate::store::{self, Schema, StoreError};
+use crate::webhooks::WebhookWorker;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Schema(String),
+    #[error("{0}")]
+    Webhooks(#[from] crate::webhooks::WebhookError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -68,6 +71,7 @@ pub async fn open_store_with(
 
 pub struct Application {
     keeper: Arc<SessionKeeper>,
+    webhooks: Option<Arc<WebhookWorker>>,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
 }
@@ -99,9 +103,11 @@ impl Application {
             ),
             None => None,
         };
+        let webhooks = WebhookWorker::new(&config.webhooks, store.clone(), clock.clone())?;
         let keeper = Arc::new(SessionKeeper::new(config, store, clock));
         Ok(Self {
             keeper,
+            webhooks,
             listener,
             metrics_listener,
         })
@@ -115,6 +121,11 @@ impl Application {
     /// The cleanup service (the admin service's), to watch or stop it.
     pub fn cleanup(&self) -> &Arc<CleanupService> {
         self.keeper.admin().cleanup()
+    }
+
+    /// The webhook worker, when `WEBHOOK_URLS` names receivers.
+    pub fn webhooks(&self) -> Option<&Arc<WebhookWorker>> {
+        self.webhooks.as_ref()
     }
 
     /// Where `/metrics` is served when `METRICS_LISTEN_ADDR` gave it a listener of its own.
@@ -145,6 +156,12 @@ impl Application {
             cleanup.start();
         }
         let draining = CancellationToken::new();
+        // The webhook worker stops at once on shutdown: an event it was sending is sent
+        // again by the next instance to claim it, once its lease has run out.
+        let worker = self
+            .webhooks
+            .clone()
+            .map(|w| tokio::spawn(w.run(draining.clone())));
         let state = AppState::with_draining(self.keeper.clone(), draining.clone());
         let metrics_server = self
             .metrics_listener
@@ -186,6 +203,9 @@ impl Application {
             served
         };
         let (served, ()) = tokio::join!(serving, stop_cleanup);
+        if let Some(task) = worker {
+            let _ = task.await;
+        }
         if let Some(task) = metrics_server {
             let _ = task.await;
         }

@@ -51,6 +51,8 @@ pub mod spans;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "server")]
+pub mod webhooks;
 
 pub use service::{Validated, Validator, ValidatorError, ValidatorOptions};
 

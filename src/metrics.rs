@@ -35,6 +35,10 @@ pub const LOOKUP_BATCH: &str = "sessionkeeper_session_lookup_batch_size";
 
 pub const BUILD_INFO: &str = "sessionkeeper_build_info";
 
+pub const WEBHOOK_DELIVERIES: &str = "sessionkeeper_webhook_deliveries_total";
+pub const WEBHOOK_QUEUED: &str = "sessionkeeper_webhook_events_queued";
+pub const WEBHOOK_OLDEST_AGE: &str = "sessionkeeper_webhook_oldest_undelivered_age_seconds";
+
 const DURATION_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0];
 /// From a cached get-session (well under a millisecond) to a slow sign-in under load.
 const HTTP_BUCKETS: &[f64] = &[
@@ -171,6 +175,19 @@ fn describe() {
     describe_counter!(SIGN_INS, "Email sign-ins by outcome.");
     describe_counter!(SIGN_UPS, "Email sign-ups by outcome.");
     describe_counter!(SESSIONS_CREATED, "Sessions created (sign-in and sign-up).");
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (attempts exhausted)."
+    );
+    describe_gauge!(
+        WEBHOOK_QUEUED,
+        "Webhook events not yet delivered nor failed (one per event and receiver)."
+    );
+    describe_gauge!(
+        WEBHOOK_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest undelivered webhook event; 0 when none."
+    );
     describe_counter!(SESSIONS_ENDED, "Sessions deleted, by reason.");
     describe_counter!(GET_SESSION, "get-session answers by result.");
     describe_counter!(
@@ -200,4 +217,15 @@ pub fn render() -> String {
     let handle = handle();
     handle.run_upkeep();
     handle.render()
+}
+
+/// One settled webhook delivery: `delivered`, `retry` or `failed`.
+pub fn webhook_delivery(outcome: &'static str) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+}
+
+/// The outbox backlog, read by the webhook worker after each round.
+pub fn webhook_backlog(pending: u64, oldest_age_seconds: f64) {
+    metrics::gauge!(WEBHOOK_QUEUED).set(pending as f64);
+    metrics::gauge!(WEBHOOK_OLDEST_AGE).set(oldest_age_seconds);
 }

@@ -179,10 +179,26 @@ async fn round(
     // same database, differing only in SESSION_HISTORY_RETENTION_DAYS), interleaved so that
     // a loaded machine weighs on both alike.
     for (name, policy, cleanup) in [
-        ("sessionkeeper, expired layer, records on", expired_only, &app.cleanup),
-        ("sessionkeeper, expired layer, records off", expired_only, &app.cleanup_no_records),
-        ("sessionkeeper, all layers, records on", app.policy, &app.cleanup),
-        ("sessionkeeper, all layers, records off", app.policy, &app.cleanup_no_records),
+        (
+            "sessionkeeper, expired layer, records on",
+            expired_only,
+            &app.cleanup,
+        ),
+        (
+            "sessionkeeper, expired layer, records off",
+            expired_only,
+            &app.cleanup_no_records,
+        ),
+        (
+            "sessionkeeper, all layers, records on",
+            app.policy,
+            &app.cleanup,
+        ),
+        (
+            "sessionkeeper, all layers, records off",
+            app.policy,
+            &app.cleanup_no_records,
+        ),
     ] {
         seed(c, n).await;
         let running = load::start(mode, &app.base, &app.cookies);

@@ -10,7 +10,7 @@ use crate::domain::{CleanupPolicy, Scope};
 use crate::metrics as m;
 use crate::store::StoreError;
 use crate::store::cleanup::{
-    CappedBatch, Criteria, HeapPos, HeapWalk, LeaseOutcome, RowLayer, SessionGauges,
+    CappedBatch, Criteria, HeapPos, HeapWalk, LeaseOutcome, RowLayer, RunEndings, SessionGauges,
 };
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -67,12 +67,15 @@ impl CleanupService {
         };
         let started_at = self.clock.now();
         let timer = Instant::now();
-        let actor = format!("cleanup:{run_id}");
         let criteria = Criteria {
             policy: &policy,
             now: started_at,
             scope: &scope,
-            actor: (self.config.records() && !dry_run).then_some(actor.as_str()),
+            actor: (!dry_run).then_some(RunEndings {
+                run_id: &run_id,
+                record: self.config.records(),
+                endpoints: self.events.session_endpoints,
+            }),
         };
         self.live().running_run_id = Some(run_id.clone());
         let gauges_before = if derives_gauges(&policy) && !matches!(lease, Some(Err(_))) {

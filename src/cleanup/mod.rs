@@ -36,10 +36,19 @@ pub enum CleanupError {
     Store(#[from] StoreError),
 }
 
+/// The webhook events a cleanup run writes: receivers of each run's `cleanup.run.finished`,
+/// and of a `session.ended` per removed session (0 when off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunEvents {
+    pub finished_endpoints: u32,
+    pub session_endpoints: u32,
+}
+
 pub struct CleanupService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: CleanupConfig,
+    events: RunEvents,
     instance_id: String,
     live: Mutex<Live>,
     /// Held for the whole of a run: one run at a time per instance.
@@ -66,6 +75,16 @@ struct Live {
 
 impl CleanupService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CleanupConfig) -> Arc<Self> {
+        Self::with_events(store, clock, config, RunEvents::default())
+    }
+
+    /// [`Self::new`], writing webhook events for what its runs do.
+    pub fn with_events(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: CleanupConfig,
+        events: RunEvents,
+    ) -> Arc<Self> {
         crate::metrics::handle();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         let instance_id = format!(
@@ -77,6 +96,7 @@ impl CleanupService {
             store,
             clock,
             config,
+            events,
             instance_id,
             live: Mutex::new(Live::default()),
             run_gate: tokio::sync::Mutex::new(()),
@@ -238,7 +258,12 @@ impl CleanupService {
         let pending = std::mem::take(&mut self.live().pending);
         let mut rest = pending.into_iter();
         while let Some(run) = rest.next() {
-            if let Err(e) = self.store.record_cleanup_run(&run, &self.instance_id).await {
+            let endpoints = self.events.finished_endpoints;
+            if let Err(e) = self
+                .store
+                .record_cleanup_run(&run, &self.instance_id, endpoints)
+                .await
+            {
                 tracing::debug!(error = %e, "cleanup history still unavailable");
                 let mut live = self.live();
                 let mut keep = vec![run];
@@ -253,7 +278,12 @@ impl CleanupService {
 
     /// Records the run, or keeps it for later when the database is away.
     async fn record(&self, run: &CleanupRun) {
-        match self.store.record_cleanup_run(run, &self.instance_id).await {
+        let endpoints = self.events.finished_endpoints;
+        match self
+            .store
+            .record_cleanup_run(run, &self.instance_id, endpoints)
+            .await
+        {
             Ok(()) => self.flush_pending().await,
             Err(e) => {
                 tracing::warn!(run_id = %run.run_id, error = %e, "cannot record the cleanup run yet; will retry");

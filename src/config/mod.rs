@@ -171,6 +171,11 @@ impl Config {
                 "RATE_LIMIT_STORAGE is secondary, but this build has no secondary storage (Redis) yet: the secondary-storage support must land first; use memory or database".into(),
             ));
         }
+        if !self.webhooks.urls.is_empty() && self.webhooks.secret.is_none() {
+            return Err(ConfigError::Conflict(
+                "WEBHOOK_URLS is set but WEBHOOK_SECRET is not: every delivery is signed (a whsec_ key, Standard Webhooks)".into(),
+            ));
+        }
         if self.session.update_age > self.session.expires_in {
             return Err(ConfigError::Conflict(format!(
                 "SESSION_UPDATE_AGE ({}) is larger than SESSION_EXPIRES_IN ({}): sessions would never slide",

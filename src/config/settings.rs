@@ -1,5 +1,6 @@
 //! The table of settings: TOML key, environment names, and the parser that applies a value.
 
+use super::types::WEBHOOK_EVENT_TYPES;
 use super::{Config, ConfigError, LogFormat, Mode, Pooler, RateLimitStorage, Secret, TenantSource};
 use crate::domain::limits::{self, Range};
 use crate::domain::password::HashAlgorithm;
@@ -443,6 +444,78 @@ pub static ALL: &[Setting] = &[
         ["SHUTDOWN_TIMEOUT_SECONDS"],
         false,
         |c, v| { c.ops.shutdown_timeout_seconds = whole(v, 0u64, 3600, "seconds")? }
+    ),
+    setting!("webhooks.urls", ["WEBHOOK_URLS"], false, |c, v| {
+        let mut urls = Vec::new();
+        for item in list(v) {
+            let url = url::Url::parse(&item)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| {
+                    format!("expected http:// or https:// URLs separated by commas, got {item:?}")
+                })?;
+            urls.push(url);
+        }
+        if urls.len() > crate::domain::limits::WEBHOOK_URLS {
+            return Err(format!(
+                "expected at most {} URLs",
+                crate::domain::limits::WEBHOOK_URLS
+            ));
+        }
+        c.webhooks.urls = urls
+    }),
+    setting!("webhooks.secret", ["WEBHOOK_SECRET"], true, |c, v| {
+        let key = v
+            .strip_prefix("whsec_")
+            .ok_or("expected whsec_ followed by a base64 key (Standard Webhooks)")?;
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .map_err(|_| "expected whsec_ followed by a base64 key (Standard Webhooks)")?;
+        if bytes.len() < 24 {
+            return Err("expected a key of at least 24 bytes after whsec_".into());
+        }
+        c.webhooks.secret = Some(Secret::new(v))
+    }),
+    setting!("webhooks.events", ["WEBHOOK_EVENTS"], false, |c, v| {
+        let events = list(v);
+        if let Some(bad) = events
+            .iter()
+            .find(|e| !WEBHOOK_EVENT_TYPES.contains(&e.as_str()))
+        {
+            return Err(format!(
+                "expected event types among {}, got {bad:?}",
+                WEBHOOK_EVENT_TYPES.join(", ")
+            ));
+        }
+        c.webhooks.events = events
+    }),
+    setting!(
+        "webhooks.max_attempts",
+        ["WEBHOOK_MAX_ATTEMPTS"],
+        false,
+        |c, v| { c.webhooks.max_attempts = whole(v, 1u32, 50, "attempts")? }
+    ),
+    setting!(
+        "webhooks.cleanup_session_events",
+        ["WEBHOOK_CLEANUP_SESSION_EVENTS"],
+        false,
+        |c, v| { c.webhooks.cleanup_session_events = parse_bool(v)? }
+    ),
+    setting!(
+        "webhooks.retry_base_seconds",
+        ["WEBHOOK_RETRY_BASE_SECONDS"],
+        false,
+        |c, v| { c.webhooks.retry_base_seconds = whole(v, 1u64, 3600, "seconds")? }
+    ),
+    setting!("webhooks.poll_ms", ["WEBHOOK_POLL_MS"], false, |c, v| {
+        c.webhooks.poll_ms = whole(v, 10u64, 60_000, "milliseconds")?
+    }),
+    setting!(
+        "webhooks.lease_seconds",
+        ["WEBHOOK_LEASE_SECONDS"],
+        false,
+        |c, v| { c.webhooks.lease_seconds = whole(v, 2u64, 3600, "seconds")? }
     ),
     setting!(
         "rate_limit.enabled",

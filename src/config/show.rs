@@ -38,6 +38,7 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
     let s = &cfg.session;
     let c = &cfg.cleanup;
     let p = &c.policy;
+    let w = &cfg.webhooks;
     Some(match key {
         "mode" => match cfg.mode {
             Mode::Owned => "owned".into(),
@@ -94,6 +95,18 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "ops.otlp_endpoint" => opt(&cfg.ops.otlp_endpoint),
         "ops.shutdown_timeout_seconds" => cfg.ops.shutdown_timeout_seconds.to_string(),
         "schema.use_plural" => cfg.schema.use_plural.to_string(),
+        "webhooks.urls" => w
+            .urls
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        "webhooks.events" => w.events.join(","),
+        "webhooks.max_attempts" => w.max_attempts.to_string(),
+        "webhooks.cleanup_session_events" => w.cleanup_session_events.to_string(),
+        "webhooks.retry_base_seconds" => w.retry_base_seconds.to_string(),
+        "webhooks.poll_ms" => w.poll_ms.to_string(),
+        "webhooks.lease_seconds" => w.lease_seconds.to_string(),
         _ => return None,
     })
 }

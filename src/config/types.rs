@@ -77,6 +77,48 @@ pub struct Config {
     pub schema: SchemaMapping,
     pub ops: OpsConfig,
     pub rate_limit: RateLimitConfig,
+    pub webhooks: WebhookConfig,
+}
+
+/// Lifecycle events delivered as Standard Webhooks (README "Webhooks").
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Receivers; each gets every event. Empty: no events are written.
+    pub urls: Vec<Url>,
+    /// `whsec_` + base64 key that signs every delivery.
+    pub secret: Option<Secret>,
+    /// The event types sent (`WEBHOOK_EVENTS`); all four by default.
+    pub events: Vec<String>,
+    /// Deliveries of one event to one URL before it is left in the failed list.
+    pub max_attempts: u32,
+    /// Per-session `session.ended` events of cleanup runs (the run's own event is always sent).
+    pub cleanup_session_events: bool,
+    /// The first retry's delay; each later one doubles it (capped, with jitter).
+    pub retry_base_seconds: u64,
+    /// How often an idle worker looks for due events.
+    pub poll_ms: u64,
+    /// How long a claimed event is kept from other instances: after a crash between send and
+    /// acknowledgement, it is sent again once this has passed.
+    pub lease_seconds: u64,
+}
+
+/// The event types sessionkeeper writes.
+pub const WEBHOOK_EVENT_TYPES: [&str; 4] = [
+    "session.created",
+    "session.ended",
+    "session.new-device",
+    "cleanup.run.finished",
+];
+
+impl WebhookConfig {
+    /// How many receivers get events of `event_type` (0 when none, or the type is filtered out).
+    pub fn endpoints_for(&self, event_type: &str) -> u32 {
+        if self.events.iter().any(|e| e == event_type) {
+            u32::try_from(self.urls.len()).unwrap_or(0)
+        } else {
+            0
+        }
+    }
 }
 
 /// Running it in production: metrics endpoint, traces, shutdown.
@@ -274,6 +316,16 @@ impl Default for Config {
                 shutdown_timeout_seconds: 25,
             },
             rate_limit: RateLimitConfig::default(),
+            webhooks: WebhookConfig {
+                urls: Vec::new(),
+                secret: None,
+                events: WEBHOOK_EVENT_TYPES.map(String::from).to_vec(),
+                max_attempts: 12,
+                cleanup_session_events: true,
+                retry_base_seconds: 30,
+                poll_ms: 1000,
+                lease_seconds: 60,
+            },
         }
     }
 }

@@ -65,3 +65,35 @@ mod tests {
         assert_eq!(parse(None).browser, "unknown");
     }
 }
+
+/// Whether a sign-in from `user_agent` is from a new device: its browser, OS and device type
+/// match none of `seen` (the user agents of the user's other sessions), and there was one.
+pub fn is_new_device(user_agent: Option<&str>, seen: &[Option<String>]) -> bool {
+    if seen.is_empty() {
+        return false;
+    }
+    let key = |d: DeviceInfo| (d.browser, d.os, d.device_type);
+    let this = key(parse(user_agent));
+    !seen.iter().any(|s| key(parse(s.as_deref())) == this)
+}
+
+#[cfg(test)]
+mod new_device_tests {
+    use super::is_new_device;
+
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+    #[test]
+    fn a_device_is_new_only_against_other_sessions() {
+        assert!(
+            !is_new_device(Some(FIREFOX), &[]),
+            "a first session is no alert"
+        );
+        assert!(!is_new_device(
+            Some(FIREFOX),
+            &[Some(FIREFOX.replace("133", "134"))]
+        ));
+        assert!(is_new_device(Some(IPHONE), &[Some(FIREFOX.into())]));
+    }
+}

@@ -93,15 +93,28 @@ pub struct Ending {
     /// `None`: the session's own user.
     pub actor: Option<String>,
     pub at: OffsetDateTime,
+    /// Whether to write termination records.
+    pub record: bool,
+    /// How many webhook receivers get a `session.ended` event per session (0: none).
+    pub endpoints: u32,
 }
 
 impl Ending {
-    pub fn new(reason: EndReason, actor: &Actor, at: OffsetDateTime) -> Self {
-        Self {
+    /// `None` when it would write nothing (records off and no receiver).
+    pub fn new(
+        reason: EndReason,
+        actor: &Actor,
+        at: OffsetDateTime,
+        record: bool,
+        endpoints: u32,
+    ) -> Option<Self> {
+        (record || endpoints > 0).then(|| Self {
             reason,
             actor: actor.to_text(),
             at,
-        }
+            record,
+            endpoints,
+        })
     }
 }
 

@@ -122,3 +122,6 @@ pub const LIMITS: Limits = Limits {
     bulk_delete_ids: BULK_DELETE_IDS,
     bulk_delete_days: BULK_DELETE_DAYS,
 };
+
+/// Receivers `WEBHOOK_URLS` may name (the outbox writes one row per event and receiver).
+pub const WEBHOOK_URLS: usize = 16;

@@ -7,9 +7,11 @@ use crate::domain::ids::new_id;
 use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
+use crate::domain::timefmt;
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
 use crate::metrics::{self as m, EndReason};
-use crate::store::StoreError;
+use crate::store::{SessionEvents, StoreError};
+use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
 
@@ -232,10 +234,11 @@ impl AuthService {
             .enforce_session_limits
             .then_some(policy.max_sessions_per_user);
         let record = self.core.ending(Why::EvictedLimit, &Actor::Service);
+        let events = self.session_events(&user, &session);
         let evicted = self
             .core
             .store()
-            .insert_session_ending(&session, limit, now, record.as_ref())
+            .insert_session_ending(&session, limit, now, record.as_ref(), events.as_ref())
             .await?;
         metrics::counter!(m::SESSIONS_CREATED).increment(1);
         if evicted > 0 {
@@ -248,6 +251,40 @@ impl AuthService {
             session,
             token,
             remember_me,
+        })
+    }
+
+    /// The events a new session writes, when any receiver wants them.
+    fn session_events(&self, user: &User, session: &Session) -> Option<SessionEvents> {
+        let config = self.core.config();
+        let w = &config.webhooks;
+        let created_endpoints = w.endpoints_for("session.created");
+        let new_device_endpoints = w.endpoints_for("session.new-device");
+        if created_endpoints == 0 && new_device_endpoints == 0 {
+            return None;
+        }
+        let d = crate::domain::device::parse(session.user_agent.as_deref());
+        // Never the token: the session's public columns and the parsed device.
+        let data = json!({
+            "sessionId": session.id,
+            "userId": session.user_id,
+            "tenantId": user.tenant_id,
+            "createdAt": timefmt::format(session.created_at),
+            "expiresAt": timefmt::format(session.expires_at),
+            "ipAddress": session.ip_address,
+            "userAgent": session.user_agent,
+            "browser": d.browser,
+            "os": d.os,
+            "deviceType": d.device_type,
+        });
+        // The window of devices seen is the history's retention (at least a day).
+        let days = i64::from(config.cleanup.history_retention_days.max(1));
+        Some(SessionEvents {
+            created_endpoints,
+            new_device_endpoints,
+            window_start: session.created_at - Duration::days(days),
+            tenant_id: user.tenant_id.clone(),
+            data: data.to_string(),
         })
     }
 

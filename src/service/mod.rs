@@ -14,6 +14,7 @@ mod account;
 pub mod admin;
 mod auth;
 mod error;
+pub mod events;
 mod hashing;
 pub mod presented;
 pub mod rate_limit;
@@ -44,7 +45,21 @@ impl SessionKeeper {
     /// `config.secret` must be set (start-up generates one in development). Creates the
     /// cleanup service too (not started: see [`CleanupService::start`]).
     pub fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
+        let w = &config.webhooks;
+        let events = crate::cleanup::RunEvents {
+            finished_endpoints: w.endpoints_for("cleanup.run.finished"),
+            session_endpoints: if w.cleanup_session_events {
+                w.endpoints_for("session.ended")
+            } else {
+                0
+            },
+        };
+        let cleanup = CleanupService::with_events(
+            store.clone(),
+            clock.clone(),
+            config.cleanup.clone(),
+            events,
+        );
         let core = Arc::new(Core::new(config, store, clock));
         Self {
             auth: AuthService::new(core.clone()),

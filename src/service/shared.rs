@@ -98,13 +98,16 @@ impl Core {
         Ok(self.store.find_session(&self.token_key(raw_token)).await?)
     }
 
-    /// The ending to record for sessions ended now, or `None` when records are off
-    /// (`SESSION_HISTORY_RETENTION_DAYS=0`).
+    /// What ending sessions now writes (records, `session.ended` events), or `None` when
+    /// neither is on.
     pub fn ending(&self, reason: EndReason, actor: &Actor) -> Option<Ending> {
-        self.config
-            .cleanup
-            .records()
-            .then(|| Ending::new(reason, actor, self.now()))
+        Ending::new(
+            reason,
+            actor,
+            self.now(),
+            self.config.cleanup.records(),
+            self.config.webhooks.endpoints_for("session.ended"),
+        )
     }
 
     /// Runs a password hash or verify on the hashing threads.

@@ -5,7 +5,6 @@
 //! shape by [`AdminSql`](super::admin_sql::AdminSql); values are always bound.
 
 use super::admin_sql::{Arg, Built};
-use super::ended_sql::Del;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
 use super::tables::rows::{decode_admin_session, decode_user};
@@ -390,11 +389,7 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         let aq = &self.sql.admin;
         let mut total = 0;
         for part in aq.deletion_parts(c) {
-            let (del, recorded) = aq.delete_batch(&part, batch);
-            let del_pair = Del {
-                plain: del.sql,
-                recorded,
-            };
+            let (del, del_pair) = aq.delete_batch(&part, batch);
             let args = || bind_all(&del.args);
             loop {
                 let done = self.delete_ending(&del_pair, args, end).await?;

@@ -381,7 +381,7 @@ impl AdminSql {
 
     /// One batch of a bulk delete, with its recorded form (see [`Del`]): the same arguments
     /// followed by the ending's three.
-    pub fn delete_batch(&self, part: &Part, batch: u32) -> (Built, &'static str) {
+    pub fn delete_batch(&self, part: &Part, batch: u32) -> (Built, Del) {
         let mut b = Builder {
             args: part.0.args.clone(),
             conds: part.0.conds.clone(),
@@ -394,13 +394,15 @@ impl AdminSql {
             self.s_id,
             st = self.st
         );
-        let recorded = self.intern(recorded(
-            &self.schema,
-            self.dialect.backend,
-            &sql,
-            b.args.len() + 1,
-        ));
-        (self.built(sql, b), recorded)
+        let (recorded, events) =
+            recorded(&self.schema, self.dialect.backend, &sql, b.args.len() + 1);
+        let built = self.built(sql, b);
+        let del = Del {
+            plain: built.sql,
+            recorded: self.intern(recorded),
+            events: self.intern(events),
+        };
+        (built, del)
     }
 
     fn stats_scope(&self, b: &mut Builder, q: &StatsQuery) -> String {

@@ -1,8 +1,10 @@
 //! The [`Store`] operations of the auth path (users and sessions), written once for both
 //! backends.
 
+use super::SessionEvents;
 use super::engine::{Args, Bind, Engine, Run};
 use super::lookup_batch::LookupSql;
+use super::outbox::NewEvent;
 use super::sql_store::SqlStore;
 use super::tables::rows::{decode_session, decode_user};
 use super::{Backend, Result, Store, UserWithPassword, on_unique};
@@ -147,6 +149,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         max_active: Option<u32>,
         now: OffsetDateTime,
         evicted_end: Option<&Ending>,
+        events: Option<&SessionEvents>,
     ) -> Result<u64> {
         let q = &self.sql.auth;
         self.note_general_wait();
@@ -183,9 +186,42 @@ impl<DB: Engine> Store for SqlStore<DB> {
         if s.active_organization_id.is_some() {
             args = args.opt_text(session.active_organization_id.as_deref());
         }
+        // Read before the insert, so the new session is not among the devices seen.
+        let new_device = match events {
+            Some(ev) if ev.new_device_endpoints > 0 => {
+                let args = Args::new().text(&session.user_id).time(ev.window_start);
+                let rows = self
+                    .fetch_all_in(&mut *tx, q.user_agents_seen, args)
+                    .await?;
+                let seen = rows
+                    .iter()
+                    .map(|r| r.opt_text("ua"))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                crate::domain::device::is_new_device(session.user_agent.as_deref(), &seen)
+            }
+            _ => false,
+        };
         self.execute_in(&mut *tx, q.insert_session, args)
             .await
             .map_err(|e| on_unique(e, "session token"))?;
+        if let Some(ev) = events {
+            let event = |event_type, endpoints| NewEvent {
+                event_type,
+                order_key: &session.id,
+                session_id: Some(&session.id),
+                user_id: Some(&session.user_id),
+                tenant_id: ev.tenant_id.as_deref(),
+                data: Some(ev.data.clone()),
+                at: now,
+                endpoints,
+            };
+            self.enqueue_in(&mut *tx, &event("session.created", ev.created_endpoints))
+                .await?;
+            if new_device {
+                let e = event("session.new-device", ev.new_device_endpoints);
+                self.enqueue_in(&mut *tx, &e).await?;
+            }
+        }
         tx.commit().await?;
         Ok(evicted)
     }

@@ -27,6 +27,8 @@ pub struct AuthSql {
     pub delete_session_by_token: Del,
     pub list_user_sessions: &'static str,
     pub delete_user_sessions: Del,
+    /// The user agents of a user's sessions, live and ended since `$2` (as `ua`).
+    pub user_agents_seen: &'static str,
 }
 
 impl AuthSql {
@@ -88,7 +90,15 @@ impl AuthSql {
             q(&s.id)
         );
 
+        let user_agents_seen = format!(
+            "SELECT s.{ua} AS \"ua\" FROM {st} s WHERE s.{uid} = $1 UNION \
+             SELECT e.\"userAgent\" FROM {} e WHERE e.\"userId\" = $1 AND e.\"endedAt\" >= $2",
+            super::ended_sql::TABLE,
+            ua = q(&s.user_agent),
+            uid = q(&s.user_id),
+        );
         Self {
+            user_agents_seen: leak(user_agents_seen),
             find_user_by_email: leak(format!(
                 "SELECT {user_cols}, a.{pw} AS \"password\" FROM {ut} u LEFT JOIN {at} a ON a.{auid} = u.{uid} AND a.{prov} = 'credential' WHERE u.{email} = $1",
                 pw = q(&a.password),

@@ -6,12 +6,13 @@
 
 use super::ended_sql::Del;
 use super::engine::{Args, Engine, Read};
+use super::outbox::NewEvent;
 use super::sql_store::SqlStore;
 use super::tables::rows::decode_run;
 use super::{Result, StoreError};
 use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
 use crate::domain::cursor::{Cursor, keyset_page};
-use crate::domain::ending::{EndReason, Ending};
+use crate::domain::ending::{Actor, EndReason, Ending};
 use crate::domain::run::{CleanupRun, LayerCounts, SampleEntry};
 use crate::domain::{CleanupPolicy, Scope};
 use async_trait::async_trait;
@@ -23,19 +24,31 @@ pub struct Criteria<'a> {
     pub policy: &'a CleanupPolicy,
     pub now: OffsetDateTime,
     pub scope: &'a Scope,
-    /// Recorded as the actor of the sessions it removes (`cleanup:<run id>`); `None` writes
-    /// no termination records (a dry run, or `SESSION_HISTORY_RETENTION_DAYS=0`).
-    pub actor: Option<&'a str>,
+    /// What the deletes write: the actor of the sessions it removes (`cleanup:<run id>`),
+    /// whether to write termination records and how many receivers get a `session.ended`
+    /// event. `None` writes neither (a dry run, or both off).
+    pub actor: Option<RunEndings<'a>>,
+}
+
+/// See [`Criteria::actor`].
+#[derive(Debug, Clone, Copy)]
+pub struct RunEndings<'a> {
+    pub run_id: &'a str,
+    pub record: bool,
+    pub endpoints: u32,
 }
 
 impl Criteria<'_> {
     /// What a layer's deletes record, at the run's instant.
     pub fn ending(&self, layer: Layer) -> Option<Ending> {
-        self.actor.map(|actor| Ending {
-            reason: EndReason::of_layer(layer),
-            actor: Some(actor.to_owned()),
-            at: self.now,
-        })
+        let e = self.actor?;
+        Ending::new(
+            EndReason::of_layer(layer),
+            &Actor::Cleanup(e.run_id.to_owned()),
+            self.now,
+            e.record,
+            e.endpoints,
+        )
     }
 
     pub fn cutoff(&self) -> OffsetDateTime {
@@ -217,8 +230,14 @@ pub trait CleanupStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LeaseOutcome>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
-    /// Inserts (or replaces) a run record.
-    async fn record_cleanup_run(&self, run: &CleanupRun, instance: &str) -> Result<()>;
+    /// Inserts (or replaces) a run record, with its `cleanup.run.finished` event for
+    /// `endpoints` receivers in the same transaction.
+    async fn record_cleanup_run(
+        &self,
+        run: &CleanupRun,
+        instance: &str,
+        endpoints: u32,
+    ) -> Result<()>;
     /// The run history, newest first.
     async fn list_cleanup_runs(&self, limit: u32, before: Option<&Cursor>) -> Result<RunPage>;
 }
@@ -444,7 +463,12 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(())
     }
 
-    async fn record_cleanup_run(&self, run: &CleanupRun, instance: &str) -> Result<()> {
+    async fn record_cleanup_run(
+        &self,
+        run: &CleanupRun,
+        instance: &str,
+        endpoints: u32,
+    ) -> Result<()> {
         let policy =
             serde_json::to_string(&run.policy).map_err(|e| StoreError::Schema(e.to_string()))?;
         let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
@@ -463,7 +487,30 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .text(run.outcome.as_str())
             .opt_text(run.error.as_deref())
             .text(instance);
-        self.execute(self.sql.cleanup.record_run, args).await?;
+        if endpoints == 0 {
+            self.execute(self.sql.cleanup.record_run, args).await?;
+            return Ok(());
+        }
+        // The run without its sample, which names sessions and can be long.
+        let mut result = run.clone();
+        result.sample = None;
+        let event = NewEvent {
+            event_type: "cleanup.run.finished",
+            order_key: &run.run_id,
+            session_id: None,
+            user_id: None,
+            tenant_id: None,
+            data: Some(
+                serde_json::to_string(&result).map_err(|e| StoreError::Schema(e.to_string()))?,
+            ),
+            at: run.finished_at.unwrap_or(run.started_at),
+            endpoints,
+        };
+        let mut tx = self.begin_write().await?;
+        self.execute_in(&mut *tx, self.sql.cleanup.record_run, args)
+            .await?;
+        self.enqueue_in(&mut *tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 

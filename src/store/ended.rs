@@ -85,7 +85,10 @@ impl<DB: Engine> SqlStore<DB> {
         match end {
             None => self.execute(del.plain, args()).await,
             Some(end) if DB::BACKEND == Backend::Postgres => {
-                self.execute(del.recorded, with_ending(args(), end)).await
+                let row = self
+                    .fetch_one(del.recorded, with_ending(args(), end))
+                    .await?;
+                Ok(u64::try_from(row.int("n")?).unwrap_or(0))
             }
             Some(end) => {
                 let mut tx = self.begin_write().await?;
@@ -110,21 +113,31 @@ impl<DB: Engine> SqlStore<DB> {
         match end {
             None => self.execute_in(conn, del.plain, args()).await,
             Some(end) if DB::BACKEND == Backend::Postgres => {
-                self.execute_in(conn, del.recorded, with_ending(args(), end))
-                    .await
+                let row = self
+                    .fetch_one_in(conn, del.recorded, with_ending(args(), end))
+                    .await?;
+                Ok(u64::try_from(row.int("n")?).unwrap_or(0))
             }
             Some(end) => {
-                self.execute_in(conn, del.recorded, with_ending(args(), end))
-                    .await?;
+                if end.record {
+                    self.execute_in(conn, del.recorded, with_ending(args(), end))
+                        .await?;
+                }
+                if end.endpoints > 0 {
+                    self.execute_in(conn, del.events, with_ending(args(), end))
+                        .await?;
+                }
                 self.execute_in(conn, del.plain, args()).await
             }
         }
     }
 }
 
-/// The recorded form's three trailing parameters.
+/// The recorded forms' five trailing parameters.
 pub(crate) fn with_ending<DB: Engine>(args: Args<DB>, end: &Ending) -> Args<DB> {
     args.text(end.reason.as_str())
         .opt_text(end.actor.as_deref())
         .time(end.at)
+        .flag(end.record)
+        .int(i64::from(end.endpoints))
 }

@@ -14,21 +14,43 @@ pub const TABLE: &str = "\"sessionkeeper_session_ended\"";
 const COLUMNS: &str = "\"sessionId\", \"userId\", \"tenantId\", \"createdAt\", \"lastActiveAt\", \
                        \"ipAddress\", \"userAgent\", \"endedAt\", \"reason\", \"actor\"";
 
-/// A session delete and its recorded form. The recorded form takes the delete's own
-/// parameters followed by three more, `reason`, `actor` (NULL: the session's own user) and
-/// `endedAt`, numbered from `first`.
+pub const OUTBOX: &str = "\"sessionkeeper_outbox\"";
+
+/// The outbox columns a `session.ended` event fills.
+const OUTBOX_ENDED: &str = "\"endpoint\", \"type\", \"orderKey\", \"sessionId\", \"userId\", \
+                            \"tenantId\", \"reason\", \"actor\", \"occurredAt\", \"nextAttemptAt\"";
+
+/// One row per receiver index (`ep.n`, below `limits::WEBHOOK_URLS`), cut to the configured
+/// count by the statement's `endpoints` parameter.
+fn endpoints() -> String {
+    (0..crate::domain::limits::WEBHOOK_URLS)
+        .map(|i| format!("SELECT {i} AS n"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// A session delete and its recorded forms. These take the delete's own parameters followed
+/// by five more, numbered from `first`: `reason`, `actor` (NULL: the session's own user),
+/// `endedAt`, whether to write termination records, and how many receivers get a
+/// `session.ended` event (0: none).
 #[derive(Debug, Clone, Copy)]
 pub struct Del {
     pub plain: &'static str,
+    /// PostgreSQL: the one statement that deletes, records and enqueues, returning the count
+    /// as `n`. SQLite: the records' insert, run before the delete.
     pub recorded: &'static str,
+    /// SQLite: the events' insert, run before the delete (unused on PostgreSQL).
+    pub events: &'static str,
 }
 
 impl Del {
     /// `delete` must read `DELETE FROM <session table> [alias] WHERE ...`; its caller binds
     /// `first - 1` arguments.
     pub fn new(schema: &Schema, dialect: &Dialect, delete: String, first: usize) -> Self {
+        let (recorded, events) = recorded(schema, dialect.backend, &delete, first);
         Self {
-            recorded: leak(recorded(schema, dialect.backend, &delete, first)),
+            recorded: leak(recorded),
+            events: leak(events),
             plain: leak(delete),
         }
     }
@@ -66,41 +88,82 @@ fn user_join(schema: &Schema, s: &str) -> String {
     )
 }
 
-/// The recorded form of a session delete (see [`Del`]).
-pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -> String {
-    let select = record_select(schema, "x", first);
-    let join = user_join(schema, "x");
-    match backend {
-        // One statement: the records are what the delete returns. The table's rows never
-        // leave the database, so `*` (which includes the token) is safe here.
-        Backend::Postgres => format!(
-            "WITH x AS ({delete} RETURNING *) INSERT INTO {TABLE} ({COLUMNS}) SELECT {select} FROM x {join}"
+/// The `SELECT` list of a `session.ended` outbox row from session alias `s`.
+fn event_select(schema: &Schema, s: &str, first: usize) -> String {
+    let c = &schema.session;
+    format!(
+        "ep.n, 'session.ended', {s}.{id}, {s}.{id}, {s}.{uid}, {tenant}, ${reason}, COALESCE(${actor}, {s}.{uid}), ${at}, ${at}",
+        id = q(&c.id),
+        uid = q(&c.user_id),
+        tenant = schema.tenant_expr(s, "u"),
+        reason = first,
+        actor = first + 1,
+        at = first + 2,
+    )
+}
+
+/// The two inserts of a recorded delete reading session alias `s`, from the CTE `s` (no
+/// `filter`) or from the session table as `s` filtered by `filter` (a `WHERE` clause): records
+/// (when parameter `first + 3` is true) and events (one per receiver below parameter
+/// `first + 4`).
+fn inserts(schema: &Schema, s: &str, first: usize, filter: Option<&str>) -> (String, String) {
+    let join = user_join(schema, s);
+    let (rec, eps) = (first + 3, first + 4);
+    let (source, filter) = match filter {
+        Some(f) => (
+            format!("{} {s}", q(&schema.session.table)),
+            format!("{f} AND"),
         ),
+        None => (s.to_owned(), "WHERE".to_owned()),
+    };
+    (
+        format!(
+            "INSERT INTO {TABLE} ({COLUMNS}) SELECT {} FROM {source} {join} {filter} ${rec}",
+            record_select(schema, s, first)
+        ),
+        format!(
+            "INSERT INTO {OUTBOX} ({OUTBOX_ENDED}) SELECT {} FROM {source} {join} CROSS JOIN ({}) ep \
+             {filter} ep.n < ${eps} ORDER BY {s}.{}, ep.n",
+            event_select(schema, s, first),
+            endpoints(),
+            q(&schema.session.id)
+        ),
+    )
+}
+
+/// The recorded forms of a session delete (see [`Del`]): `(recorded, events)`.
+pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -> (String, String) {
+    match backend {
+        // One statement: records and events are what the delete returns. The table's rows
+        // never leave the database, so `*` (which includes the token) is safe here.
+        Backend::Postgres => {
+            let (rec, ev) = inserts(schema, "x", first, None);
+            (
+                format!(
+                    "WITH x AS ({delete} RETURNING *), r AS ({rec}), o AS ({ev}) SELECT COUNT(*) AS \"n\" FROM x"
+                ),
+                String::new(),
+            )
+        }
         // SQLite cannot read a DELETE's RETURNING in a statement: the same selection is
         // recorded first, then deleted, inside one write transaction (which holds SQLite's one
         // write lock, so the selection cannot change in between).
         Backend::Sqlite => {
             let rest = delete.strip_prefix("DELETE ").unwrap_or(delete);
-            let st = q(&schema.session.table);
             let id = q(&schema.session.id);
-            format!(
-                "INSERT INTO {TABLE} ({COLUMNS}) SELECT {select} FROM {st} x {join} \
-                 WHERE x.{id} IN (SELECT {id} {rest})"
-            )
+            let filter = format!("WHERE x.{id} IN (SELECT {id} {rest})");
+            inserts(schema, "x", first, Some(&filter))
         }
     }
 }
 
 /// The recorded form of the heap walk's capped delete, a CTE whose delete is `d AS (DELETE ...
-/// RETURNING 1)`: the records are inserted from the same returned rows.
+/// RETURNING 1)`: records and events are inserted from the same returned rows.
 pub fn recorded_capped(schema: &Schema, capped: &str, first: usize) -> String {
-    let select = record_select(schema, "d", first);
-    let join = user_join(schema, "d");
+    let (rec, ev) = inserts(schema, "d", first, None);
     capped.replacen(
         "RETURNING 1)",
-        &format!(
-            "RETURNING *), rec AS (INSERT INTO {TABLE} ({COLUMNS}) SELECT {select} FROM d {join})"
-        ),
+        &format!("RETURNING *), rec AS ({rec}), ev AS ({ev})"),
         1,
     )
 }

@@ -96,6 +96,8 @@ pub struct Dialect {
     pub table_columns: &'static str,
     /// `valid` of the index named `$1`; no row when there is none.
     pub index_state: &'static str,
+    /// Ends the outbox claim's selection: PostgreSQL skips rows another instance is claiming.
+    pub claim_lock: &'static str,
     /// The statements of the heap walk, where there is one.
     pub heap_walk_sql: Option<fn(&Schema) -> HeapSql>,
 }

@@ -24,6 +24,7 @@ pub mod ended_sql;
 pub mod engine;
 mod lookup_batch;
 mod lookup_pool;
+pub mod outbox;
 mod pool;
 pub mod postgres;
 pub mod rate_limit;
@@ -106,6 +107,19 @@ pub struct UserWithPassword {
     pub password_hash: Option<String>,
 }
 
+/// The events a new session writes in its own transaction: `session.created`, and
+/// `session.new-device` when its browser, OS and device type match none of the user's
+/// sessions, live or ended since `window_start` (and the user had one).
+#[derive(Debug, Clone)]
+pub struct SessionEvents {
+    pub created_endpoints: u32,
+    pub new_device_endpoints: u32,
+    pub window_start: OffsetDateTime,
+    pub tenant_id: Option<String>,
+    /// Both events' `data`, as JSON.
+    pub data: String,
+}
+
 /// Users and sessions: everything the auth path needs.
 #[async_trait]
 pub trait Store:
@@ -113,6 +127,7 @@ pub trait Store:
     + account::AccountStore
     + cleanup::CleanupStore
     + ended::EndedStore
+    + outbox::OutboxStore
     + rate_limit::RateLimitStore
     + tables::catalog::CatalogStore
     + Send
@@ -150,6 +165,7 @@ pub trait Store:
         max_active: Option<u32>,
         now: OffsetDateTime,
         evicted: Option<&Ending>,
+        events: Option<&SessionEvents>,
     ) -> Result<u64>;
     /// [`Store::insert_session_ending`] without records.
     async fn insert_session(
@@ -158,7 +174,7 @@ pub trait Store:
         max_active: Option<u32>,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        self.insert_session_ending(session, max_active, now, None)
+        self.insert_session_ending(session, max_active, now, None, None)
             .await
     }
     /// The session stored under `token_key`, with its user.

@@ -201,6 +201,17 @@ impl<DB: Engine> SqlStore<DB> {
             .ok_or(sqlx::Error::RowNotFound)
     }
 
+    pub(crate) async fn fetch_all_in(
+        &self,
+        conn: &mut DB::Connection,
+        sql: &'static str,
+        args: Args<DB>,
+    ) -> Result<Vec<DB::Row>, sqlx::Error> {
+        conn.fetch_all(sql, args.finish()?, self.pooler)
+            .instrument(statement_span(sql))
+            .await
+    }
+
     pub(crate) async fn execute_in(
         &self,
         conn: &mut DB::Connection,

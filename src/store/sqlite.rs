@@ -38,6 +38,8 @@ pub(crate) const DIALECT: Dialect = Dialect {
     // `pk` covers INTEGER PRIMARY KEY rowid aliases, which fill themselves.
     table_columns: r#"SELECT name AS "name", "notnull" <> 0 AS "not_null", dflt_value IS NOT NULL OR (pk = 1 AND upper(type) = 'INTEGER') AS "has_default" FROM pragma_table_info($1) ORDER BY cid"#,
     index_state: r#"SELECT 1 = 1 AS "valid" FROM sqlite_master WHERE type = 'index' AND name = $1"#,
+    // One writer at a time: the claim's UPDATE holds the write lock.
+    claim_lock: "",
     // Deletes go through the layers' indexes.
     heap_walk_sql: None,
 };

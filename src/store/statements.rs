@@ -12,6 +12,7 @@ use super::admin_sql::AdminSql;
 use super::auth_sql::AuthSql;
 use super::cleanup_sql::CleanupSql;
 use super::ended_sql::EndedSql;
+use super::outbox::OutboxSql;
 use super::postgres::HeapSql;
 use super::tables::Schema;
 use std::sync::Mutex;
@@ -22,6 +23,7 @@ pub struct Statements {
     pub admin: AdminSql,
     pub cleanup: CleanupSql,
     pub ended: EndedSql,
+    pub outbox: OutboxSql,
     /// PostgreSQL's heap walk; `None` elsewhere.
     pub heap: Option<HeapSql>,
 }
@@ -40,6 +42,7 @@ pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
         admin: AdminSql::new(schema, dialect),
         cleanup: CleanupSql::new(schema, dialect),
         ended: EndedSql::new(),
+        outbox: OutboxSql::new(dialect.claim_lock),
         heap: dialect.heap_walk_sql.map(|build| build(schema)),
     }));
     cache.push((schema.clone(), backend, built));

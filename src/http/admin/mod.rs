@@ -10,6 +10,7 @@ pub mod locks;
 pub mod openapi;
 pub mod params;
 pub mod sessions;
+pub mod webhooks;
 pub mod whoami;
 
 use super::AppState;
@@ -46,6 +47,12 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ),
         ("post", "/api/admin/sessions/cleanup", post(cleanup::run)),
         ("get", "/api/admin/audit", get(audit::list)),
+        ("get", "/api/admin/webhooks/failed", get(webhooks::failed)),
+        (
+            "post",
+            "/api/admin/webhooks/failed/{id}/resend",
+            post(webhooks::resend),
+        ),
         ("get", "/api/admin/sign-in-locks", get(locks::list)),
         (
             "delete",

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
-use super::{audit, better_auth, cleanup, ended, locks, sessions, whoami};
+use super::{audit, better_auth, cleanup, ended, locks, sessions, webhooks, whoami};
 use crate::domain::limits::{self, PageSize, Range};
 use axum::Json;
 use utoipa::openapi::schema::{Object, Schema};
@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         cleanup::runs,
         cleanup::run,
         audit::list,
+        webhooks::failed,
+        webhooks::resend,
         locks::list,
         locks::clear,
         better_auth::list_users,

@@ -11,6 +11,7 @@ mod locks;
 mod sessions;
 pub mod types;
 pub mod users;
+mod webhooks;
 
 use super::{Core, Error, Result};
 use crate::cleanup::CleanupService;

@@ -2,7 +2,7 @@
 //! is generated from the very types that are (de)serialised.
 
 use crate::domain::session_status::SessionStatus;
-use crate::domain::timefmt::iso;
+use crate::domain::timefmt::{iso, iso_opt};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -550,4 +550,42 @@ impl From<crate::domain::ending::EndedSession> for EndedView {
             actor: r.actor,
         }
     }
+}
+
+/// Webhook events that exhausted their attempts, newest first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FailedEventList {
+    pub events: Vec<FailedEventView>,
+    pub next_cursor: Option<String>,
+}
+
+/// One undelivered event for one receiver, with the body that was sent.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FailedEventView {
+    /// Pass to `POST /api/admin/webhooks/failed/{id}/resend`; also the delivery's `webhook-id`
+    /// as `msg_<id>`.
+    pub id: i64,
+    /// The receiver's index in `WEBHOOK_URLS`.
+    pub endpoint: u32,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub tenant_id: Option<String>,
+    pub attempts: u32,
+    #[serde(with = "iso_opt")]
+    pub failed_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    /// `{type, timestamp, data}`, as delivered.
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
+    pub body: serde_json::Value,
+}
+
+/// `{resent: true}` once the event is queued again.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ResendResult {
+    pub resent: bool,
 }

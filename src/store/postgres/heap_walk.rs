@@ -65,6 +65,7 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
             );
             Del {
                 recorded: leak(recorded_capped(schema, &plain, n + 5)),
+                events: "",
                 plain: leak(plain),
             }
         };
@@ -149,7 +150,15 @@ impl HeapWalk for PgStore {
         // Optimistic: the common case (the range holds no more than the cap) costs one plain
         // range delete; the rare overflow is undone.
         let mut tx = self.begin().await?;
-        let deleted = tx.execute(sql, args, self.pooler).await?;
+        let deleted = match end {
+            None => tx.execute(sql, args, self.pooler).await?,
+            // The recorded form returns the delete's count as `n`.
+            Some(_) => tx
+                .fetch_optional(sql, args, self.pooler)
+                .await?
+                .map_or(Ok(0), |r| r.int("n"))
+                .map(|n| u64::try_from(n).unwrap_or(0))?,
+        };
         if deleted > u64::from(limit) {
             tx.rollback().await?;
             return Ok(None);

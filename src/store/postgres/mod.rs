@@ -46,6 +46,7 @@ pub(crate) const DIALECT: Dialect = Dialect {
                     FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) \
                     AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
     index_state: "SELECT i.indisvalid AS \"valid\" FROM pg_index i WHERE i.indexrelid = to_regclass(quote_ident($1))",
+    claim_lock: " FOR UPDATE SKIP LOCKED",
     heap_walk_sql: Some(heap_walk_sql),
 };
 
