@@ -5,7 +5,6 @@
 //! once; a server killed between send and acknowledgement causes the only duplicate.
 
 use crate::admin::support::{Auth, S, SERVICE_TOKEN, call, get, session, user};
-use crate::both_stores;
 use crate::helpers::*;
 use crate::process::ServerProcess;
 use axum::Router;
@@ -294,4 +293,153 @@ async fn failed_events_are_listed_and_resent_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_events_are_listed_and_resent_postgres() {
     failed_then_resent(Db::Postgres).await;
+}
+
+/// Sessions seeded through an in-process server without webhooks (it sends nothing), signed
+/// out through the processes under test; their cookies.
+async fn seeded(app: &TestApp, n: usize) -> Vec<String> {
+    let u = user(app, "proc@x.test", "user", None).await;
+    let mut cookies = Vec::new();
+    for _ in 0..n {
+        cookies.push(session(app, &u, S::fresh(app)).await.1);
+    }
+    cookies
+}
+
+fn process_env(url: &str, lease: &str) -> Vec<(String, String)> {
+    [
+        ("WEBHOOK_URLS", url),
+        ("WEBHOOK_SECRET", WHSEC),
+        ("WEBHOOK_POLL_MS", "20"),
+        ("WEBHOOK_RETRY_BASE_SECONDS", "1"),
+        ("WEBHOOK_LEASE_SECONDS", lease),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+async fn start(db_url: &str, env: &[(String, String)]) -> ServerProcess {
+    let (db_url, env) = (db_url.to_owned(), env.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ServerProcess::start(&db_url, &env)
+    })
+    .await
+    .unwrap()
+}
+
+async fn sign_out(http: &reqwest::Client, base: &str, cookie: &str) {
+    let res = http
+        .post(format!("{base}/api/auth/sign-out"))
+        .header("origin", BASE_URL)
+        .header("cookie", cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+async fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Two server instances on one PostgreSQL (separate pools and workers, as two processes
+/// have) share the outbox: every event is delivered, none twice, in a run without faults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_every_event_once() {
+    let Some(db) = TestDb::new(Db::Postgres).await else {
+        return;
+    };
+    let (r, url) = receiver(true).await;
+    let a = spawn_on(db.share(), settings(&url)).await.unwrap();
+    let b = spawn_on(db, settings(&url)).await.unwrap();
+    let cookies = seeded(&a, 40).await;
+    for (i, c) in cookies.iter().enumerate() {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let res = app.post("/api/auth/sign-out", Some(c), json!({})).await;
+        assert_eq!(res.status, 200);
+    }
+    // Each instance's clock a little on, so that either may claim any event.
+    a.clock.advance(time::Duration::seconds(2));
+    b.clock.advance(time::Duration::seconds(2));
+    wait_for("40 deliveries", Duration::from_secs(30), || {
+        r.accepted.lock().unwrap().len() >= 40
+    })
+    .await;
+    // Time for a second delivery of anything, had there been one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = ids(&r.seen.lock().unwrap());
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 40, "every event arrived");
+    assert_eq!(seen.len(), 40, "none twice: {seen:?}");
+    assert_eq!(r.bad_signatures.load(Ordering::SeqCst), 0);
+}
+
+/// A server killed between sending an event and its acknowledgement: the event is sent again
+/// by the next server once its claim's lease has run out. That is the one duplicate.
+async fn killed_between_send_and_ack(db: Db) {
+    let Some(db) = TestDb::new(db).await else {
+        return;
+    };
+    let (r, url) = receiver(true).await;
+    r.hang_first.store(true, Ordering::SeqCst);
+    // The server process that is killed; the instance that takes over runs in this process.
+    let mut a = start(&db.url, &process_env(&url, "4")).await;
+    let b = spawn_on(db.share(), settings(&url).set("WEBHOOK_LEASE_SECONDS", "4"))
+        .await
+        .unwrap();
+    let cookies = seeded(&b, 2).await;
+    let http = reqwest::Client::new();
+    sign_out(&http, &a.url, &cookies[0]).await;
+    wait_for("the first send", Duration::from_secs(10), || {
+        !r.seen.lock().unwrap().is_empty()
+    })
+    .await;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let res = b
+        .post("/api/auth/sign-out", Some(&cookies[1]), json!({}))
+        .await;
+    assert_eq!(res.status, 200);
+    // The killed claim's lease runs out.
+    b.clock.advance(time::Duration::seconds(10));
+    wait_for("both events acknowledged", Duration::from_secs(20), || {
+        r.accepted.lock().unwrap().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = ids(&r.seen.lock().unwrap());
+    let accepted = ids(&r.accepted.lock().unwrap());
+    assert_eq!(accepted.len(), 2, "{accepted:?}");
+    assert_eq!(
+        seen.len(),
+        3,
+        "the killed send is the one duplicate: {seen:?}"
+    );
+    let killed = &seen[0];
+    assert_eq!(
+        seen.iter().filter(|id| *id == killed).count(),
+        2,
+        "the killed send came again, by its webhook-id: {seen:?}"
+    );
+    assert!(accepted.contains(killed), "{accepted:?}");
+    assert_eq!(r.bad_signatures.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_between_send_and_ack_sends_again_sqlite() {
+    killed_between_send_and_ack(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_between_send_and_ack_sends_again_postgres() {
+    killed_between_send_and_ack(Db::Postgres).await;
 }
