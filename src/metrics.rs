@@ -126,6 +126,9 @@ pub fn handle() -> &'static PrometheusHandle {
             );
         }
         describe();
+        // Nothing queued until a webhook worker says otherwise (and never without receivers),
+        // so the backlog alert has a series to read on every instance.
+        webhook_backlog(0, 0.0);
         // Histogram samples are buffered until upkeep folds them in; rendering does that, but
         // a server nobody scrapes would buffer every request's latency forever.
         let upkeep = handle.clone();

@@ -328,7 +328,6 @@ both_stores!(
             )
             .await;
         let text = format!("{text}{}", history.body);
-        drop(seed);
         assert!(secrets.len() >= 20);
         for secret in &secrets {
             assert!(
