@@ -40,7 +40,11 @@ async fn seed(c: &mut PgConnection, n: u64) {
     exec(c, "DELETE FROM \"session\" WHERE \"id\" LIKE 'bs%'").await;
     // The previous phase's termination records, so that each phase inserts into the same
     // empty table.
-    exec(c, "TRUNCATE \"sessionkeeper_session_ended\"").await;
+    exec(
+        c,
+        "TRUNCATE \"sessionkeeper_session_ended\", \"sessionkeeper_outbox\"",
+    )
+    .await;
     // Frees the old rows' space before the insert, so that every phase gets the same compact
     // table: without it, a reseed after a run that left dead rows appends the new rows behind
     // them and that phase's table has twice the blocks, half of them empty.
@@ -175,27 +179,27 @@ async fn round(
         enforce_session_limits: false,
         ..app.policy
     };
-    // Each layer set twice, termination records on then off (two cleanup services on the
-    // same database, differing only in SESSION_HISTORY_RETENTION_DAYS), interleaved so that
-    // a loaded machine weighs on both alike.
+    // Each layer set twice, termination records and events on then off (two cleanup services
+    // on the same database, differing only in SESSION_HISTORY_RETENTION_DAYS and
+    // WEBHOOK_URLS), interleaved so that a loaded machine weighs on both alike.
     for (name, policy, cleanup) in [
         (
-            "sessionkeeper, expired layer, records on",
+            "sessionkeeper, expired layer, records+events on",
             expired_only,
-            &app.cleanup,
+            &app.cleanup_records,
         ),
         (
-            "sessionkeeper, expired layer, records off",
+            "sessionkeeper, expired layer, records+events off",
             expired_only,
             &app.cleanup_no_records,
         ),
         (
-            "sessionkeeper, all layers, records on",
+            "sessionkeeper, all layers, records+events on",
             app.policy,
-            &app.cleanup,
+            &app.cleanup_records,
         ),
         (
-            "sessionkeeper, all layers, records off",
+            "sessionkeeper, all layers, records+events off",
             app.policy,
             &app.cleanup_no_records,
         ),
@@ -270,8 +274,10 @@ fn print_table(mode: Mode, clients: usize, repeat: u32, results: &[Row]) {
 struct Bench {
     base: String,
     cookies: Vec<String>,
-    cleanup: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
-    /// The same cleanup with `SESSION_HISTORY_RETENTION_DAYS=0`: no termination records.
+    /// The cleanup with termination records and a `session.ended` event per session (one
+    /// receiver).
+    cleanup_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    /// The same cleanup with `SESSION_HISTORY_RETENTION_DAYS=0` and no receiver: neither.
     cleanup_no_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
     policy: CleanupPolicy,
 }
@@ -324,8 +330,18 @@ async fn main() {
     ] {
         env.insert(k.into(), v.into());
     }
+    // Records and events on: a receiver that is never asked (this server runs no worker), so
+    // the events stay queued as they would while a receiver is slow.
+    let mut on_env = env.clone();
+    on_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "90".into());
+    on_env.insert("WEBHOOK_URLS".into(), "http://127.0.0.1:9/hook".into());
+    on_env.insert(
+        "WEBHOOK_SECRET".into(),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0xb0yA1LbGc=".into(),
+    );
     let mut no_records_env = env.clone();
     no_records_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "0".into());
+    no_records_env.remove("WEBHOOK_URLS");
     let config = Config::load(&Sources {
         env,
         ..Default::default()
@@ -336,14 +352,20 @@ async fn main() {
         ..Default::default()
     })
     .expect("config");
+    let records_on = Config::load(&Sources {
+        env: on_env,
+        ..Default::default()
+    })
+    .expect("config");
     let cfg = config.cleanup.clone();
     let app = Application::build(config).await.expect("app");
     let base = format!("http://{}", app.local_addr());
-    let cleanup = app.cleanup().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    // Only its cleanup service is used; it serves nothing.
+    // Only their cleanup services are used; they serve nothing and deliver nothing.
     let app_no_records = Application::build(no_records).await.expect("app");
     let cleanup_no_records = app_no_records.cleanup().clone();
+    let app_records = Application::build(records_on).await.expect("app");
+    let cleanup_records = app_records.cleanup().clone();
 
     let mut c = PgConnection::connect(&db_url).await.unwrap();
     exec(
@@ -366,7 +388,7 @@ async fn main() {
     let bench = Bench {
         base,
         cookies,
-        cleanup,
+        cleanup_records,
         cleanup_no_records,
         policy: cfg.policy,
     };

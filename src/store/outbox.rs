@@ -78,6 +78,8 @@ pub trait OutboxStore: Send + Sync {
         error: &str,
     ) -> Result<()>;
     async fn outbox_backlog(&self) -> Result<Backlog>;
+    /// Deletes events delivered before `before`; how many went.
+    async fn prune_delivered(&self, before: OffsetDateTime) -> Result<u64>;
     /// Events that exhausted their attempts, newest first, after `before` (a `seq`); with a
     /// tenant, that tenant's only.
     async fn list_failed_events(
@@ -109,6 +111,9 @@ pub struct OutboxSql {
     pub backlog: &'static str,
     pub failed: &'static str,
     pub resend: &'static str,
+    /// Deletes events delivered before `$1`, never the newest row: SQLite numbers a new row
+    /// one past the largest `seq` left, and a `seq` (the `webhook-id`) must never come back.
+    pub prune: &'static str,
 }
 
 impl OutboxSql {
@@ -149,6 +154,10 @@ impl OutboxSql {
                 "SELECT {COLUMNS} FROM {OUTBOX} WHERE \"failedAt\" IS NOT NULL \
                  AND ($1 IS NULL OR \"tenantId\" = $1) AND ($2 IS NULL OR \"seq\" < $2) \
                  ORDER BY \"seq\" DESC LIMIT $3"
+            )),
+            prune: leak(format!(
+                "DELETE FROM {OUTBOX} WHERE \"deliveredAt\" < $1 \
+                 AND \"seq\" < (SELECT MAX(\"seq\") FROM {OUTBOX})"
             )),
             resend: leak(format!(
                 "UPDATE {OUTBOX} SET \"failedAt\" = NULL, \"attempts\" = 0, \"nextAttemptAt\" = $3, \
@@ -259,6 +268,11 @@ impl<DB: Engine> OutboxStore for SqlStore<DB> {
             pending: u64::try_from(row.int("n")?).unwrap_or(0),
             oldest: row.opt_time("oldest")?,
         })
+    }
+
+    async fn prune_delivered(&self, before: OffsetDateTime) -> Result<u64> {
+        let args = Args::new().time(before);
+        Ok(self.execute(self.sql.outbox.prune, args).await?)
     }
 
     async fn list_failed_events(

@@ -17,7 +17,7 @@ create index if not exists "sessionkeeper_ended_tenant_idx" on "sessionkeeper_se
 -- The transactional outbox of lifecycle events: one row per event and receiver (`endpoint`,
 -- the index in WEBHOOK_URLS), written in the transaction of the change that causes it.
 create table if not exists "sessionkeeper_outbox" (
-  "seq" integer primary key autoincrement,
+  "seq" integer primary key,
   "endpoint" integer not null,
   "type" text not null,
   "orderKey" text not null,
