@@ -408,3 +408,23 @@ fn rate_limits_are_on_by_default_and_rules_come_from_toml_tables() {
     let e = Config::load(&sources).unwrap_err().to_string();
     assert!(e.contains("rate_limit.rules") && e.contains("burst"), "{e}");
 }
+
+#[test]
+fn webhook_settings_are_checked() {
+    let e = err(&[("WEBHOOK_SECRET", "not-a-key")]);
+    assert!(e.contains("WEBHOOK_SECRET") && e.contains("whsec_"), "{e}");
+    let e = err(&[("WEBHOOK_URLS", "ftp://x.test/hook")]);
+    assert!(e.contains("WEBHOOK_URLS") && e.contains("ftp://"), "{e}");
+    let e = err(&[("WEBHOOK_EVENTS", "session.created,user.deleted")]);
+    assert!(
+        e.contains("WEBHOOK_EVENTS") && e.contains("user.deleted"),
+        "{e}"
+    );
+    let e = err(&[("WEBHOOK_URLS", "https://x.test/hook")]);
+    assert!(
+        e.contains("WEBHOOK_SECRET"),
+        "a receiver needs the signing key: {e}"
+    );
+    let e = err(&[("SESSION_HISTORY_RETENTION_DAYS", "-1")]);
+    assert!(e.contains("SESSION_HISTORY_RETENTION_DAYS"), "{e}");
+}
