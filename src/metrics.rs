@@ -25,6 +25,9 @@ pub const SIGN_INS: &str = "sessionkeeper_sign_ins_total";
 pub const SIGN_UPS: &str = "sessionkeeper_sign_ups_total";
 pub const SESSIONS_CREATED: &str = "sessionkeeper_sessions_created_total";
 pub const SESSIONS_ENDED: &str = "sessionkeeper_sessions_ended_total";
+/// Statements and rows written by the session activity flush.
+pub const ACTIVITY_FLUSH_STATEMENTS: &str = "sessionkeeper_activity_flush_statements_total";
+pub const ACTIVITY_FLUSH_ROWS: &str = "sessionkeeper_activity_flush_rows_total";
 pub const GET_SESSION: &str = "sessionkeeper_get_session_total";
 pub const EVICTED_AT_SIGN_IN: &str = "sessionkeeper_sessions_evicted_at_sign_in_total";
 
@@ -57,6 +60,10 @@ pub enum EndReason {
     Admin,
     /// Deleted by a cleanup run.
     Cleanup,
+    /// Refused and deleted by a session check: idle past the inactivity timeout.
+    Inactive,
+    /// Refused and deleted by a session check: past the absolute timeout.
+    AbsoluteTimeout,
 }
 
 impl EndReason {
@@ -68,6 +75,8 @@ impl EndReason {
             EndReason::Evicted => "evicted",
             EndReason::Admin => "admin",
             EndReason::Cleanup => "cleanup",
+            EndReason::Inactive => "inactive",
+            EndReason::AbsoluteTimeout => "absolute_timeout",
         }
     }
 }

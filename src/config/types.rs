@@ -153,6 +153,15 @@ pub struct SessionConfig {
     pub cookie_cache: crate::domain::cookie_cache::CookieCacheStrategy,
     /// The app's `cookieCache.version`; a cache written under another version is ignored.
     pub cookie_cache_version: String,
+    /// `SESSION_INACTIVITY_TIMEOUT_SECONDS`: overrides the policy's inactivity days.
+    pub inactivity_seconds: Option<u32>,
+    /// `SESSION_ABSOLUTE_TIMEOUT_DAYS`; `absolute_seconds` overrides it. Both unset: off.
+    pub absolute_days: Option<u32>,
+    pub absolute_seconds: Option<u32>,
+    pub limit_strategy: crate::domain::policy::LimitStrategy,
+    /// Whether checks record last activity (flushed in batches every resolution period).
+    pub activity_tracking: bool,
+    pub activity_resolution_seconds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +244,12 @@ impl Default for Config {
                 password_hash: HashAlgorithm::Scrypt,
                 cookie_cache: Default::default(),
                 cookie_cache_version: "1".into(),
+                inactivity_seconds: None,
+                absolute_days: None,
+                absolute_seconds: None,
+                limit_strategy: Default::default(),
+                activity_tracking: true,
+                activity_resolution_seconds: 60,
             },
             cleanup: CleanupConfig {
                 interval_minutes: 60,
@@ -276,5 +291,25 @@ impl Config {
 
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
+    }
+}
+
+impl Config {
+    /// The timeouts every session check enforces. The inactivity timeout is on with the
+    /// inactive layer (`CLEAN_INACTIVE_SESSIONS`): one switch for the one policy.
+    pub fn check_policy(&self) -> crate::domain::policy::CheckPolicy {
+        let s = &self.session;
+        let p = &self.cleanup.policy;
+        let inactivity = s
+            .inactivity_seconds
+            .map(i64::from)
+            .unwrap_or(i64::from(p.inactivity_days) * 86_400);
+        crate::domain::policy::CheckPolicy {
+            inactivity_seconds: p.clean_inactive_sessions.then_some(inactivity),
+            absolute_seconds: s
+                .absolute_seconds
+                .map(i64::from)
+                .or(s.absolute_days.map(|d| i64::from(d) * 86_400)),
+        }
     }
 }

@@ -11,6 +11,7 @@
 //!   token storage, password hashing, session lookup), in `shared.rs`.
 
 mod account;
+pub mod activity;
 pub mod admin;
 mod auth;
 mod error;
@@ -45,7 +46,11 @@ impl SessionKeeper {
     /// cleanup service too (not started: see [`CleanupService::start`]).
     pub fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
+        let tracking = config.session.activity_tracking;
         let core = Arc::new(Core::new(config, store, clock));
+        if tracking {
+            core.track_activity();
+        }
         Self {
             auth: AuthService::new(core.clone()),
             admin: AdminService::new(core.clone(), cleanup),

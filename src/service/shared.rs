@@ -2,6 +2,7 @@
 //! how tokens are stored, the password hashing threads, and the session lookup by token.
 
 use super::Result;
+use super::activity::{ActivityTracker, Flushed};
 use super::hashing::HashingPool;
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, Mode};
@@ -22,6 +23,8 @@ pub struct Core {
     token_storage: TokenStorage,
     hashing: HashingPool,
     rate_limiter: RateLimiter,
+    /// Set by the server ([`super::SessionKeeper`]); the read-only validator records nothing.
+    activity: std::sync::OnceLock<Arc<ActivityTracker>>,
 }
 
 impl Core {
@@ -47,6 +50,7 @@ impl Core {
             cookies,
             token_storage,
             hashing: HashingPool::new(),
+            activity: std::sync::OnceLock::new(),
             config,
             store,
             clock,
@@ -95,6 +99,33 @@ impl Core {
     /// The session a raw token names, with its user, expired or not.
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
         Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+    }
+
+    /// Starts recording session activity (and its periodic flush) on this core.
+    pub(super) fn track_activity(&self) {
+        let s = &self.config.session;
+        let keep = self.config.check_policy().inactivity_seconds.unwrap_or(0);
+        let tracker = Arc::new(ActivityTracker::new(
+            self.store.clone(),
+            s.activity_resolution_seconds,
+            keep,
+        ));
+        ActivityTracker::spawn(&tracker, self.clock.clone());
+        let _ = self.activity.set(tracker);
+    }
+
+    /// The activity tracker, when checks record activity.
+    pub fn activity(&self) -> Option<&Arc<ActivityTracker>> {
+        self.activity.get()
+    }
+
+    /// Writes the recorded activity now (the periodic flush does this every resolution
+    /// period); for tests, benchmarks and a graceful shutdown.
+    pub async fn flush_activity(&self) -> Result<Flushed> {
+        match self.activity.get() {
+            Some(t) => Ok(t.flush(self.now()).await?),
+            None => Ok(Flushed::default()),
+        }
     }
 
     /// Runs a password hash or verify on the hashing threads.

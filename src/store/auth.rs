@@ -151,13 +151,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         let mut tx = self.begin_write().await?;
         let mut evicted = 0;
         if let Some(max) = max_active {
-            DB::lock_user(&mut *tx, q.lock_user, &session.user_id, self.pooler).await?;
-            let args = Args::new().text(&session.user_id).time(now);
-            let active = self
-                .fetch_one_in(&mut *tx, q.count_active_sessions, args)
-                .await?
-                .int("n")?;
-            let over = active + 1 - i64::from(max);
+            let over = self.active_after_insert(&mut tx, session, now).await? - i64::from(max);
             if over > 0 {
                 let args = Args::new().text(&session.user_id).time(now).int(over);
                 evicted = self
@@ -165,27 +159,26 @@ impl<DB: Engine> Store for SqlStore<DB> {
                     .await?;
             }
         }
-        let s = &self.schema.session;
-        let mut args = Args::<DB>::new()
-            .text(&session.id)
-            .text(&session.token)
-            .time(session.expires_at)
-            .time(session.created_at)
-            .time(session.updated_at)
-            .opt_text(session.ip_address.as_deref())
-            .opt_text(session.user_agent.as_deref())
-            .text(&session.user_id);
-        if s.impersonated_by.is_some() {
-            args = args.opt_text(session.impersonated_by.as_deref());
-        }
-        if s.active_organization_id.is_some() {
-            args = args.opt_text(session.active_organization_id.as_deref());
-        }
-        self.execute_in(&mut *tx, q.insert_session, args)
-            .await
-            .map_err(|e| on_unique(e, "session token"))?;
+        self.write_session(&mut tx, session).await?;
         tx.commit().await?;
         Ok(evicted)
+    }
+
+    async fn insert_session_unless_full(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.note_general_wait();
+        let mut tx = self.begin_write().await?;
+        if self.active_after_insert(&mut tx, session, now).await? > i64::from(max_active) {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.write_session(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>> {
@@ -255,5 +248,52 @@ impl<DB: Engine> Store for SqlStore<DB> {
         Ok(self
             .execute(self.sql.auth.delete_user_sessions, args)
             .await?)
+    }
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// Locks the user (serialising their sign-ins) and counts their unexpired sessions, plus
+    /// the one about to be written.
+    async fn active_after_insert(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
+        let q = &self.sql.auth;
+        DB::lock_user(&mut **tx, q.lock_user, &session.user_id, self.pooler).await?;
+        let args = Args::new().text(&session.user_id).time(now);
+        let active = self
+            .fetch_one_in(&mut **tx, q.count_active_sessions, args)
+            .await?
+            .int("n")?;
+        Ok(active + 1)
+    }
+
+    async fn write_session(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        session: &Session,
+    ) -> Result<()> {
+        let s = &self.schema.session;
+        let mut args = Args::<DB>::new()
+            .text(&session.id)
+            .text(&session.token)
+            .time(session.expires_at)
+            .time(session.created_at)
+            .time(session.updated_at)
+            .opt_text(session.ip_address.as_deref())
+            .opt_text(session.user_agent.as_deref())
+            .text(&session.user_id);
+        if s.impersonated_by.is_some() {
+            args = args.opt_text(session.impersonated_by.as_deref());
+        }
+        if s.active_organization_id.is_some() {
+            args = args.opt_text(session.active_organization_id.as_deref());
+        }
+        self.execute_in(&mut **tx, self.sql.auth.insert_session, args)
+            .await
+            .map_err(|e| on_unique(e, "session token"))?;
+        Ok(())
     }
 }

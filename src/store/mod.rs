@@ -12,6 +12,7 @@
 //!   checks of the hot path.
 
 pub mod account;
+pub mod activity;
 pub mod account_sql;
 pub mod admin;
 pub mod admin_sql;
@@ -108,6 +109,7 @@ pub struct UserWithPassword {
 pub trait Store:
     admin::AdminStore
     + account::AccountStore
+    + activity::ActivityStore
     + cleanup::CleanupStore
     + rate_limit::RateLimitStore
     + tables::catalog::CatalogStore
@@ -146,6 +148,15 @@ pub trait Store:
         max_active: Option<u32>,
         now: OffsetDateTime,
     ) -> Result<u64>;
+    /// [`insert_session`](Self::insert_session) under the `deny` strategy: when the user
+    /// already has `max_active` unexpired sessions nothing is written and this returns false.
+    /// Serialised per user in one transaction, as eviction is.
+    async fn insert_session_unless_full(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
     /// The session stored under `token_key`, with its user.
     async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>>;
     async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>>;

@@ -24,6 +24,7 @@ mod lookups;
 mod observability;
 mod operations;
 mod packaging;
+mod policy;
 mod pooler;
 mod process;
 mod rate_limit;
