@@ -11,6 +11,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
 pub const DELETED: &str = "sessionkeeper_cleanup_sessions_deleted_total";
+/// Expired `verification` rows deleted by cleanup runs (not sessions).
+pub const VERIFICATIONS_DELETED: &str = "sessionkeeper_cleanup_verifications_deleted_total";
 pub const RUNS: &str = "sessionkeeper_cleanup_runs_total";
 pub const RUN_DURATION: &str = "sessionkeeper_cleanup_run_duration_seconds";
 pub const CLEANUP_BATCHES: &str = "sessionkeeper_cleanup_batches_total";
@@ -152,6 +154,10 @@ pub fn handle() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(DELETED, "Sessions deleted by cleanup runs, by layer.");
+    describe_counter!(
+        VERIFICATIONS_DELETED,
+        "Expired verification rows deleted by cleanup runs."
+    );
     describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
     describe_histogram!(RUN_DURATION, Unit::Seconds, "Duration of cleanup runs.");
     describe_counter!(

@@ -352,6 +352,12 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.policy.clean_expired_tokens = parse_bool(v)? }
     ),
     setting!(
+        "session_management.clean_expired_verifications",
+        ["CLEAN_EXPIRED_VERIFICATIONS"],
+        false,
+        |c, v| { c.cleanup.clean_expired_verifications = parse_bool(v)? }
+    ),
+    setting!(
         "session_management.clean_inactive_sessions",
         ["CLEAN_INACTIVE_SESSIONS"],
         false,

@@ -83,6 +83,9 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
             s.activity_resolution_seconds.to_string()
         }
         "session_management.clean_expired_tokens" => p.clean_expired_tokens.to_string(),
+        "session_management.clean_expired_verifications" => {
+            c.clean_expired_verifications.to_string()
+        }
         "session_management.clean_inactive_sessions" => p.clean_inactive_sessions.to_string(),
         "session_management.enforce_session_limits" => p.enforce_session_limits.to_string(),
         "session_management.enable_cleanup_logs" => c.logs.to_string(),

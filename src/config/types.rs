@@ -166,6 +166,8 @@ pub struct SessionConfig {
 
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
+    /// `CLEAN_EXPIRED_VERIFICATIONS`: the `verifications` layer (unscoped runs only).
+    pub clean_expired_verifications: bool,
     pub interval_minutes: u64,
     /// Overrides `interval_minutes` when set (for tests and short-lived demos).
     pub interval_seconds: Option<u64>,
@@ -252,6 +254,7 @@ impl Default for Config {
                 activity_resolution_seconds: 60,
             },
             cleanup: CleanupConfig {
+                clean_expired_verifications: true,
                 interval_minutes: 60,
                 interval_seconds: None,
                 policy: CleanupPolicy::default(),

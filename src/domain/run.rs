@@ -73,6 +73,9 @@ pub struct LayerCounts {
     pub expired: u64,
     pub inactive: u64,
     pub excess: u64,
+    /// Expired rows of Better Auth's `verification` table. Not sessions: not in `total`.
+    #[serde(default)]
+    pub verifications: u64,
 }
 
 impl LayerCounts {

@@ -203,6 +203,10 @@ pub trait CleanupStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LeaseOutcome>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// Expired rows of Better Auth's `verification` table at `now`.
+    async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64>;
+    /// Deletes up to `limit` expired `verification` rows; returns how many went.
+    async fn delete_expired_verifications(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
     /// Inserts (or replaces) a run record.
     async fn record_cleanup_run(&self, run: &CleanupRun, instance: &str) -> Result<()>;
     /// The run history, newest first.
@@ -417,6 +421,19 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64> {
+        let args = Args::new().time(now);
+        self.count_rows(self.sql.cleanup.count_verifications, args)
+            .await
+    }
+
+    async fn delete_expired_verifications(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        let args = Args::new().time(now).int(i64::from(limit));
+        Ok(self
+            .execute(self.sql.cleanup.delete_verifications, args)
+            .await?)
+    }
+
     async fn record_cleanup_run(&self, run: &CleanupRun, instance: &str) -> Result<()> {
         let policy =
             serde_json::to_string(&run.policy).map_err(|e| StoreError::Schema(e.to_string()))?;
@@ -435,6 +452,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .opt_int(run.duration_ms.map(signed))
             .text(run.outcome.as_str())
             .opt_text(run.error.as_deref())
+            .int(signed(run.counts.verifications))
             .text(instance);
         self.execute(self.sql.cleanup.record_run, args).await?;
         Ok(())
@@ -491,6 +509,7 @@ mod tests {
             expired: 50,
             inactive: 15,
             excess: 30,
+            verifications: 0,
         };
         let after = SessionGauges {
             active: 70,

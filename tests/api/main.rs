@@ -36,3 +36,4 @@ mod shared_cleanup;
 mod shared_node;
 mod shutdown;
 mod traces;
+mod verifications;

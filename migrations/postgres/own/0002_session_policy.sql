@@ -5,3 +5,6 @@ create table if not exists "sessionkeeper_session_activity" (
   "sessionId" text primary key,
   "lastActiveAt" bigint not null
 );
+
+-- The cleanup's `verifications` layer: expired rows of Better Auth's verification table.
+alter table "sessionkeeper_cleanup_run" add column "verifications" bigint not null default 0;
