@@ -143,7 +143,14 @@ async fn measure_engine(
             let server =
                 Server::start_with(Kind::SessionKeeper, env, db, tag, &cookies[0], &extra).await?;
             if args.warmup_secs > 0 {
-                load::run(plan(args, &server, &cookies, args.get_conns, args.warmup_secs)).await;
+                load::run(plan(
+                    args,
+                    &server,
+                    &cookies,
+                    args.get_conns,
+                    args.warmup_secs,
+                ))
+                .await;
             }
             let cpu0 = server.cpu_time().unwrap_or_default();
             let get = load::run(plan(args, &server, &cookies, args.get_conns, args.get_secs)).await;
@@ -177,8 +184,10 @@ async fn flush_rate(args: &Args, db: &Location) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let (checks, sessions) = (args.activity_checks_per_sec, args.activity_sessions.max(1));
     let resolution = args.activity_resolution;
-    let tracker = ActivityTracker::new(store.clone(), resolution, 3600);
-    let ids: Vec<String> = (0..sessions).map(|i| format!("bench-session-{i:06}")).collect();
+    let tracker = ActivityTracker::new(store.clone(), resolution);
+    let ids: Vec<String> = (0..sessions)
+        .map(|i| format!("bench-session-{i:06}"))
+        .collect();
     let start = time::OffsetDateTime::now_utc();
     let (mut statements, mut rows) = (0u64, 0u64);
     let (mut record_time, mut flush_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -190,7 +199,8 @@ async fn flush_rate(args: &Args, db: &Location) -> Result<String, String> {
         let t = start + time::Duration::seconds(sec as i64);
         let began = Instant::now();
         for k in 0..checks {
-            let at = t + time::Duration::microseconds((k as i64 * 1_000_000) / checks.max(1) as i64);
+            let at =
+                t + time::Duration::microseconds((k as i64 * 1_000_000) / checks.max(1) as i64);
             tracker.record(&ids[n % sessions], at);
             n += 1;
         }

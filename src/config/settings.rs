@@ -304,7 +304,8 @@ pub static ALL: &[Setting] = &[
         ["SESSION_INACTIVITY_TIMEOUT_SECONDS"],
         false,
         |c, v| {
-            c.session.inactivity_seconds = Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
+            c.session.inactivity_seconds =
+                Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
         }
     ),
     setting!(
@@ -318,7 +319,8 @@ pub static ALL: &[Setting] = &[
         ["SESSION_ABSOLUTE_TIMEOUT_SECONDS"],
         false,
         |c, v| {
-            c.session.absolute_seconds = Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
+            c.session.absolute_seconds =
+                Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
         }
     ),
     setting!(

@@ -1,5 +1,5 @@
-use time::{Duration, OffsetDateTime};
 use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
 /// Which stale sessions a cleanup run removes. Serialised into every run result and record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(p.check(t0, t0, t0 + s(599)), None);
         assert_eq!(p.check(t0, t0, t0 + s(600)), None);
         assert_eq!(p.check(t0, t0, t0 + s(601)), Some(PolicyEnd::Inactive));
-        assert_eq!(p.check(t0, t0 + s(3600), t0 + s(3601)), Some(PolicyEnd::AbsoluteTimeout));
+        assert_eq!(
+            p.check(t0, t0 + s(3600), t0 + s(3601)),
+            Some(PolicyEnd::AbsoluteTimeout)
+        );
         assert_eq!(p.slid_expiry(t0, t0 + s(60), 86_400), t0 + s(3600));
         assert_eq!(CheckPolicy::default().slid_expiry(t0, t0, 60), t0 + s(60));
     }

@@ -31,7 +31,9 @@ pub struct ActivityTracker {
     store: Arc<dyn Store>,
     seen: Mutex<HashMap<String, Seen>>,
     resolution: Duration,
-    /// Entries idle longer than this are forgotten at a flush (a later check reads the store).
+    /// Written entries idle longer than this (two periods) are forgotten at a flush, so the
+    /// map holds only the sessions in use. A forgotten session that looks idle by `updatedAt`
+    /// costs its next check one read of the stored activity, after which it is noted again.
     keep_ms: i64,
 }
 
@@ -40,13 +42,13 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 }
 
 impl ActivityTracker {
-    pub fn new(store: Arc<dyn Store>, resolution_seconds: u32, keep_seconds: i64) -> Self {
+    pub fn new(store: Arc<dyn Store>, resolution_seconds: u32) -> Self {
         let resolution = Duration::from_secs(u64::from(resolution_seconds.max(1)));
         Self {
             store,
             seen: Mutex::new(HashMap::new()),
             resolution,
-            keep_ms: keep_seconds.max(i64::from(resolution_seconds)) * 1000 * 2,
+            keep_ms: i64::from(resolution_seconds.max(1)) * 2_000,
         }
     }
 

@@ -243,8 +243,7 @@ impl AuthService {
                 if !store.insert_session_unless_full(&session, max, now).await? {
                     return Err(Error::Forbidden {
                         code: "SESSION_LIMIT_REACHED",
-                        message: "Session limit reached: sign out of another session first"
-                            .into(),
+                        message: "Session limit reached: sign out of another session first".into(),
                     });
                 }
                 0

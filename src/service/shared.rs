@@ -104,11 +104,9 @@ impl Core {
     /// Starts recording session activity (and its periodic flush) on this core.
     pub(super) fn track_activity(&self) {
         let s = &self.config.session;
-        let keep = self.config.check_policy().inactivity_seconds.unwrap_or(0);
         let tracker = Arc::new(ActivityTracker::new(
             self.store.clone(),
             s.activity_resolution_seconds,
-            keep,
         ));
         ActivityTracker::spawn(&tracker, self.clock.clone());
         let _ = self.activity.set(tracker);

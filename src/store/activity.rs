@@ -1,4 +1,4 @@
-//! Sessions' last activity (`sessionkeeper_session_activity`, our own table keyed by session
+//! Sessions' last activity (`sessionkeeper_activity`, our own table keyed by session
 //! id, so it works unchanged in shared mode): the batched write of the in-memory tracker.
 
 use super::Result;
@@ -10,7 +10,7 @@ use crate::store::Backend;
 /// `[sessionId, lastActiveAtMs]` pairs; a row only ever moves forward, so when two instances
 /// race the later time wins whatever order their flushes land in.
 const UPSERT_TAIL: &str = " ON CONFLICT (\"sessionId\") DO UPDATE SET \"lastActiveAt\" = excluded.\"lastActiveAt\" \
-     WHERE \"sessionkeeper_session_activity\".\"lastActiveAt\" < excluded.\"lastActiveAt\"";
+     WHERE \"sessionkeeper_activity\".\"lastActiveAt\" < excluded.\"lastActiveAt\"";
 
 fn upsert_sql(backend: Backend) -> &'static str {
     static SQLITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -19,20 +19,21 @@ fn upsert_sql(backend: Backend) -> &'static str {
         // `WHERE true`: SQLite's parser needs it between `INSERT ... SELECT` and `ON CONFLICT`.
         Backend::Sqlite => SQLITE.get_or_init(|| {
             format!(
-                "INSERT INTO \"sessionkeeper_session_activity\" (\"sessionId\", \"lastActiveAt\") \
+                "INSERT INTO \"sessionkeeper_activity\" (\"sessionId\", \"lastActiveAt\") \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1) WHERE true{UPSERT_TAIL}"
             )
         }),
         Backend::Postgres => POSTGRES.get_or_init(|| {
             format!(
-                "INSERT INTO \"sessionkeeper_session_activity\" (\"sessionId\", \"lastActiveAt\") \
+                "INSERT INTO \"sessionkeeper_activity\" (\"sessionId\", \"lastActiveAt\") \
                  SELECT e->>0, (e->>1)::bigint FROM json_array_elements($1::text::json) e{UPSERT_TAIL}"
             )
         }),
     }
 }
 
-const FIND: &str = "SELECT \"lastActiveAt\" AS \"t\" FROM \"sessionkeeper_session_activity\" WHERE \"sessionId\" = $1";
+const FIND: &str =
+    "SELECT \"lastActiveAt\" AS \"t\" FROM \"sessionkeeper_activity\" WHERE \"sessionId\" = $1";
 
 #[async_trait::async_trait]
 pub trait ActivityStore: Send + Sync {

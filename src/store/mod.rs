@@ -12,8 +12,8 @@
 //!   checks of the hot path.
 
 pub mod account;
-pub mod activity;
 pub mod account_sql;
+pub mod activity;
 pub mod admin;
 pub mod admin_sql;
 mod auth;

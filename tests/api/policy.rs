@@ -101,7 +101,10 @@ both_stores!(
         strict.clock.advance(secs(599));
         assert!(alive(&strict, &cookie).await, "3599 s old");
         strict.clock.advance(secs(2));
-        assert!(!alive(&strict, &cookie).await, "3601 s old, active all along");
+        assert!(
+            !alive(&strict, &cookie).await,
+            "3601 s old, active all along"
+        );
         assert!(!row_exists(&app, &id).await, "removed");
     }
 );
@@ -117,7 +120,14 @@ both_stores!(
         let (cookie, id) = session(&app, "cap@example.com").await;
         let expiry = |app: &TestApp, id: String| {
             let store = app.store().clone();
-            async move { store.find_session_by_id(&id).await.unwrap().unwrap().expires_at }
+            async move {
+                store
+                    .find_session_by_id(&id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .expires_at
+            }
         };
         assert!((expiry(&app, id.clone()).await - (t0 + secs(3600))).abs() < secs(1));
         app.clock.advance(secs(3000));
@@ -179,7 +189,10 @@ both_stores!(
         assert!(alive(&other, &cookie).await);
         other.keeper.core().flush_activity().await.unwrap();
         let latest = millis(t0 + secs(200));
-        assert_eq!(app.store().stored_activity(&id).await.unwrap(), Some(latest));
+        assert_eq!(
+            app.store().stored_activity(&id).await.unwrap(),
+            Some(latest)
+        );
     }
 );
 
@@ -242,7 +255,11 @@ both_stores!(
         assert_eq!(left.len(), 10);
         // Signing out somewhere makes room for exactly one.
         let out = app
-            .post("/api/auth/sign-out", up.session_cookie().as_deref(), serde_json::json!({}))
+            .post(
+                "/api/auth/sign-out",
+                up.session_cookie().as_deref(),
+                serde_json::json!({}),
+            )
             .await;
         assert_eq!(out.status, 200);
         assert_eq!(sign_in_raw(&app, "full@example.com").await.status, 200);

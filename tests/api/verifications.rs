@@ -52,7 +52,10 @@ async fn sweeps_better_auths_expired_verifications(db: Db) {
     assert_eq!(verification_rows(&app).await, 1, "and leaves it");
     let real = run(false).await.unwrap();
     assert_eq!(real.counts.verifications, 1);
-    assert_eq!(real.total, real.counts.expired + real.counts.inactive + real.counts.excess);
+    assert_eq!(
+        real.total,
+        real.counts.expired + real.counts.inactive + real.counts.excess
+    );
     assert_eq!(verification_rows(&app).await, 0, "swept");
     let json = serde_json::to_value(&real).unwrap();
     assert_eq!(json["counts"]["verifications"], 1);
