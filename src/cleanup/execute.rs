@@ -286,7 +286,29 @@ impl Batches<'_> {
         if self.sweeps_verifications() {
             self.delete_verifications().await?;
         }
+        if self.criteria.scope.tenant().is_none() {
+            self.delete_orphan_activity().await?;
+        }
         Ok(())
+    }
+
+    /// Housekeeping after the layers: the last-activity rows of sessions that are gone
+    /// (signed out, revoked, swept). Not counted: they are not sessions. A failure is logged
+    /// and ends this step only.
+    async fn delete_orphan_activity(&mut self) -> Result<(), Halt> {
+        let batch = self.service.config.batch_size;
+        loop {
+            self.check_stop()?;
+            let started = Instant::now();
+            match self.service.store.delete_orphan_activity(batch).await {
+                Ok(n) if n >= u64::from(batch) => self.between_batches(started.elapsed()).await?,
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot remove the activity of ended sessions");
+                    return Ok(());
+                }
+            }
+        }
     }
 
     /// The `verifications` layer runs in unscoped runs only: its rows have no tenant.

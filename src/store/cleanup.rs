@@ -203,6 +203,8 @@ pub trait CleanupStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LeaseOutcome>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// Deletes up to `limit` rows of our activity table whose session is gone.
+    async fn delete_orphan_activity(&self, limit: u32) -> Result<u64>;
     /// Expired rows of Better Auth's `verification` table at `now`.
     async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64>;
     /// Deletes up to `limit` expired `verification` rows; returns how many went.
@@ -419,6 +421,13 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         let args = Args::new().text(name).text(holder);
         self.execute(self.sql.cleanup.release_lease, args).await?;
         Ok(())
+    }
+
+    async fn delete_orphan_activity(&self, limit: u32) -> Result<u64> {
+        let args = Args::new().int(i64::from(limit));
+        Ok(self
+            .execute(self.sql.cleanup.delete_orphan_activity, args)
+            .await?)
     }
 
     async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64> {

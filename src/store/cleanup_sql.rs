@@ -30,6 +30,8 @@ pub struct CleanupSql {
     pub lease_holder: &'static str,
     pub release_lease: &'static str,
     pub record_run: &'static str,
+    /// `$1` the batch size: activity rows whose session is gone.
+    pub delete_orphan_activity: &'static str,
     /// `$1` now.
     pub count_verifications: &'static str,
     /// `$1` now, `$2` the batch size.
@@ -199,6 +201,10 @@ impl CleanupSql {
             )),
             release_lease: leak(format!(
                 "DELETE FROM {lease_table} WHERE \"name\" = $1 AND \"holder\" = $2"
+            )),
+            delete_orphan_activity: leak(format!(
+                "DELETE FROM \"sessionkeeper_activity\" WHERE \"sessionId\" {ids_open}SELECT a.\"sessionId\" FROM \"sessionkeeper_activity\" a \
+                 WHERE NOT EXISTS (SELECT 1 FROM {st} s WHERE s.{id} = a.\"sessionId\") LIMIT $1{del_close}"
             )),
             count_verifications: leak(format!(
                 "SELECT COUNT(*) AS \"n\" FROM {vt} WHERE \"expiresAt\" < $1"

@@ -267,3 +267,43 @@ both_stores!(
         assert_eq!((again.status, again.code()), (403, "SESSION_LIMIT_REACHED"));
     }
 );
+
+both_stores!(
+    the_cleanup_removes_the_activity_of_ended_sessions,
+    |app| async move {
+        let (gone, gone_id) = session(&app, "gone@example.com").await;
+        let (_kept, kept_id) = session(&app, "kept@example.com").await;
+        let core = app.keeper.core();
+        assert_eq!(core.flush_activity().await.unwrap().rows, 2);
+        let out = app
+            .post("/api/auth/sign-out", Some(&gone), serde_json::json!({}))
+            .await;
+        assert_eq!(out.status, 200);
+        assert!(
+            app.store()
+                .stored_activity(&gone_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let run = app
+            .cleanup
+            .run_once(
+                sessionkeeper::domain::run::Trigger::Manual,
+                sessionkeeper::domain::CleanupPolicy::default(),
+                false,
+                sessionkeeper::domain::Scope::All,
+            )
+            .await
+            .unwrap();
+        assert_eq!(run.total, 0, "activity rows are not sessions");
+        assert_eq!(app.store().stored_activity(&gone_id).await.unwrap(), None);
+        assert!(
+            app.store()
+                .stored_activity(&kept_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+);
