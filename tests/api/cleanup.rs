@@ -550,7 +550,7 @@ all_stores!(
         assert_eq!(json["trigger"], "startup");
         assert_eq!(
             json["counts"],
-            serde_json::json!({"expired": 0, "inactive": 0, "excess": 0, "verifications": 0})
+            serde_json::json!({"expired": 0, "inactive": 0, "excess": 0})
         );
     }
 );

@@ -92,7 +92,7 @@ all_stores!(
         );
         assert_eq!(
             run["counts"],
-            serde_json::json!({"expired": 1, "inactive": 1, "excess": 2, "verifications": 0})
+            serde_json::json!({"expired": 1, "inactive": 1, "excess": 2})
         );
         assert_eq!(run["total"], 4);
         assert_eq!(run["policy"]["maxSessionsPerUser"], 2);
@@ -114,7 +114,7 @@ all_stores!(
         assert_eq!(run["policy"]["inactivityDays"], 60);
         assert_eq!(
             run["counts"],
-            serde_json::json!({"expired": 1, "inactive": 0, "excess": 0, "verifications": 0})
+            serde_json::json!({"expired": 1, "inactive": 0, "excess": 0})
         );
         assert!(run.get("sample").is_none());
         assert_eq!(remaining(&app, &["cli-user"]).await.len(), 5);

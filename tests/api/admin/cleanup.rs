@@ -52,7 +52,7 @@ all_stores!(
         );
         assert_eq!(
             dry.body["counts"],
-            json!({"expired": 1, "inactive": 1, "excess": 0, "verifications": 0})
+            json!({"expired": 1, "inactive": 1, "excess": 0})
         );
         assert_eq!(all_session_ids(&app).await.len(), 3);
 
