@@ -209,6 +209,10 @@ impl Application {
         if let Some(task) = metrics_server {
             let _ = task.await;
         }
+        // The last period's session activity, written on the way out (a crash loses it).
+        if let Err(e) = self.keeper.core().flush_activity().await {
+            tracing::warn!(error = %e, "cannot write the last session activity at shutdown");
+        }
         served
     }
 }

@@ -11,6 +11,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
 pub const DELETED: &str = "sessionkeeper_cleanup_sessions_deleted_total";
+/// Expired `verification` rows deleted by cleanup runs (not sessions).
+pub const VERIFICATIONS_DELETED: &str = "sessionkeeper_cleanup_verifications_deleted_total";
 pub const RUNS: &str = "sessionkeeper_cleanup_runs_total";
 pub const RUN_DURATION: &str = "sessionkeeper_cleanup_run_duration_seconds";
 pub const CLEANUP_BATCHES: &str = "sessionkeeper_cleanup_batches_total";
@@ -25,6 +27,9 @@ pub const SIGN_INS: &str = "sessionkeeper_sign_ins_total";
 pub const SIGN_UPS: &str = "sessionkeeper_sign_ups_total";
 pub const SESSIONS_CREATED: &str = "sessionkeeper_sessions_created_total";
 pub const SESSIONS_ENDED: &str = "sessionkeeper_sessions_ended_total";
+/// Statements and rows written by the session activity flush.
+pub const ACTIVITY_FLUSH_STATEMENTS: &str = "sessionkeeper_activity_flush_statements_total";
+pub const ACTIVITY_FLUSH_ROWS: &str = "sessionkeeper_activity_flush_rows_total";
 pub const GET_SESSION: &str = "sessionkeeper_get_session_total";
 pub const EVICTED_AT_SIGN_IN: &str = "sessionkeeper_sessions_evicted_at_sign_in_total";
 
@@ -61,6 +66,10 @@ pub enum EndReason {
     Admin,
     /// Deleted by a cleanup run.
     Cleanup,
+    /// Refused and deleted by a session check: idle past the inactivity timeout.
+    Inactive,
+    /// Refused and deleted by a session check: past the absolute timeout.
+    AbsoluteTimeout,
 }
 
 impl EndReason {
@@ -72,6 +81,8 @@ impl EndReason {
             EndReason::Evicted => "evicted",
             EndReason::Admin => "admin",
             EndReason::Cleanup => "cleanup",
+            EndReason::Inactive => "inactive",
+            EndReason::AbsoluteTimeout => "absolute_timeout",
         }
     }
 }
@@ -150,6 +161,10 @@ pub fn handle() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(DELETED, "Sessions deleted by cleanup runs, by layer.");
+    describe_counter!(
+        VERIFICATIONS_DELETED,
+        "Expired verification rows deleted by cleanup runs."
+    );
     describe_counter!(RUNS, "Cleanup runs, by outcome and trigger.");
     describe_histogram!(RUN_DURATION, Unit::Seconds, "Duration of cleanup runs.");
     describe_counter!(

@@ -1,6 +1,7 @@
 //! skbench: sessionkeeper against the real Better Auth, side by side, on PostgreSQL and SQLite.
 //! Run through `bench/run` (which builds everything first); see bench/README.md.
 
+mod activity;
 mod engine;
 mod limiter;
 mod load;
@@ -104,6 +105,23 @@ pub struct Args {
     /// Rounds of the limiter run (each: off, then each storage).
     #[arg(long, default_value_t = 3)]
     pub limiter_rounds: usize,
+    /// Instead of the Better Auth comparison: get-session with session activity tracking off
+    /// vs on, alternating, on one database per engine; then (PostgreSQL) the activity flush's
+    /// write rate at `--activity-checks-per-sec` over `--activity-sessions`.
+    #[arg(long)]
+    pub activity: bool,
+    #[arg(long, default_value_t = 3)]
+    pub activity_rounds: usize,
+    #[arg(long, default_value_t = 40_000)]
+    pub activity_checks_per_sec: usize,
+    #[arg(long, default_value_t = 8_000)]
+    pub activity_sessions: usize,
+    /// `SESSION_ACTIVITY_RESOLUTION_SECONDS` of the flush-rate part.
+    #[arg(long, default_value_t = 60)]
+    pub activity_resolution: u32,
+    /// Resolution periods simulated in the flush-rate part.
+    #[arg(long, default_value_t = 5)]
+    pub activity_periods: u64,
     /// Where the summary table is written.
     #[arg(long, default_value = "bench/results/latest.md")]
     pub out: PathBuf,

@@ -39,6 +39,9 @@ pub(crate) fn sign_in_calls(data: &Dataset) -> Arc<Vec<Call>> {
 }
 
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
+    if args.activity {
+        return crate::activity::run_all(args, engines).await;
+    }
     if args.limiter {
         return crate::limiter::run_all(args, engines).await;
     }

@@ -18,6 +18,8 @@
 //                                create or add anything (the schema must already be complete)
 //   BA_COOKIE_CACHE              "compact", "jwt" or "jwe": turn on session.cookieCache with
 //                                that strategy (maxAge 300 s); unset = off, Better Auth's default
+//   BA_RESET_PASSWORD            "1": password reset on (its e-mail is dropped), so that
+//                                request-password-reset writes a verification row
 //   BA_RATE_LIMIT                "memory" or "database": rate limiting on with that storage
 //                                (Better Auth's defaults otherwise); unset = off
 //
@@ -139,7 +141,10 @@ const options = {
   baseURL: env.BASE_URL || `http://127.0.0.1:${actualPort}`,
   database,
   ...coreSchema,
-  emailAndPassword: { enabled: true },
+  emailAndPassword: {
+    enabled: true,
+    ...(env.BA_RESET_PASSWORD === "1" ? { sendResetPassword: async () => {} } : {}),
+  },
   plugins,
   rateLimit: rateLimit(env.BA_RATE_LIMIT),
   user: { ...coreSchema.user, deleteUser: { enabled: true } },

@@ -206,7 +206,13 @@ impl CleanupService {
         &self,
         criteria: &Criteria<'_>,
     ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
-        let counts = self.store.cleanup_counts(criteria).await?;
+        let mut counts = self.store.cleanup_counts(criteria).await?;
+        if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
+            match self.store.count_expired_verifications(criteria.now).await {
+                Ok(n) => counts.verifications = n,
+                Err(e) => tracing::warn!(error = %e, "cannot count expired verification rows"),
+            }
+        }
         let sample = self
             .store
             .cleanup_sample(criteria, self.config.sample_size)
@@ -303,7 +309,69 @@ impl Batches<'_> {
         if policy.enforce_session_limits {
             self.delete_excess().await?;
         }
+        if self.sweeps_verifications() {
+            self.delete_verifications().await?;
+        }
+        if self.criteria.scope.tenant().is_none() {
+            self.delete_orphan_activity().await?;
+        }
         Ok(())
+    }
+
+    /// Housekeeping after the layers: the last-activity rows of sessions that are gone
+    /// (signed out, revoked, swept). Not counted: they are not sessions. A failure is logged
+    /// and ends this step only.
+    async fn delete_orphan_activity(&mut self) -> Result<(), Halt> {
+        let batch = self.service.config.batch_size;
+        loop {
+            self.check_stop()?;
+            let started = Instant::now();
+            match self.service.store.delete_orphan_activity(batch).await {
+                Ok(n) if n >= u64::from(batch) => self.between_batches(started.elapsed()).await?,
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot remove the activity of ended sessions");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The `verifications` layer runs in unscoped runs only: its rows have no tenant.
+    fn sweeps_verifications(&self) -> bool {
+        self.service.config.clean_expired_verifications && self.criteria.scope.tenant().is_none()
+    }
+
+    /// The last layer: expired rows of Better Auth's `verification` table, in batches.
+    async fn delete_verifications(&mut self) -> Result<(), Halt> {
+        let batch = self.service.config.batch_size;
+        loop {
+            self.check_stop()?;
+            let started = Instant::now();
+            let deleted = self
+                .service
+                .store
+                .delete_expired_verifications(self.criteria.now, batch)
+                .await;
+            // Not a session table, and not checked at start-up (an app may have renamed its
+            // columns): a failure here ends this layer, never the sessions' run.
+            let n = match deleted {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot sweep expired verification rows");
+                    return Ok(());
+                }
+            };
+            self.counts.verifications += n;
+            self.service.live().progress = Some(self.counts);
+            if n > 0 {
+                metrics::counter!(m::VERIFICATIONS_DELETED).increment(n);
+            }
+            if n < u64::from(batch) {
+                return Ok(());
+            }
+            self.between_batches(started.elapsed()).await?;
+        }
     }
 
     /// A layer decided row by row: in physical order where the store can (PostgreSQL),

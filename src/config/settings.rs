@@ -301,10 +301,64 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.policy.inactivity_days = within(v, limits::INACTIVITY_DAYS, "days")? }
     ),
     setting!(
+        "session_management.inactivity_timeout_seconds",
+        ["SESSION_INACTIVITY_TIMEOUT_SECONDS"],
+        false,
+        |c, v| {
+            c.session.inactivity_seconds =
+                Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
+        }
+    ),
+    setting!(
+        "session_management.absolute_timeout_days",
+        ["SESSION_ABSOLUTE_TIMEOUT_DAYS"],
+        false,
+        |c, v| { c.session.absolute_days = Some(within(v, limits::INACTIVITY_DAYS, "days")?) }
+    ),
+    setting!(
+        "session_management.absolute_timeout_seconds",
+        ["SESSION_ABSOLUTE_TIMEOUT_SECONDS"],
+        false,
+        |c, v| {
+            c.session.absolute_seconds =
+                Some(whole(v, 1u32, limits::TIMEOUT_SECONDS_MAX, "seconds")?)
+        }
+    ),
+    setting!(
+        "session_management.limit_strategy",
+        ["SESSION_LIMIT_STRATEGY"],
+        false,
+        |c, v| {
+            c.session.limit_strategy = match v {
+                "evict-oldest" => crate::domain::policy::LimitStrategy::EvictOldest,
+                "deny" => crate::domain::policy::LimitStrategy::Deny,
+                _ => return Err("expected evict-oldest or deny".into()),
+            }
+        }
+    ),
+    setting!(
+        "session_management.activity_tracking",
+        ["SESSION_ACTIVITY_TRACKING"],
+        false,
+        |c, v| { c.session.activity_tracking = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.activity_resolution_seconds",
+        ["SESSION_ACTIVITY_RESOLUTION_SECONDS"],
+        false,
+        |c, v| { c.session.activity_resolution_seconds = whole(v, 1u32, 86_400, "seconds")? }
+    ),
+    setting!(
         "session_management.clean_expired_tokens",
         ["CLEAN_EXPIRED_TOKENS"],
         false,
         |c, v| { c.cleanup.policy.clean_expired_tokens = parse_bool(v)? }
+    ),
+    setting!(
+        "session_management.clean_expired_verifications",
+        ["CLEAN_EXPIRED_VERIFICATIONS"],
+        false,
+        |c, v| { c.cleanup.clean_expired_verifications = parse_bool(v)? }
     ),
     setting!(
         "session_management.clean_inactive_sessions",

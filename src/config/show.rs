@@ -72,7 +72,21 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "session_management.cleanup_interval_seconds" => opt(&c.interval_seconds),
         "session_management.max_sessions_per_user" => p.max_sessions_per_user.to_string(),
         "session_management.inactivity_timeout_days" => p.inactivity_days.to_string(),
+        "session_management.inactivity_timeout_seconds" => opt(&s.inactivity_seconds),
+        "session_management.absolute_timeout_days" => opt(&s.absolute_days),
+        "session_management.absolute_timeout_seconds" => opt(&s.absolute_seconds),
+        "session_management.limit_strategy" => match s.limit_strategy {
+            crate::domain::policy::LimitStrategy::EvictOldest => "evict-oldest".into(),
+            crate::domain::policy::LimitStrategy::Deny => "deny".into(),
+        },
+        "session_management.activity_tracking" => s.activity_tracking.to_string(),
+        "session_management.activity_resolution_seconds" => {
+            s.activity_resolution_seconds.to_string()
+        }
         "session_management.clean_expired_tokens" => p.clean_expired_tokens.to_string(),
+        "session_management.clean_expired_verifications" => {
+            c.clean_expired_verifications.to_string()
+        }
         "session_management.clean_inactive_sessions" => p.clean_inactive_sessions.to_string(),
         "session_management.enforce_session_limits" => p.enforce_session_limits.to_string(),
         "session_management.enable_cleanup_logs" => c.logs.to_string(),

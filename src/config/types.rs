@@ -195,10 +195,21 @@ pub struct SessionConfig {
     pub cookie_cache: crate::domain::cookie_cache::CookieCacheStrategy,
     /// The app's `cookieCache.version`; a cache written under another version is ignored.
     pub cookie_cache_version: String,
+    /// `SESSION_INACTIVITY_TIMEOUT_SECONDS`: overrides the policy's inactivity days.
+    pub inactivity_seconds: Option<u32>,
+    /// `SESSION_ABSOLUTE_TIMEOUT_DAYS`; `absolute_seconds` overrides it. Both unset: off.
+    pub absolute_days: Option<u32>,
+    pub absolute_seconds: Option<u32>,
+    pub limit_strategy: crate::domain::policy::LimitStrategy,
+    /// Whether checks record last activity (flushed in batches every resolution period).
+    pub activity_tracking: bool,
+    pub activity_resolution_seconds: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
+    /// `CLEAN_EXPIRED_VERIFICATIONS`: the `verifications` layer (unscoped runs only).
+    pub clean_expired_verifications: bool,
     pub interval_minutes: u64,
     /// Overrides `interval_minutes` when set (for tests and short-lived demos).
     pub interval_seconds: Option<u64>,
@@ -286,8 +297,15 @@ impl Default for Config {
                 password_hash: HashAlgorithm::Scrypt,
                 cookie_cache: Default::default(),
                 cookie_cache_version: "1".into(),
+                inactivity_seconds: None,
+                absolute_days: None,
+                absolute_seconds: None,
+                limit_strategy: Default::default(),
+                activity_tracking: true,
+                activity_resolution_seconds: 60,
             },
             cleanup: CleanupConfig {
+                clean_expired_verifications: true,
                 interval_minutes: 60,
                 interval_seconds: None,
                 policy: CleanupPolicy::default(),
@@ -338,5 +356,25 @@ impl Config {
 
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
+    }
+}
+
+impl Config {
+    /// The timeouts every session check enforces. The inactivity timeout is on with the
+    /// inactive layer (`CLEAN_INACTIVE_SESSIONS`): one switch for the one policy.
+    pub fn check_policy(&self) -> crate::domain::policy::CheckPolicy {
+        let s = &self.session;
+        let p = &self.cleanup.policy;
+        let inactivity = s
+            .inactivity_seconds
+            .map(i64::from)
+            .unwrap_or(i64::from(p.inactivity_days) * 86_400);
+        crate::domain::policy::CheckPolicy {
+            inactivity_seconds: p.clean_inactive_sessions.then_some(inactivity),
+            absolute_seconds: s
+                .absolute_seconds
+                .map(i64::from)
+                .or(s.absolute_days.map(|d| i64::from(d) * 86_400)),
+        }
     }
 }

@@ -32,6 +32,8 @@ pub struct PageSize {
 // The cleanup policy, in the configuration and in a manual run's overrides.
 /// `SESSION_INACTIVITY_TIMEOUT_DAYS` and a run's `inactivityDays`: up to a hundred years.
 pub const INACTIVITY_DAYS: Range = Range::new(1, 36_500);
+/// The longest timeout given in seconds (100 years, as [`INACTIVITY_DAYS`]).
+pub const TIMEOUT_SECONDS_MAX: u32 = 3_153_600_000;
 /// `MAX_SESSIONS_PER_USER` and a run's `maxSessionsPerUser`.
 pub const MAX_SESSIONS_PER_USER: Range = Range::new(1, 100_000);
 /// `SESSION_CLEANUP_BATCH_SIZE`: rows deleted per statement by the cleanup service.

@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
 /// Which stale sessions a cleanup run removes. Serialised into every run result and record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,5 +22,93 @@ impl Default for CleanupPolicy {
             enforce_session_limits: true,
             max_sessions_per_user: 10,
         }
+    }
+}
+
+/// What a sign-in over the per-user limit does (`SESSION_LIMIT_STRATEGY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitStrategy {
+    /// Evict the user's least recently active sessions to make room (Better Auth apps' habit).
+    #[default]
+    EvictOldest,
+    /// Refuse the sign-in (403 `SESSION_LIMIT_REACHED`); the user signs out somewhere first.
+    Deny,
+}
+
+/// Why a session check refused and removed a live session (see [`check_policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyEnd {
+    /// Idle longer than the inactivity timeout.
+    Inactive,
+    /// Older than the absolute timeout, whatever its activity.
+    AbsoluteTimeout,
+}
+
+/// The timeouts a session check enforces, in seconds; `None` is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckPolicy {
+    pub inactivity_seconds: Option<i64>,
+    pub absolute_seconds: Option<i64>,
+}
+
+impl CheckPolicy {
+    /// Whether a session created at `created_at` and last active at `last_active` has ended at
+    /// `now`. Both bounds are exclusive: idle for exactly the timeout is still accepted.
+    pub fn check(
+        &self,
+        created_at: OffsetDateTime,
+        last_active: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Option<PolicyEnd> {
+        if let Some(abs) = self.absolute_seconds
+            && now - created_at > Duration::seconds(abs)
+        {
+            return Some(PolicyEnd::AbsoluteTimeout);
+        }
+        if let Some(idle) = self.inactivity_seconds
+            && now - last_active > Duration::seconds(idle)
+        {
+            return Some(PolicyEnd::Inactive);
+        }
+        None
+    }
+
+    /// The expiry a slide at `now` sets: `now + expires_in`, never past the absolute timeout.
+    pub fn slid_expiry(
+        &self,
+        created_at: OffsetDateTime,
+        now: OffsetDateTime,
+        expires_in: i64,
+    ) -> OffsetDateTime {
+        let slid = now + Duration::seconds(expires_in);
+        match self.absolute_seconds {
+            Some(abs) => slid.min(created_at + Duration::seconds(abs)),
+            None => slid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn timeouts_are_exclusive_and_absolute_wins() {
+        let t0 = datetime!(2026-01-01 0:00 UTC);
+        let p = CheckPolicy {
+            inactivity_seconds: Some(600),
+            absolute_seconds: Some(3600),
+        };
+        let s = Duration::seconds;
+        assert_eq!(p.check(t0, t0, t0 + s(599)), None);
+        assert_eq!(p.check(t0, t0, t0 + s(600)), None);
+        assert_eq!(p.check(t0, t0, t0 + s(601)), Some(PolicyEnd::Inactive));
+        assert_eq!(
+            p.check(t0, t0 + s(3600), t0 + s(3601)),
+            Some(PolicyEnd::AbsoluteTimeout)
+        );
+        assert_eq!(p.slid_expiry(t0, t0 + s(60), 86_400), t0 + s(3600));
+        assert_eq!(CheckPolicy::default().slid_expiry(t0, t0, 60), t0 + s(60));
     }
 }

@@ -73,6 +73,14 @@ pub struct LayerCounts {
     pub expired: u64,
     pub inactive: u64,
     pub excess: u64,
+    /// Expired rows of Better Auth's `verification` table. Not sessions: not in `total`.
+    /// Left out of the JSON when 0, so the shape clients know is unchanged until it counts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub verifications: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl LayerCounts {

@@ -8,6 +8,7 @@ use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
 use crate::domain::timefmt;
+use crate::domain::policy::{CheckPolicy, LimitStrategy, PolicyEnd};
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
 use crate::metrics::{self as m, EndReason};
 use crate::store::{SessionEvents, StoreError};
@@ -55,6 +56,10 @@ pub enum SessionCheck {
         /// True when this check slid the expiry (the cookie must be re-sent).
         refreshed: bool,
     },
+}
+
+fn from_millis(ms: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 /// Better Auth lowercases e-mails and rejects what zod's `email()` rejects; this accepts the
@@ -217,10 +222,12 @@ impl AuthService {
             Duration::days(1)
         };
         let token = new_id();
+        let check = self.core.config().check_policy();
         let session = Session {
             id: new_id(),
             token: self.core.token_key(&token),
-            expires_at: now + lifetime,
+            // Never past the absolute timeout.
+            expires_at: check.slid_expiry(now, now, lifetime.whole_seconds()),
             created_at: now,
             updated_at: now,
             ip_address: Some(client.ip_address),
@@ -235,11 +242,26 @@ impl AuthService {
             .then_some(policy.max_sessions_per_user);
         let record = self.core.ending(Why::EvictedLimit, &Actor::Service);
         let events = self.session_events(&user, &session);
-        let evicted = self
-            .core
-            .store()
-            .insert_session_ending(&session, limit, now, record.as_ref(), events.as_ref())
-            .await?;
+        let store = self.core.store();
+        let evicted = match (limit, self.core.config().session.limit_strategy) {
+            (Some(max), LimitStrategy::Deny) => {
+                if !store
+                    .insert_session_unless_full(&session, max, now, events.as_ref())
+                    .await?
+                {
+                    return Err(Error::Forbidden {
+                        code: "SESSION_LIMIT_REACHED",
+                        message: "Session limit reached: sign out of another session first".into(),
+                    });
+                }
+                0
+            }
+            _ => {
+                store
+                    .insert_session_ending(&session, limit, now, record.as_ref(), events.as_ref())
+                    .await?
+            }
+        };
         metrics::counter!(m::SESSIONS_CREATED).increment(1);
         if evicted > 0 {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
@@ -319,17 +341,32 @@ impl AuthService {
             }
             return Ok(SessionCheck::Expired);
         }
+        let policy = self.core.config().check_policy();
+        if let Some(end) = self.policy_end(&data.session, &policy, now).await {
+            if delete_expired {
+                match end {
+                    PolicyEnd::Inactive => self.remove_inactive(&data.session).await?,
+                    PolicyEnd::AbsoluteTimeout => self.remove_past_absolute(&data.session).await?,
+                }
+            }
+            // Answered as an expired session is: null, and the cookie cleared.
+            return Ok(SessionCheck::Expired);
+        }
+        if let Some(tracker) = self.core.activity() {
+            tracker.record(&data.session.id, now);
+        }
         let s = &self.core.config().session;
         let due = data.session.expires_at - Duration::seconds(s.expires_in)
             + Duration::seconds(s.update_age)
             <= now;
-        if !(allow_refresh && due) {
+        let expires_at = policy.slid_expiry(data.session.created_at, now, s.expires_in);
+        // A session capped by the absolute timeout has nothing left to slide.
+        if !(allow_refresh && due && expires_at > data.session.expires_at) {
             return Ok(SessionCheck::Valid {
                 data,
                 refreshed: false,
             });
         }
-        let expires_at = now + Duration::seconds(s.expires_in);
         if !self
             .core
             .store()
@@ -344,6 +381,69 @@ impl AuthService {
             data,
             refreshed: true,
         })
+    }
+
+    /// Whether the check policy has ended `session` at `now`. Last activity is the latest of
+    /// `updatedAt`, this instance's memory and, before refusing for inactivity, the stored
+    /// activity (another instance may have seen the session since): the extra read happens
+    /// only for a session that looks idle here, never on the ordinary path.
+    async fn policy_end(
+        &self,
+        session: &Session,
+        policy: &CheckPolicy,
+        now: time::OffsetDateTime,
+    ) -> Option<PolicyEnd> {
+        let noted = self
+            .core
+            .activity()
+            .and_then(|t| t.noted(&session.id))
+            .and_then(from_millis);
+        let last = noted.map_or(session.updated_at, |t| t.max(session.updated_at));
+        match policy.check(session.created_at, last, now)? {
+            PolicyEnd::Inactive => match self.core.store().stored_activity(&session.id).await {
+                Ok(stored) => {
+                    let last = stored.and_then(from_millis).map_or(last, |t| t.max(last));
+                    policy.check(session.created_at, last, now)
+                }
+                // A store without our activity table (the read-only validator on the app's
+                // database): `updatedAt` is the only activity there is.
+                Err(e) => {
+                    tracing::debug!(error = %e, "stored session activity unavailable");
+                    Some(PolicyEnd::Inactive)
+                }
+            },
+            end => Some(end),
+        }
+    }
+
+    /// Removal path, reason `inactive`: a check found the session idle past the inactivity
+    /// timeout.
+    async fn remove_inactive(&self, session: &Session) -> Result<()> {
+        let record = self.core.ending(Why::Inactive, &Actor::Service);
+        if self
+            .core
+            .store()
+            .delete_session(&session.id, record.as_ref())
+            .await?
+        {
+            m::sessions_ended(EndReason::Inactive, 1);
+        }
+        Ok(())
+    }
+
+    /// Removal path, reason `absolute-timeout`: a check found the session older than the
+    /// absolute timeout.
+    async fn remove_past_absolute(&self, session: &Session) -> Result<()> {
+        let record = self.core.ending(Why::AbsoluteTimeout, &Actor::Service);
+        if self
+            .core
+            .store()
+            .delete_session(&session.id, record.as_ref())
+            .await?
+        {
+            m::sessions_ended(EndReason::AbsoluteTimeout, 1);
+        }
+        Ok(())
     }
 
     /// One statement: the row goes whether or not it had expired. The actor is the session's

@@ -11,6 +11,7 @@
 //!   token storage, password hashing, session lookup), in `shared.rs`.
 
 mod account;
+pub mod activity;
 pub mod admin;
 mod auth;
 mod error;
@@ -60,7 +61,11 @@ impl SessionKeeper {
             config.cleanup.clone(),
             events,
         );
+        let tracking = config.session.activity_tracking;
         let core = Arc::new(Core::new(config, store, clock));
+        if tracking {
+            core.track_activity();
+        }
         Self {
             auth: AuthService::new(core.clone()),
             admin: AdminService::new(core.clone(), cleanup),

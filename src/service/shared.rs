@@ -2,6 +2,7 @@
 //! how tokens are stored, the password hashing threads, and the session lookup by token.
 
 use super::Result;
+use super::activity::{ActivityTracker, Flushed};
 use super::hashing::HashingPool;
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, Mode};
@@ -23,6 +24,8 @@ pub struct Core {
     token_storage: TokenStorage,
     hashing: HashingPool,
     rate_limiter: RateLimiter,
+    /// Set by the server ([`super::SessionKeeper`]); the read-only validator records nothing.
+    activity: std::sync::OnceLock<Arc<ActivityTracker>>,
 }
 
 impl Core {
@@ -48,6 +51,7 @@ impl Core {
             cookies,
             token_storage,
             hashing: HashingPool::new(),
+            activity: std::sync::OnceLock::new(),
             config,
             store,
             clock,
@@ -108,6 +112,31 @@ impl Core {
             self.config.cleanup.records(),
             self.config.webhooks.endpoints_for("session.ended"),
         )
+    }
+
+    /// Starts recording session activity (and its periodic flush) on this core.
+    pub(super) fn track_activity(&self) {
+        let s = &self.config.session;
+        let tracker = Arc::new(ActivityTracker::new(
+            self.store.clone(),
+            s.activity_resolution_seconds,
+        ));
+        ActivityTracker::spawn(&tracker, self.clock.clone());
+        let _ = self.activity.set(tracker);
+    }
+
+    /// The activity tracker, when checks record activity.
+    pub fn activity(&self) -> Option<&Arc<ActivityTracker>> {
+        self.activity.get()
+    }
+
+    /// Writes the recorded activity now (the periodic flush does this every resolution
+    /// period); for tests, benchmarks and a graceful shutdown.
+    pub async fn flush_activity(&self) -> Result<Flushed> {
+        match self.activity.get() {
+            Some(t) => Ok(t.flush(self.now()).await?),
+            None => Ok(Flushed::default()),
+        }
     }
 
     /// Runs a password hash or verify on the hashing threads.

@@ -156,13 +156,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
         let mut tx = self.begin_write().await?;
         let mut evicted = 0;
         if let Some(max) = max_active {
-            DB::lock_user(&mut *tx, q.lock_user, &session.user_id, self.pooler).await?;
-            let args = Args::new().text(&session.user_id).time(now);
-            let active = self
-                .fetch_one_in(&mut *tx, q.count_active_sessions, args)
-                .await?
-                .int("n")?;
-            let over = active + 1 - i64::from(max);
+            let over = self.active_after_insert(&mut tx, session, now).await? - i64::from(max);
             if over > 0 {
                 let args = || Args::new().text(&session.user_id).time(now).int(over);
                 evicted = self
@@ -170,60 +164,27 @@ impl<DB: Engine> Store for SqlStore<DB> {
                     .await?;
             }
         }
-        let s = &self.schema.session;
-        let mut args = Args::<DB>::new()
-            .text(&session.id)
-            .text(&session.token)
-            .time(session.expires_at)
-            .time(session.created_at)
-            .time(session.updated_at)
-            .opt_text(session.ip_address.as_deref())
-            .opt_text(session.user_agent.as_deref())
-            .text(&session.user_id);
-        if s.impersonated_by.is_some() {
-            args = args.opt_text(session.impersonated_by.as_deref());
-        }
-        if s.active_organization_id.is_some() {
-            args = args.opt_text(session.active_organization_id.as_deref());
-        }
-        // Read before the insert, so the new session is not among the devices seen.
-        let new_device = match events {
-            Some(ev) if ev.new_device_endpoints > 0 => {
-                let args = Args::new().text(&session.user_id).time(ev.window_start);
-                let rows = self
-                    .fetch_all_in(&mut *tx, q.user_agents_seen, args)
-                    .await?;
-                let seen = rows
-                    .iter()
-                    .map(|r| r.opt_text("ua"))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                crate::domain::device::is_new_device(session.user_agent.as_deref(), &seen)
-            }
-            _ => false,
-        };
-        self.execute_in(&mut *tx, q.insert_session, args)
-            .await
-            .map_err(|e| on_unique(e, "session token"))?;
-        if let Some(ev) = events {
-            let event = |event_type, endpoints| NewEvent {
-                event_type,
-                order_key: &session.id,
-                session_id: Some(&session.id),
-                user_id: Some(&session.user_id),
-                tenant_id: ev.tenant_id.as_deref(),
-                data: Some(ev.data.clone()),
-                at: now,
-                endpoints,
-            };
-            self.enqueue_in(&mut *tx, &event("session.created", ev.created_endpoints))
-                .await?;
-            if new_device {
-                let e = event("session.new-device", ev.new_device_endpoints);
-                self.enqueue_in(&mut *tx, &e).await?;
-            }
-        }
+        self.write_session(&mut tx, session, now, events).await?;
         tx.commit().await?;
         Ok(evicted)
+    }
+
+    async fn insert_session_unless_full(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: OffsetDateTime,
+        events: Option<&SessionEvents>,
+    ) -> Result<bool> {
+        self.note_general_wait();
+        let mut tx = self.begin_write().await?;
+        if self.active_after_insert(&mut tx, session, now).await? > i64::from(max_active) {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.write_session(&mut tx, session, now, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>> {
@@ -299,5 +260,90 @@ impl<DB: Engine> Store for SqlStore<DB> {
         Ok(self
             .delete_ending(&self.sql.auth.delete_user_sessions, args, end)
             .await?)
+    }
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// Locks the user (serialising their sign-ins) and counts their unexpired sessions, plus
+    /// the one about to be written.
+    async fn active_after_insert(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
+        let q = &self.sql.auth;
+        DB::lock_user(&mut **tx, q.lock_user, &session.user_id, self.pooler).await?;
+        let args = Args::new().text(&session.user_id).time(now);
+        let active = self
+            .fetch_one_in(&mut **tx, q.count_active_sessions, args)
+            .await?
+            .int("n")?;
+        Ok(active + 1)
+    }
+
+    /// Writes the session, with its `session.created` (and, for a device not seen in the
+    /// window, `session.new-device`) events in the same transaction.
+    async fn write_session(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        session: &Session,
+        now: OffsetDateTime,
+        events: Option<&SessionEvents>,
+    ) -> Result<()> {
+        let q = &self.sql.auth;
+        let s = &self.schema.session;
+        let mut args = Args::<DB>::new()
+            .text(&session.id)
+            .text(&session.token)
+            .time(session.expires_at)
+            .time(session.created_at)
+            .time(session.updated_at)
+            .opt_text(session.ip_address.as_deref())
+            .opt_text(session.user_agent.as_deref())
+            .text(&session.user_id);
+        if s.impersonated_by.is_some() {
+            args = args.opt_text(session.impersonated_by.as_deref());
+        }
+        if s.active_organization_id.is_some() {
+            args = args.opt_text(session.active_organization_id.as_deref());
+        }
+        // Read before the insert, so the new session is not among the devices seen.
+        let new_device = match events {
+            Some(ev) if ev.new_device_endpoints > 0 => {
+                let args = Args::new().text(&session.user_id).time(ev.window_start);
+                let rows = self
+                    .fetch_all_in(&mut **tx, q.user_agents_seen, args)
+                    .await?;
+                let seen = rows
+                    .iter()
+                    .map(|r| r.opt_text("ua"))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                crate::domain::device::is_new_device(session.user_agent.as_deref(), &seen)
+            }
+            _ => false,
+        };
+        self.execute_in(&mut **tx, q.insert_session, args)
+            .await
+            .map_err(|e| on_unique(e, "session token"))?;
+        if let Some(ev) = events {
+            let event = |event_type, endpoints| NewEvent {
+                event_type,
+                order_key: &session.id,
+                session_id: Some(&session.id),
+                user_id: Some(&session.user_id),
+                tenant_id: ev.tenant_id.as_deref(),
+                data: Some(ev.data.clone()),
+                at: now,
+                endpoints,
+            };
+            self.enqueue_in(&mut **tx, &event("session.created", ev.created_endpoints))
+                .await?;
+            if new_device {
+                let e = event("session.new-device", ev.new_device_endpoints);
+                self.enqueue_in(&mut **tx, &e).await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -230,6 +230,12 @@ pub trait CleanupStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LeaseOutcome>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// Deletes up to `limit` rows of our activity table whose session is gone.
+    async fn delete_orphan_activity(&self, limit: u32) -> Result<u64>;
+    /// Expired rows of Better Auth's `verification` table at `now`.
+    async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64>;
+    /// Deletes up to `limit` expired `verification` rows; returns how many went.
+    async fn delete_expired_verifications(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
     /// Inserts (or replaces) a run record, with its `cleanup.run.finished` event for
     /// `endpoints` receivers in the same transaction.
     async fn record_cleanup_run(
@@ -463,6 +469,26 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn delete_orphan_activity(&self, limit: u32) -> Result<u64> {
+        let args = Args::new().int(i64::from(limit));
+        Ok(self
+            .execute(self.sql.cleanup.delete_orphan_activity, args)
+            .await?)
+    }
+
+    async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64> {
+        let args = Args::new().time(now);
+        self.count_rows(self.sql.cleanup.count_verifications, args)
+            .await
+    }
+
+    async fn delete_expired_verifications(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        let args = Args::new().time(now).int(i64::from(limit));
+        Ok(self
+            .execute(self.sql.cleanup.delete_verifications, args)
+            .await?)
+    }
+
     async fn record_cleanup_run(
         &self,
         run: &CleanupRun,
@@ -486,6 +512,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .opt_int(run.duration_ms.map(signed))
             .text(run.outcome.as_str())
             .opt_text(run.error.as_deref())
+            .int(signed(run.counts.verifications))
             .text(instance);
         if endpoints == 0 {
             self.execute(self.sql.cleanup.record_run, args).await?;
@@ -565,6 +592,7 @@ mod tests {
             expired: 50,
             inactive: 15,
             excess: 30,
+            verifications: 0,
         };
         let after = SessionGauges {
             active: 70,

@@ -31,6 +31,12 @@ pub struct CleanupSql {
     pub lease_holder: &'static str,
     pub release_lease: &'static str,
     pub record_run: &'static str,
+    /// `$1` the batch size: activity rows whose session is gone.
+    pub delete_orphan_activity: &'static str,
+    /// `$1` now.
+    pub count_verifications: &'static str,
+    /// `$1` now, `$2` the batch size.
+    pub delete_verifications: &'static str,
     pub list_runs: &'static str,
 }
 
@@ -98,6 +104,7 @@ impl CleanupSql {
         let del_open = format!("DELETE FROM {st} WHERE {id} {ids_open}");
         let del = |pair: [&str; 2], first: usize| Del::pair(schema, dialect, pair, first);
         let lease_table = q("sessionkeeper_lease");
+        let vt = q(&schema.verification);
         let (expiry, now) = dialect.lease_expiry;
         let acquire_lease = format!(
             "INSERT INTO {lease_table} (\"name\", \"holder\", \"runId\", \"expiresAt\") \
@@ -206,9 +213,19 @@ impl CleanupSql {
             release_lease: leak(format!(
                 "DELETE FROM {lease_table} WHERE \"name\" = $1 AND \"holder\" = $2"
             )),
+            delete_orphan_activity: leak(format!(
+                "DELETE FROM \"sessionkeeper_activity\" WHERE \"sessionId\" {ids_open}SELECT a.\"sessionId\" FROM \"sessionkeeper_activity\" a \
+                 WHERE NOT EXISTS (SELECT 1 FROM {st} s WHERE s.{id} = a.\"sessionId\") LIMIT $1{del_close}"
+            )),
+            count_verifications: leak(format!(
+                "SELECT COUNT(*) AS \"n\" FROM {vt} WHERE \"expiresAt\" < $1"
+            )),
+            delete_verifications: leak(format!(
+                "DELETE FROM {vt} WHERE \"id\" {ids_open}SELECT \"id\" FROM {vt} WHERE \"expiresAt\" < $1 LIMIT $2{del_close}"
+            )),
             record_run: leak(format!(
                 "INSERT INTO \"sessionkeeper_cleanup_run\" ({run_cols}, \"instance\") \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                  ON CONFLICT (\"id\") DO UPDATE SET {updates}"
             )),
             list_runs: leak(format!(

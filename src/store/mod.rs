@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod account_sql;
+pub mod activity;
 pub mod admin;
 pub mod admin_sql;
 mod auth;
@@ -125,6 +126,7 @@ pub struct SessionEvents {
 pub trait Store:
     admin::AdminStore
     + account::AccountStore
+    + activity::ActivityStore
     + cleanup::CleanupStore
     + ended::EndedStore
     + outbox::OutboxStore
@@ -177,6 +179,16 @@ pub trait Store:
         self.insert_session_ending(session, max_active, now, None, None)
             .await
     }
+    /// [`insert_session_ending`](Self::insert_session_ending) under the `deny` strategy: when
+    /// the user already has `max_active` unexpired sessions nothing is written and this returns
+    /// false. Serialised per user in one transaction, as eviction is.
+    async fn insert_session_unless_full(
+        &self,
+        session: &Session,
+        max_active: u32,
+        now: OffsetDateTime,
+        events: Option<&SessionEvents>,
+    ) -> Result<bool>;
     /// The session stored under `token_key`, with its user.
     async fn find_session(&self, token_key: &str) -> Result<Option<SessionWithUser>>;
     async fn find_session_by_id(&self, id: &str) -> Result<Option<Session>>;

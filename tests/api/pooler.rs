@@ -63,6 +63,8 @@ fn shared() -> Settings {
         .set("SESSIONKEEPER_MODE", "shared")
         // Every session check here would otherwise slide the expiry it is asked about.
         .set("SESSION_UPDATE_AGE", "604800")
+        // The idle sessions stay for the cleanup to count: no inactivity refusal at check time.
+        .set("CLEAN_INACTIVE_SESSIONS", "false")
 }
 
 /// What the server says of each session of `prefix`: alive or not.

@@ -197,6 +197,7 @@ fn apply_mapping(schema: &mut Schema, mapping: &SchemaMapping) {
         schema.user.table = "users".into();
         schema.session.table = "sessions".into();
         schema.account.table = "accounts".into();
+        schema.verification = "verifications".into();
     }
     for (key, name) in &mapping.names {
         // Every key the settings table accepts is a field (tested below).

@@ -135,7 +135,7 @@ pub fn decode_admin_session<R: Read>(r: &R) -> Result<AdminSession, sqlx::Error>
 }
 
 /// `sessionkeeper_cleanup_run`'s columns (our own table: no mapping).
-pub const RUN_COLUMNS: [&str; 13] = [
+pub const RUN_COLUMNS: [&str; 14] = [
     "id",
     "trigger",
     "dryRun",
@@ -149,6 +149,7 @@ pub const RUN_COLUMNS: [&str; 13] = [
     "durationMs",
     "outcome",
     "error",
+    "verifications",
 ];
 
 fn count(n: i64) -> u64 {
@@ -173,6 +174,7 @@ pub fn decode_run<R: Read>(r: &R) -> Result<CleanupRun, StoreError> {
             expired: count(r.int("expired")?),
             inactive: count(r.int("inactive")?),
             excess: count(r.int("excess")?),
+            verifications: count(r.int("verifications")?),
         },
         total: count(r.int("total")?),
         started_at: r.time("startedAt")?,

@@ -9,6 +9,9 @@ pub struct Schema {
     pub session: SessionColumns,
     pub account: AccountColumns,
     pub tenant: TenantColumn,
+    /// Better Auth's `verification` table (e-mail verification, password reset, OTP values),
+    /// swept by the cleanup's `verifications` layer; only its `id` and `expiresAt` are read.
+    pub verification: String,
 }
 
 /// Where a session's tenant is read from (the `TENANT_SOURCE` setting).
@@ -120,6 +123,7 @@ impl Default for Schema {
                 ban_expires: Some(s("banExpires")),
                 tenant_id: Some(s("tenantId")),
             },
+            verification: s("verification"),
             session: SessionColumns {
                 table: s("session"),
                 id: s("id"),
