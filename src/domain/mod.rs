@@ -8,6 +8,7 @@ mod cookie_cache_jwe;
 pub mod cursor;
 pub mod device;
 pub mod ids;
+pub mod input;
 pub mod ip;
 pub mod limits;
 pub mod model;

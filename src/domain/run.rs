@@ -126,6 +126,8 @@ pub struct CleanupRun {
     pub duration_ms: Option<u64>,
     pub outcome: Outcome,
     pub error: Option<String>,
+    /// The tenant a manual run was confined to; `null` for runs over every tenant.
+    pub tenant_id: Option<String>,
     /// Dry runs list a few of the sessions they would remove.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<Vec<SampleEntry>>,

@@ -203,10 +203,21 @@ pub trait CleanupStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<LeaseOutcome>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
-    /// Inserts (or replaces) a run record.
+    /// Inserts (or replaces) a run record: as `running` when a run starts and after each of
+    /// its batches, with its outcome when it ends.
     async fn record_cleanup_run(&self, run: &CleanupRun, instance: &str) -> Result<()>;
-    /// The run history, newest first.
-    async fn list_cleanup_runs(&self, limit: u32, before: Option<&Cursor>) -> Result<RunPage>;
+    /// Marks every run still recorded as `running` as `failed` with `error`, keeping the
+    /// counts it last recorded. Called by the holder of a freshly taken lease: a run still
+    /// `running` then is one whose instance died (or lost the database) mid-run. Returns
+    /// how many runs were marked.
+    async fn abandon_running_runs(&self, now: OffsetDateTime, error: &str) -> Result<u64>;
+    /// The run history, newest first; with `tenant`, only the runs confined to it.
+    async fn list_cleanup_runs(
+        &self,
+        limit: u32,
+        before: Option<&Cursor>,
+        tenant: Option<&str>,
+    ) -> Result<RunPage>;
 }
 
 fn pick(sql: &[&'static str; 2], c: &Criteria<'_>) -> &'static str {
@@ -435,16 +446,28 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .opt_int(run.duration_ms.map(signed))
             .text(run.outcome.as_str())
             .opt_text(run.error.as_deref())
+            .opt_text(run.tenant_id.as_deref())
             .text(instance);
         self.execute(self.sql.cleanup.record_run, args).await?;
         Ok(())
     }
 
-    async fn list_cleanup_runs(&self, limit: u32, before: Option<&Cursor>) -> Result<RunPage> {
+    async fn abandon_running_runs(&self, now: OffsetDateTime, error: &str) -> Result<u64> {
+        let args = Args::new().time(now).text(error);
+        Ok(self.execute(self.sql.cleanup.abandon_runs, args).await?)
+    }
+
+    async fn list_cleanup_runs(
+        &self,
+        limit: u32,
+        before: Option<&Cursor>,
+        tenant: Option<&str>,
+    ) -> Result<RunPage> {
         let args = Args::new()
             .opt_time(before.map(|c| c.at))
             .opt_text(before.map(|c| c.id.as_str()))
-            .int(i64::from(limit) + 1);
+            .int(i64::from(limit) + 1)
+            .opt_text(tenant);
         let rows = self.fetch_all(self.sql.cleanup.list_runs, args).await?;
         let runs = rows.iter().map(decode_run).collect::<Result<Vec<_>>>()?;
         let (runs, next_cursor) = keyset_page(runs, limit, |r| Cursor {
