@@ -210,6 +210,7 @@ impl CleanupSql {
             list_runs: leak(format!(
                 "SELECT {run_cols} FROM \"sessionkeeper_cleanup_run\" \
                  WHERE ($1 IS NULL OR \"startedAt\" < $1 OR (\"startedAt\" = $1 AND \"id\" < $2)) \
+                 AND ($4 IS NULL OR \"tenantId\" = $4) \
                  ORDER BY \"startedAt\" DESC, \"id\" DESC LIMIT $3"
             )),
         }
