@@ -87,3 +87,35 @@ mod tests {
         assert_eq!(check(&"a".repeat(11), 10), Err(Refused::TooLong(10)));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the text: accepted exactly when it is non-empty, within the bound and free
+        /// of forbidden characters; and an accepted value never holds a control character.
+        #[test]
+        fn check_accepts_exactly_the_clean_bounded_values(s in any::<String>(), max in 1usize..64) {
+            let verdict = check(&s, max);
+            let expected = !s.is_empty() && s.len() <= max && !s.chars().any(forbidden);
+            prop_assert_eq!(verdict.is_ok(), expected);
+            if verdict.is_ok() {
+                prop_assert!(!s.contains('\0') && !s.chars().any(char::is_control));
+            }
+        }
+
+        /// Printable text passes; one forbidden character anywhere fails it.
+        #[test]
+        fn one_forbidden_character_anywhere_is_enough(
+            head in "[a-zA-Z0-9 @.é李-]{0,20}",
+            bad in prop::sample::select(vec!['\0', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}']),
+            tail in "[a-zA-Z0-9 @.é李-]{0,20}",
+        ) {
+            prop_assert!(head.is_empty() || check(&head, 256).is_ok());
+            let s = format!("{head}{bad}{tail}");
+            prop_assert_eq!(check(&s, 256), Err(Refused::Characters));
+        }
+    }
+}

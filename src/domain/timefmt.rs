@@ -85,3 +85,28 @@ mod tests {
         assert!(parse("9999-12-31T22:59:59-01:00").is_some());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any RFC 3339 text, whatever its year and offset: parsing never panics, and what it
+        /// accepts formats and parses back to the same instant.
+        #[test]
+        fn parse_never_panics_and_round_trips(
+            year in 0i32..=9999, month in 1u8..=12, day in 1u8..=28,
+            hour in 0u8..24, minute in 0u8..60, second in 0u8..60,
+            sign in prop::bool::ANY, oh in 0u8..24, om in 0u8..60,
+        ) {
+            let text = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{}{oh:02}:{om:02}",
+                if sign { '+' } else { '-' }
+            );
+            if let Some(t) = parse(&text) {
+                prop_assert_eq!(parse(&format(t)), Some(t));
+            }
+        }
+    }
+}

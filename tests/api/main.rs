@@ -34,4 +34,5 @@ mod shared;
 mod shared_cleanup;
 mod shared_node;
 mod shutdown;
+mod slow_clients;
 mod traces;

@@ -22,7 +22,30 @@ impl ServerProcess {
     /// Starts `sessionkeeper serve` with these environment variables (on top of a test
     /// secret, port 0, JSON logs) and waits for its listening line.
     pub fn start(db_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_limited(db_url, env, None)
+    }
+
+    /// [`Self::start`] with the child's `RLIMIT_NOFILE` (soft and hard) set to `nofile`, as
+    /// `prlimit --nofile=N:N` would.
+    pub fn start_limited(db_url: &str, env: &[(&str, &str)], nofile: Option<u64>) -> ServerProcess {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionkeeper"));
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: n as libc::rlim_t,
+                        rlim_max: n as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -75,6 +98,16 @@ impl ServerProcess {
             log,
             reader: Some(reader),
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: the process dies where it stands.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, as systemd stops a service.
