@@ -218,8 +218,8 @@ all_stores!(
     }
 );
 
-/// Inputs that PostgreSQL refused with an error (NUL) or that misled every screen showing them
-/// (controls, a right-to-left override), and over-long names: 400 on every store.
+// Inputs that PostgreSQL refused with an error (NUL) or that misled every screen showing them
+// (controls, a right-to-left override), and over-long names: 400 on every store.
 all_stores!(
     hostile_text_is_refused_before_any_query,
     with_token(),
@@ -323,7 +323,7 @@ all_stores!(
     }
 );
 
-/// Timestamps whose UTC form is beyond year 9999 overflowed in `timefmt.rs` (a 500).
+// Timestamps whose UTC form is beyond year 9999 overflowed in `timefmt.rs` (a 500).
 all_stores!(
     far_future_timestamps_are_a_400_not_a_panic,
     with_token(),
