@@ -36,5 +36,6 @@ mod shared;
 mod shared_cleanup;
 mod shared_node;
 mod shutdown;
+mod sign_in_timing;
 mod slow_clients;
 mod traces;
