@@ -278,7 +278,7 @@ impl Default for Config {
                 shutdown_timeout_seconds: 25,
                 header_timeout_seconds: 10,
                 body_timeout_seconds: 10,
-                request_timeout_seconds: 30,
+                request_timeout_seconds: 60,
                 max_connections: 10_000,
             },
             rate_limit: RateLimitConfig::default(),
