@@ -4,12 +4,13 @@
 use crate::cleanup::CleanupService;
 use crate::config::{Config, Secret};
 use crate::domain::{Clock, SystemClock};
+use crate::http::serve::{self, ServeLimits};
 use crate::http::{self, AppState};
 use crate::service::SessionKeeper;
 use crate::store::tables::startup;
 use crate::store::{self, Schema, StoreError};
 use crate::webhooks::WebhookWorker;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -172,12 +173,11 @@ impl Application {
             shutdown.await;
             signal.cancel();
         });
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(draining.clone().cancelled_owned())
-        .into_future();
+        let limits = serve_limits(&config);
+        let served = async {
+            serve::serve(self.listener, app, limits, draining.clone()).await;
+            Ok(())
+        };
         let grace = Duration::from_secs(config.ops.shutdown_timeout_seconds);
         let stop_cleanup = async {
             draining.cancelled().await;
@@ -217,15 +217,34 @@ impl Application {
     }
 }
 
+/// The header timeout and the connection cap of the main listener: `MAX_CONNECTIONS`, lowered
+/// below the file-descriptor limit (with a warning).
+fn serve_limits(config: &Config) -> ServeLimits {
+    let reserved = serve::reserved_descriptors(config.database_max_connections)
+        + usize::from(config.ops.metrics_listen.is_some()) * METRICS_CONNECTIONS;
+    ServeLimits {
+        header_timeout: Duration::from_secs(config.ops.header_timeout_seconds),
+        max_connections: serve::connection_cap(
+            config.ops.max_connections,
+            reserved,
+            serve::descriptor_limit(),
+        ),
+    }
+}
+
+/// Connections of the separate `/metrics` listener at most (scrapers are few).
+const METRICS_CONNECTIONS: usize = 16;
+
 /// `/metrics` alone, on `METRICS_LISTEN_ADDR`.
 async fn serve_metrics(listener: TcpListener, state: AppState, draining: CancellationToken) {
+    let limits = ServeLimits {
+        header_timeout: Duration::from_secs(
+            state.keeper.core().config().ops.header_timeout_seconds,
+        ),
+        max_connections: METRICS_CONNECTIONS,
+    };
     let app = http::metrics::router().with_state(state);
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(draining.cancelled_owned())
-        .await
-    {
-        tracing::error!(error = %e, "the metrics listener failed");
-    }
+    serve::serve(listener, app, limits, draining).await;
 }
 
 /// Resolves on SIGINT or SIGTERM.

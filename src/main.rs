@@ -4,6 +4,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     keep_hash_buffers();
+    raise_descriptor_limit();
     sessionkeeper::cli::run(sessionkeeper::cli::Cli::parse()).await
 }
 
@@ -21,5 +22,24 @@ fn keep_hash_buffers() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+/// Raises the soft file-descriptor limit to the hard one, as Go's runtime does: systemd and
+/// most shells start a process at a soft 1024 whatever the hard limit allows, and the server's
+/// connection cap is derived from the soft limit (src/http/serve.rs). The binary does it, not
+/// the library, as above.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write only the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }

@@ -34,6 +34,9 @@ struct Batches<'a> {
     service: &'a CleanupService,
     token: &'a CancellationToken,
     run_id: &'a str,
+    /// The run's record as written when it started (`running`); rewritten with the counts
+    /// after each batch, so that a run whose process dies leaves what it had deleted.
+    record: CleanupRun,
     criteria: Criteria<'a>,
     counts: LayerCounts,
     last_renewal: Instant,
@@ -98,7 +101,25 @@ impl CleanupService {
                 Err(e) => (LayerCounts::default(), Err(Halt::from(e))),
             },
             Some(Err(e)) => (LayerCounts::default(), Err(Halt::from(e))),
-            Some(Ok(_acquired)) => self.delete_under_lease(token, &run_id, criteria).await,
+            Some(Ok(_acquired)) => {
+                let record = CleanupRun {
+                    run_id: run_id.clone(),
+                    trigger,
+                    dry_run,
+                    policy,
+                    counts: LayerCounts::default(),
+                    total: 0,
+                    started_at,
+                    finished_at: None,
+                    duration_ms: None,
+                    outcome: Outcome::Running,
+                    error: None,
+                    tenant_id: scope.tenant().map(str::to_owned),
+                    sample: None,
+                };
+                self.begin_record(&record).await;
+                self.delete_under_lease(token, record, criteria).await
+            }
         };
 
         let (outcome, error) = match result {
@@ -119,6 +140,7 @@ impl CleanupService {
             duration_ms: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
             outcome,
             error,
+            tenant_id: scope.tenant().map(str::to_owned),
             sample,
         };
         self.report(&run, elapsed);
@@ -154,17 +176,38 @@ impl CleanupService {
         Ok(acquired)
     }
 
+    /// With the lease just taken: marks the runs that an earlier holder left `running` (its
+    /// process died, or it lost the database and its lease expired) as `failed`, keeping what
+    /// they had recorded as deleted; then writes this run as `running`. Failures are logged
+    /// only: the run itself does not depend on its record.
+    async fn begin_record(&self, run: &CleanupRun) {
+        let error = "abandoned: its instance stopped before the run finished (the lease was taken over); the counts are what it had recorded";
+        match self.store.abandon_running_runs(run.started_at, error).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "marked cleanup runs left running by a stopped instance as failed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot mark abandoned cleanup runs"),
+        }
+        if let Err(e) = self.store.record_cleanup_run(run, &self.instance_id, 0).await {
+            tracing::warn!(run_id = %run.run_id, error = %e, "cannot record the cleanup run as running");
+        }
+    }
+
     /// The deletes of a real run, then the lease goes back.
     async fn delete_under_lease(
         &self,
         token: &CancellationToken,
-        run_id: &str,
+        record: CleanupRun,
         criteria: Criteria<'_>,
     ) -> (LayerCounts, Result<(), Halt>) {
+        let run_id = record.run_id.clone();
         let mut batches = Batches {
             service: self,
             token,
-            run_id,
+            run_id: &run_id,
+            record,
             criteria,
             counts: LayerCounts::default(),
             last_renewal: Instant::now(),
@@ -539,11 +582,22 @@ impl Batches<'_> {
         Ok(())
     }
 
-    /// Renews the lease once a third of it has passed, then pauses so other queries get the
-    /// database (for a share of the batch's duration `took`, plus any fixed pause); a stop
-    /// request cuts the pause short.
+    /// Records the counts so far (one row by key), renews the lease once a third of it has
+    /// passed, then pauses so other queries get the database (for a share of the batch's
+    /// duration `took`, plus any fixed pause); a stop request cuts the pause short.
     async fn between_batches(&mut self, took: Duration) -> Result<(), Halt> {
         let service = self.service;
+        if self.record.counts != self.counts {
+            self.record.counts = self.counts;
+            self.record.total = self.counts.total();
+            if let Err(e) = service
+                .store
+                .record_cleanup_run(&self.record, &service.instance_id, 0)
+                .await
+            {
+                tracing::debug!(error = %e, "cannot record the cleanup run's progress");
+            }
+        }
         let lease = service.config.lease_seconds;
         if self.last_renewal.elapsed() >= Duration::from_secs(lease) / 3 {
             let renewed = service

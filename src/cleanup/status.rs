@@ -41,3 +41,18 @@ pub struct CleanupTotals {
     pub failed_runs: u64,
     pub deleted: LayerCounts,
 }
+
+impl CleanupStatus {
+    /// What a tenant admin may see: no run ids, counts or totals, which cover every tenant.
+    pub fn for_tenant(self) -> Self {
+        Self {
+            running_run_id: None,
+            running_counts: None,
+            instance_id: String::new(),
+            last_run: None,
+            totals: CleanupTotals::default(),
+            unrecorded_runs: 0,
+            ..self
+        }
+    }
+}

@@ -143,6 +143,16 @@ impl Config {
                 self.base_url
             )));
         }
+        if let Some(secret) = &self.secret
+            && self.base_url.scheme() == "https"
+            && secret.expose().chars().count() < MIN_SECRET_LEN
+        {
+            return Err(ConfigError::Conflict(format!(
+                "BETTER_AUTH_SECRET is {} characters long but BASE_URL is {}: an https deployment needs a secret of at least {MIN_SECRET_LEN} random characters (openssl rand -base64 32)",
+                secret.expose().chars().count(),
+                self.base_url
+            )));
+        }
         if self.mode == Mode::Shared
             && self.session.password_hash != crate::domain::password::HashAlgorithm::Scrypt
         {
@@ -185,6 +195,10 @@ impl Config {
         Ok(())
     }
 }
+
+/// The shortest `BETTER_AUTH_SECRET` an https deployment accepts (Better Auth recommends 32
+/// random characters and warns below that in production).
+pub const MIN_SECRET_LEN: usize = 32;
 
 /// Flattens a TOML file into `(dotted key, text value)` pairs; arrays become comma lists.
 fn read_toml(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {

@@ -166,6 +166,12 @@ pub static ALL: &[Setting] = &[
         }
     }),
     setting!(
+        "database_statement_timeout_seconds",
+        ["DATABASE_STATEMENT_TIMEOUT_SECONDS"],
+        false,
+        |c, v| { c.database_statement_timeout_seconds = whole(v, 0u64, 3600, "seconds")? }
+    ),
+    setting!(
         "database_direct_url",
         ["DATABASE_DIRECT_URL"],
         false,
@@ -571,6 +577,27 @@ pub static ALL: &[Setting] = &[
         false,
         |c, v| { c.webhooks.lease_seconds = whole(v, 2u64, 3600, "seconds")? }
     ),
+    setting!(
+        "ops.header_timeout_seconds",
+        ["HEADER_TIMEOUT_SECONDS"],
+        false,
+        |c, v| { c.ops.header_timeout_seconds = whole(v, 1u64, 30, "seconds")? }
+    ),
+    setting!(
+        "ops.body_timeout_seconds",
+        ["BODY_TIMEOUT_SECONDS"],
+        false,
+        |c, v| { c.ops.body_timeout_seconds = whole(v, 1u64, 300, "seconds")? }
+    ),
+    setting!(
+        "ops.request_timeout_seconds",
+        ["REQUEST_TIMEOUT_SECONDS"],
+        false,
+        |c, v| { c.ops.request_timeout_seconds = whole(v, 1u64, 3600, "seconds")? }
+    ),
+    setting!("ops.max_connections", ["MAX_CONNECTIONS"], false, |c, v| {
+        c.ops.max_connections = whole(v, 1usize, 1_000_000, "connections")?
+    }),
     setting!(
         "rate_limit.enabled",
         ["RATE_LIMIT_ENABLED"],

@@ -48,6 +48,7 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "listen" => cfg.listen.to_string(),
         "database_url" => redact_url(&cfg.database_url),
         "database_max_connections" => cfg.database_max_connections.to_string(),
+        "database_statement_timeout_seconds" => cfg.database_statement_timeout_seconds.to_string(),
         "log_format" => match cfg.log_format {
             LogFormat::Text => "text".into(),
             LogFormat::Json => "json".into(),
@@ -108,6 +109,10 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "ops.metrics_listen" => opt(&cfg.ops.metrics_listen),
         "ops.otlp_endpoint" => opt(&cfg.ops.otlp_endpoint),
         "ops.shutdown_timeout_seconds" => cfg.ops.shutdown_timeout_seconds.to_string(),
+        "ops.header_timeout_seconds" => cfg.ops.header_timeout_seconds.to_string(),
+        "ops.body_timeout_seconds" => cfg.ops.body_timeout_seconds.to_string(),
+        "ops.request_timeout_seconds" => cfg.ops.request_timeout_seconds.to_string(),
+        "ops.max_connections" => cfg.ops.max_connections.to_string(),
         "schema.use_plural" => cfg.schema.use_plural.to_string(),
         "webhooks.urls" => w
             .urls

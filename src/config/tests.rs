@@ -97,6 +97,32 @@ fn https_without_a_secret_is_refused() {
 }
 
 #[test]
+fn https_with_a_short_secret_is_refused_without_echoing_it() {
+    let e = err(&[
+        ("BASE_URL", "https://auth.example.com"),
+        ("BETTER_AUTH_SECRET", "x"),
+    ]);
+    assert!(e.contains("BETTER_AUTH_SECRET") && e.contains("32"), "{e}");
+    assert!(!e.contains("\"x\""), "secret echoed: {e}");
+    let short = "s".repeat(31);
+    assert!(
+        load(&[
+            ("BASE_URL", "https://a.example"),
+            ("BETTER_AUTH_SECRET", &short)
+        ])
+        .is_err()
+    );
+    // Development over http keeps any secret.
+    assert!(
+        load(&[
+            ("BASE_URL", "http://localhost:3001"),
+            ("BETTER_AUTH_SECRET", "x")
+        ])
+        .is_ok()
+    );
+}
+
+#[test]
 fn layers_apply_in_order_file_then_env_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessionkeeper.toml");

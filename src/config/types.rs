@@ -68,6 +68,9 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub database_pooler: Pooler,
+    /// PostgreSQL's `statement_timeout` (direct connections) and the client's own deadline on
+    /// every statement of a request or cleanup batch; `0` turns both off.
+    pub database_statement_timeout_seconds: u64,
     /// A direct (unpooled) URL of the same database, for migrations behind a pooler.
     pub database_direct_url: Option<String>,
     pub log_format: LogFormat,
@@ -132,6 +135,16 @@ pub struct OpsConfig {
     pub otlp_endpoint: Option<Url>,
     /// Longest time in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// A connection must send a request's whole header within this (and an idle keep-alive
+    /// connection its next one): slow and half-sent clients are closed.
+    pub header_timeout_seconds: u64,
+    /// A request body must arrive within this.
+    pub body_timeout_seconds: u64,
+    /// A request must be answered within this, or it gets 503 `REQUEST_TIMEOUT`.
+    pub request_timeout_seconds: u64,
+    /// Open HTTP connections at most; further ones are closed as soon as accepted. Lowered at
+    /// start-up to what the file-descriptor limit leaves room for (with a warning).
+    pub max_connections: usize,
 }
 
 /// Where rate-limit counters live (Better Auth's `rateLimit.storage`).
@@ -284,6 +297,7 @@ impl Default for Config {
             database_url: "sqlite://sessionkeeper.db".into(),
             database_max_connections: 10,
             database_pooler: Pooler::None,
+            database_statement_timeout_seconds: 30,
             database_direct_url: None,
             log_format: LogFormat::Text,
             session: SessionConfig {
@@ -332,6 +346,10 @@ impl Default for Config {
                 metrics_listen: None,
                 otlp_endpoint: None,
                 shutdown_timeout_seconds: 25,
+                header_timeout_seconds: 10,
+                body_timeout_seconds: 10,
+                request_timeout_seconds: 60,
+                max_connections: 10_000,
             },
             rate_limit: RateLimitConfig::default(),
             webhooks: WebhookConfig {

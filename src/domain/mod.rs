@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod device;
 pub mod ending;
 pub mod ids;
+pub mod input;
 pub mod ip;
 pub mod limits;
 pub mod model;

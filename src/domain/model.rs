@@ -34,7 +34,7 @@ impl User {
     pub fn has_role(&self, role: &str) -> bool {
         self.role
             .as_deref()
-            .is_some_and(|r| r.split(',').any(|x| x.trim() == role))
+            .is_some_and(|r| r.split(',').any(|x| x.trim().eq_ignore_ascii_case(role)))
     }
 }
 

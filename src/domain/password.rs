@@ -72,11 +72,27 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
-/// A well-formed hash of a random password, verified against when the e-mail is unknown so
-/// that a miss costs as much as a wrong password.
-pub fn dummy_hash() -> &'static str {
-    "0123456789abcdef0123456789abcdef:\
-     00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+/// A well-formed hash in the configured algorithm, verified against when the e-mail is unknown
+/// so that a miss costs as much as a wrong password. It must be the algorithm new passwords
+/// are hashed with: an scrypt dummy next to argon2id users made an unknown e-mail measurably
+/// slower than a known one.
+pub fn dummy_hash(algorithm: HashAlgorithm) -> &'static str {
+    match algorithm {
+        HashAlgorithm::Scrypt => {
+            "0123456789abcdef0123456789abcdef:\
+             00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        }
+        HashAlgorithm::Argon2id => {
+            // Hashed once per process (with the parameters `hash` uses) from a random password.
+            static ARGON2: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            ARGON2.get_or_init(|| {
+                hash(
+                    &crate::domain::ids::generate_id(32),
+                    HashAlgorithm::Argon2id,
+                )
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +108,20 @@ mod tests {
     }
 
     #[test]
+    fn the_dummy_hash_uses_the_configured_algorithm_and_parameters() {
+        let real = hash("correct horse", HashAlgorithm::Argon2id);
+        let dummy = dummy_hash(HashAlgorithm::Argon2id);
+        // `$argon2id$v=19$m=..,t=..,p=..$`: same algorithm, version and cost.
+        let params = |h: &str| h.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(dummy), params(&real));
+        let s = dummy_hash(HashAlgorithm::Scrypt);
+        assert!(
+            s.split_once(':')
+                .is_some_and(|(a, b)| a.len() == 32 && b.len() == 128)
+        );
+    }
+
+    #[test]
     fn hashes_round_trip_in_both_formats() {
         let s = hash("correct horse", HashAlgorithm::Scrypt);
         let (salt, key) = s.split_once(':').unwrap();
@@ -103,6 +133,7 @@ mod tests {
         assert!(verify("correct horse", &a));
         assert!(!verify("wrong horse", &a));
         assert!(!verify("x", "garbage"));
-        assert!(!verify("x", dummy_hash()));
+        assert!(!verify("x", dummy_hash(HashAlgorithm::Scrypt)));
+        assert!(!verify("x", dummy_hash(HashAlgorithm::Argon2id)));
     }
 }

@@ -134,6 +134,9 @@ pub struct CleanupRun {
     pub duration_ms: Option<u64>,
     pub outcome: Outcome,
     pub error: Option<String>,
+    /// The tenant a manual run was confined to; absent for runs over every tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     /// Dry runs list a few of the sessions they would remove.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<Vec<SampleEntry>>,

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -12,19 +13,26 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-/// Ready when the database answers.
+/// The longest `/readyz` waits for the database: a load balancer's probe must get an answer
+/// (503) from a server whose database hangs, well within its own timeout.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Ready when the database answers `SELECT 1` within [`READY_TIMEOUT`].
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.keeper.core().store().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "database": "ok"})),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"message": "database unreachable", "code": "DATABASE_UNAVAILABLE"})),
-            )
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.keeper.core().store().ping()).await;
+    let error = match ping {
+        Ok(Ok(())) => {
+            return (
+                StatusCode::OK,
+                Json(json!({"status": "ready", "database": "ok"})),
+            );
         }
-    }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", READY_TIMEOUT.as_secs_f64()),
+    };
+    tracing::warn!(error = %error, "readiness check failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"message": "database unreachable", "code": "DATABASE_UNAVAILABLE"})),
+    )
 }

@@ -23,12 +23,15 @@ pub mod observe;
 pub mod origin;
 #[cfg(feature = "server")]
 pub mod rate_limit;
+#[cfg(feature = "server")]
+pub mod serve;
 
 #[cfg(feature = "server")]
 use {
     crate::service::SessionKeeper, axum::Router, axum::extract::DefaultBodyLimit,
     axum::http::StatusCode, axum::response::IntoResponse, error::ApiError, std::sync::Arc,
-    tokio_util::sync::CancellationToken, tower_http::catch_panic::CatchPanicLayer,
+    std::time::Duration, tokio_util::sync::CancellationToken,
+    tower_http::catch_panic::CatchPanicLayer, tower_http::timeout::RequestBodyTimeoutLayer,
     tower_http::trace::TraceLayer,
 };
 
@@ -118,7 +121,14 @@ pub fn router(state: AppState) -> Router {
     if !separate_metrics {
         app = app.merge(metrics::router());
     }
+    let ops = &state.keeper.core().config().ops;
+    let body_timeout = Duration::from_secs(ops.body_timeout_seconds);
     app.fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -135,6 +145,26 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .with_state(state)
+}
+
+#[cfg(feature = "server")]
+/// `REQUEST_TIMEOUT_SECONDS`: a request not answered by then gets 503 `REQUEST_TIMEOUT`, and
+/// the work behind it (a statement on a database that stopped answering) is dropped.
+async fn deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let limit = state.keeper.core().config().ops.request_timeout_seconds;
+    match tokio::time::timeout(Duration::from_secs(limit), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "REQUEST_TIMEOUT",
+            format!("The request was not answered within {limit} s"),
+        )
+        .into_response(),
+    }
 }
 
 #[cfg(feature = "server")]

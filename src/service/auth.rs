@@ -4,6 +4,7 @@
 use super::{Core, Error, Result};
 use crate::domain::ending::{Actor, EndReason as Why};
 use crate::domain::ids::new_id;
+use crate::domain::input;
 use crate::domain::limits::USER_SESSIONS_CAP;
 use crate::domain::model::{NewUser, Session, SessionWithUser, User};
 use crate::domain::password::{self, MAX_LENGTH, MIN_LENGTH};
@@ -66,7 +67,8 @@ fn from_millis(ms: i64) -> Option<time::OffsetDateTime> {
 /// common `local@domain.tld` form.
 fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
+    let valid = email.len() <= input::EMAIL_LEN
+        && !input::has_forbidden(&email)
         && !email.contains(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -80,6 +82,19 @@ fn normalize_email(email: &str) -> Result<String> {
     } else {
         Err(Error::InvalidEmail)
     }
+}
+
+/// A name and an image URL: bounded, and without control or invisible formatting characters.
+fn check_profile(name: Option<&str>, image: Option<&str>) -> Result<()> {
+    if let Some(name) = name {
+        input::check(name, input::NAME_LEN)
+            .map_err(|r| Error::Validation(r.message("[body.name] Name")))?;
+    }
+    if let Some(image) = image.filter(|i| !i.is_empty()) {
+        input::check(image, input::IMAGE_LEN)
+            .map_err(|r| Error::Validation(r.message("[body.image] Image")))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn check_password(password: &str) -> Result<()> {
@@ -109,6 +124,7 @@ impl AuthService {
         if new.name.trim().is_empty() {
             return Err(Error::Validation("[body.name] Name is required".into()));
         }
+        check_profile(Some(&new.name), new.image.as_deref())?;
         check_password(&password)?;
         let algorithm = self.core.config().session.password_hash;
         let hash = self
@@ -179,7 +195,9 @@ impl AuthService {
         let stored = found
             .as_ref()
             .and_then(|f| f.password_hash.clone())
-            .unwrap_or_else(|| password::dummy_hash().to_owned());
+            .unwrap_or_else(|| {
+                password::dummy_hash(self.core.config().session.password_hash).to_owned()
+            });
         // A miss verifies against a dummy hash so that it costs what a wrong password costs.
         let ok = self
             .core
@@ -562,7 +580,11 @@ impl AuthService {
                     "[body.name] Name must not be empty".into(),
                 ));
             }
+            check_profile(Some(&name), None)?;
             user.name = name;
+        }
+        if let Some(Some(image)) = &image {
+            check_profile(None, Some(image))?;
         }
         if let Some(image) = image {
             user.image = image;

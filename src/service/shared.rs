@@ -99,6 +99,11 @@ impl Core {
 
     /// The session a raw token names, with its user, expired or not.
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
+        // No token this server issues holds one; in shared mode the raw token reaches the
+        // query, and PostgreSQL would fail on a NUL.
+        if crate::domain::input::has_forbidden(raw_token) {
+            return Ok(None);
+        }
         Ok(self.store.find_session(&self.token_key(raw_token)).await?)
     }
 

@@ -72,6 +72,9 @@ pub struct DeleteCriteria {
     pub user_agent: Option<String>,
     /// Never deleted (the caller's own session).
     pub keep_id: Option<String>,
+    /// Sessions of users holding this role (case-insensitive, one of the comma-joined roles)
+    /// are never deleted: a tenant admin's bulk deletion spares the global admins.
+    pub spare_role: Option<String>,
 }
 
 /// Inputs of [`AdminStore::session_stats`].

@@ -342,6 +342,19 @@ impl AdminSql {
                     let p = b.arg(Arg::Text(Some(keep.clone())));
                     b.cond(format!("{} <> {p}", self.s_id));
                 }
+                if let (Some(role), Some(column)) = (&c.spare_role, &self.schema.user.role) {
+                    let p = b.arg(Arg::Text(Some(format!(
+                        "%,{},%",
+                        role.to_ascii_lowercase()
+                    ))));
+                    b.cond(format!(
+                        "NOT EXISTS (SELECT 1 FROM {} su WHERE su.{} = {} AND ',' || LOWER(REPLACE(su.{}, ' ', '')) || ',' LIKE {p})",
+                        self.ut,
+                        q(&self.schema.user.id),
+                        self.s_user,
+                        q(column)
+                    ));
+                }
                 Part(b)
             })
             .collect()

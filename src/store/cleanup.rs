@@ -236,16 +236,28 @@ pub trait CleanupStore: Send + Sync {
     async fn count_expired_verifications(&self, now: OffsetDateTime) -> Result<u64>;
     /// Deletes up to `limit` expired `verification` rows; returns how many went.
     async fn delete_expired_verifications(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
-    /// Inserts (or replaces) a run record, with its `cleanup.run.finished` event for
-    /// `endpoints` receivers in the same transaction.
+    /// Inserts (or replaces) a run record: as `running` when a run starts and after each of
+    /// its batches, with its outcome when it ends. With `endpoints`, its
+    /// `cleanup.run.finished` event for that many receivers goes in the same transaction
+    /// (only the final record passes a non-zero count).
     async fn record_cleanup_run(
         &self,
         run: &CleanupRun,
         instance: &str,
         endpoints: u32,
     ) -> Result<()>;
-    /// The run history, newest first.
-    async fn list_cleanup_runs(&self, limit: u32, before: Option<&Cursor>) -> Result<RunPage>;
+    /// Marks every run still recorded as `running` as `failed` with `error`, keeping the
+    /// counts it last recorded. Called by the holder of a freshly taken lease: a run still
+    /// `running` then is one whose instance died (or lost the database) mid-run. Returns
+    /// how many runs were marked.
+    async fn abandon_running_runs(&self, now: OffsetDateTime, error: &str) -> Result<u64>;
+    /// The run history, newest first; with `tenant`, only the runs confined to it.
+    async fn list_cleanup_runs(
+        &self,
+        limit: u32,
+        before: Option<&Cursor>,
+        tenant: Option<&str>,
+    ) -> Result<RunPage>;
 }
 
 fn pick(sql: &[&'static str; 2], c: &Criteria<'_>) -> &'static str {
@@ -513,6 +525,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .text(run.outcome.as_str())
             .opt_text(run.error.as_deref())
             .int(signed(run.counts.verifications))
+            .opt_text(run.tenant_id.as_deref())
             .text(instance);
         if endpoints == 0 {
             self.execute(self.sql.cleanup.record_run, args).await?;
@@ -541,11 +554,22 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(())
     }
 
-    async fn list_cleanup_runs(&self, limit: u32, before: Option<&Cursor>) -> Result<RunPage> {
+    async fn abandon_running_runs(&self, now: OffsetDateTime, error: &str) -> Result<u64> {
+        let args = Args::new().time(now).text(error);
+        Ok(self.execute(self.sql.cleanup.abandon_runs, args).await?)
+    }
+
+    async fn list_cleanup_runs(
+        &self,
+        limit: u32,
+        before: Option<&Cursor>,
+        tenant: Option<&str>,
+    ) -> Result<RunPage> {
         let args = Args::new()
             .opt_time(before.map(|c| c.at))
             .opt_text(before.map(|c| c.id.as_str()))
-            .int(i64::from(limit) + 1);
+            .int(i64::from(limit) + 1)
+            .opt_text(tenant);
         let rows = self.fetch_all(self.sql.cleanup.list_runs, args).await?;
         let runs = rows.iter().map(decode_run).collect::<Result<Vec<_>>>()?;
         let (runs, next_cursor) = keyset_page(runs, limit, |r| Cursor {

@@ -37,6 +37,8 @@ pub struct CleanupSql {
     pub count_verifications: &'static str,
     /// `$1` now, `$2` the batch size.
     pub delete_verifications: &'static str,
+    /// `$1` now, `$2` the error: every run still `running` becomes `failed`.
+    pub abandon_runs: &'static str,
     pub list_runs: &'static str,
 }
 
@@ -228,9 +230,15 @@ impl CleanupSql {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                  ON CONFLICT (\"id\") DO UPDATE SET {updates}"
             )),
+            abandon_runs: leak(
+                "UPDATE \"sessionkeeper_cleanup_run\" SET \"outcome\" = 'failed', \"error\" = $2, \
+                 \"finishedAt\" = $1 WHERE \"outcome\" = 'running'"
+                    .to_owned(),
+            ),
             list_runs: leak(format!(
                 "SELECT {run_cols} FROM \"sessionkeeper_cleanup_run\" \
                  WHERE ($1 IS NULL OR \"startedAt\" < $1 OR (\"startedAt\" = $1 AND \"id\" < $2)) \
+                 AND ($4 IS NULL OR \"tenantId\" = $4) \
                  ORDER BY \"startedAt\" DESC, \"id\" DESC LIMIT $3"
             )),
         }

@@ -247,17 +247,40 @@ pub async fn open(
     mode: Mode,
     pooler: Pooler,
 ) -> Result<Arc<dyn Store>> {
+    open_bounded(database_url, max_connections, schema, mode, pooler, None).await
+}
+
+/// [`open`] with a statement timeout (`DATABASE_STATEMENT_TIMEOUT_SECONDS`): PostgreSQL's
+/// `statement_timeout` on direct connections (behind a transaction-mode pooler no session
+/// setting survives; set it on the role there), SQLite's busy timeout up to 10 s, and on both
+/// a client-side deadline on each statement (see [`SqlStore`]).
+pub async fn open_bounded(
+    database_url: &str,
+    max_connections: u32,
+    schema: Schema,
+    mode: Mode,
+    pooler: Pooler,
+    statement_timeout: Option<std::time::Duration>,
+) -> Result<Arc<dyn Store>> {
     if database_url.starts_with("postgres") {
         Ok(Arc::new(
-            postgres::PgStore::connect(database_url, max_connections, schema, pooler).await?,
+            postgres::PgStore::connect_bounded(
+                database_url,
+                max_connections,
+                schema,
+                pooler,
+                statement_timeout,
+            )
+            .await?,
         ))
     } else {
         Ok(Arc::new(
-            sqlite::SqliteStore::connect_with(
+            sqlite::SqliteStore::connect_bounded(
                 database_url,
                 max_connections,
                 schema,
                 mode == Mode::Owned,
+                statement_timeout,
             )
             .await?,
         ))

@@ -10,6 +10,7 @@ use super::tables::Schema;
 use crate::config::Pooler;
 use crate::spans::statement_span;
 use sqlx::{Pool, Transaction};
+use std::time::Duration;
 use tracing::Instrument;
 
 pub struct SqlStore<DB: Engine> {
@@ -21,6 +22,27 @@ pub struct SqlStore<DB: Engine> {
     /// Behind a transaction-mode pooler every statement runs in a transaction of its own
     /// (see `postgres/pooler.rs`).
     pub(crate) pooler: Pooler,
+    /// `DATABASE_STATEMENT_TIMEOUT_SECONDS`: the server's own limit where it can be set (see
+    /// the backends' `connect`), and the deadline of [`Self::fetch_all`], [`Self::fetch_optional`]
+    /// and [`Self::execute`] here, a little later, for a database that stops answering
+    /// altogether (a server-side timeout never fires when the network is what hangs).
+    pub(crate) statement_timeout: Option<Duration>,
+}
+
+/// How long after the server's own statement timeout the client gives up: the server's
+/// error, when it can send one, is the better message.
+const CLIENT_DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// The error a statement past its deadline fails with (a 503 `DATABASE_UNAVAILABLE`, as any
+/// connection failure).
+fn timed_out(limit: Duration) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "the database did not answer within {} s (DATABASE_STATEMENT_TIMEOUT_SECONDS)",
+            limit.as_secs()
+        ),
+    ))
 }
 
 impl<DB: Engine> SqlStore<DB> {
@@ -54,6 +76,26 @@ impl<DB: Engine> SqlStore<DB> {
             sql,
             schema,
             pooler,
+            statement_timeout: None,
+        }
+    }
+
+    /// With `DATABASE_STATEMENT_TIMEOUT_SECONDS` (`None`: no deadline).
+    pub(crate) fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// `work` within the statement deadline, when there is one.
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        match self.statement_timeout {
+            None => work.await,
+            Some(limit) => tokio::time::timeout(limit + CLIENT_DEADLINE_MARGIN, work)
+                .await
+                .unwrap_or_else(|_| Err(timed_out(limit))),
         }
     }
 
@@ -114,7 +156,7 @@ impl<DB: Engine> SqlStore<DB> {
         let args = args.finish()?;
         self.note_general_wait();
         let pooler = self.pooler;
-        async {
+        self.bounded(async {
             if self.wrapped() {
                 let mut tx = self.begin().await?;
                 let rows = tx.fetch_all(sql, args, pooler).await?;
@@ -126,7 +168,7 @@ impl<DB: Engine> SqlStore<DB> {
                 .await?
                 .fetch_all(sql, args, pooler)
                 .await
-        }
+        })
         .instrument(statement_span(sql))
         .await
     }
@@ -139,7 +181,7 @@ impl<DB: Engine> SqlStore<DB> {
         let args = args.finish()?;
         self.note_general_wait();
         let pooler = self.pooler;
-        async {
+        self.bounded(async {
             if self.wrapped() {
                 let mut tx = self.begin().await?;
                 let row = tx.fetch_optional(sql, args, pooler).await?;
@@ -151,7 +193,7 @@ impl<DB: Engine> SqlStore<DB> {
                 .await?
                 .fetch_optional(sql, args, pooler)
                 .await
-        }
+        })
         .instrument(statement_span(sql))
         .await
     }
@@ -175,7 +217,7 @@ impl<DB: Engine> SqlStore<DB> {
         let args = args.finish()?;
         self.note_general_wait();
         let pooler = self.pooler;
-        async {
+        self.bounded(async {
             if self.wrapped() {
                 let mut tx = self.begin().await?;
                 let n = tx.execute(sql, args, pooler).await?;
@@ -183,7 +225,7 @@ impl<DB: Engine> SqlStore<DB> {
                 return Ok(n);
             }
             self.pool.acquire().await?.execute(sql, args, pooler).await
-        }
+        })
         .instrument(statement_span(sql))
         .await
     }

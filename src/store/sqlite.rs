@@ -62,10 +62,24 @@ impl SqlStore<Sqlite> {
         schema: Schema,
         owned: bool,
     ) -> Result<Self, StoreError> {
+        Self::connect_bounded(url, max_connections, schema, owned, None).await
+    }
+
+    /// [`Self::connect_with`] with a statement timeout: the busy timeout (how long a writer
+    /// waits for the lock) is the timeout up to 10 s, and each statement has the client-side
+    /// deadline.
+    pub async fn connect_bounded(
+        url: &str,
+        max_connections: u32,
+        schema: Schema,
+        owned: bool,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Self, StoreError> {
+        let busy = statement_timeout.map_or(BUSY_TIMEOUT, |t| t.min(BUSY_TIMEOUT));
         let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(owned)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(busy);
         if owned {
             options = options
                 .journal_mode(SqliteJournalMode::Wal)
@@ -81,9 +95,13 @@ impl SqlStore<Sqlite> {
             super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
-        Ok(Self::with_pools(pool, lookups, schema, Pooler::None))
+        Ok(Self::with_pools(pool, lookups, schema, Pooler::None)
+            .with_statement_timeout(statement_timeout))
     }
 }
+
+/// The longest a SQLite writer waits for the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Engine for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;

@@ -499,7 +499,7 @@ all_stores!(
         }
         ids.reverse();
         let store = app.store();
-        let first = store.list_cleanup_runs(2, None).await.unwrap();
+        let first = store.list_cleanup_runs(2, None, None).await.unwrap();
         assert_eq!(
             first
                 .runs
@@ -509,7 +509,10 @@ all_stores!(
             ids[..2]
         );
         let cursor = Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap();
-        let second = store.list_cleanup_runs(2, Some(&cursor)).await.unwrap();
+        let second = store
+            .list_cleanup_runs(2, Some(&cursor), None)
+            .await
+            .unwrap();
         assert_eq!(
             second
                 .runs
@@ -519,7 +522,10 @@ all_stores!(
             ids[2..4]
         );
         let cursor = Cursor::decode(second.next_cursor.as_deref().unwrap()).unwrap();
-        let last = store.list_cleanup_runs(2, Some(&cursor)).await.unwrap();
+        let last = store
+            .list_cleanup_runs(2, Some(&cursor), None)
+            .await
+            .unwrap();
         assert_eq!(last.runs.len(), 1);
         assert_eq!(last.next_cursor, None);
 

@@ -127,7 +127,7 @@ all_stores!(
             "{stdout}"
         );
         assert_eq!(remaining(&app, &["cli-user"]).await.len(), 2);
-        let history = app.store().list_cleanup_runs(10, None).await.unwrap();
+        let history = app.store().list_cleanup_runs(10, None, None).await.unwrap();
         assert_eq!(history.runs.len(), 3);
         assert!(history.runs.iter().all(|r| r.trigger == Trigger::Cli));
     }
@@ -185,10 +185,20 @@ all_stores!(
         }
         // The run records itself after its deletes are committed: wait for the record too.
         let interval_run = |r: &CleanupRun| r.trigger == Trigger::Interval && r.counts.expired == 1;
-        let mut runs = app.store().list_cleanup_runs(50, None).await.unwrap().runs;
+        let mut runs = app
+            .store()
+            .list_cleanup_runs(50, None, None)
+            .await
+            .unwrap()
+            .runs;
         while !runs.iter().any(interval_run) && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            runs = app.store().list_cleanup_runs(50, None).await.unwrap().runs;
+            runs = app
+                .store()
+                .list_cleanup_runs(50, None, None)
+                .await
+                .unwrap()
+                .runs;
         }
         assert!(runs.iter().any(|r| r.trigger == Trigger::Startup));
         assert!(runs.iter().any(interval_run));

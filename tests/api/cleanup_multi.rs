@@ -111,8 +111,10 @@ struct Recorded {
 
 async fn recorded_runs(c: &mut PgConnection) -> Vec<Recorded> {
     let rows = sqlx::query(
+        // Finished runs only: a run is recorded as `running` from its start (issue 19), and
+        // has no `finishedAt` until it ends.
         "SELECT \"instance\", \"startedAt\", \"finishedAt\", \"expired\", \"outcome\" \
-         FROM \"sessionkeeper_cleanup_run\" ORDER BY \"startedAt\", \"id\"",
+         FROM \"sessionkeeper_cleanup_run\" WHERE \"outcome\" <> 'running' ORDER BY \"startedAt\", \"id\"",
     )
     .fetch_all(c)
     .await

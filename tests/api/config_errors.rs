@@ -70,6 +70,17 @@ fn bad_values_exit_2_with_a_clear_message() {
             &["BETTER_AUTH_SECRET"],
         ),
         (
+            &[
+                ("BASE_URL", "https://auth.example.com"),
+                ("BETTER_AUTH_SECRET", "x"),
+            ],
+            &[
+                "BETTER_AUTH_SECRET",
+                "at least 32",
+                "https://auth.example.com",
+            ],
+        ),
+        (
             &[("DATABASE_POOLER", "session")],
             &["DATABASE_POOLER", "session", "none or transaction"],
         ),

@@ -242,6 +242,9 @@ pub fn test_config(db_url: &str, settings: &Settings) -> Config {
         ("DATABASE_URL", db_url),
         ("AUTOMATIC_SESSION_CLEANUP", "false"),
         ("DATABASE_MAX_CONNECTIONS", "5"),
+        // Sign-ins on a loaded machine (tests hash passwords in parallel, and queue for the
+        // hashing threads) can take longer than the production default.
+        ("REQUEST_TIMEOUT_SECONDS", "300"),
         // Every test talks from 127.0.0.1; only the rate-limit tests turn the limiter on.
         ("RATE_LIMIT_ENABLED", "false"),
     ]

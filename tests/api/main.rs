@@ -3,6 +3,7 @@
 //! PostgreSQL database.
 
 mod helpers;
+mod hung_database;
 
 mod account_compat;
 mod admin;
@@ -10,6 +11,7 @@ mod auth;
 mod axum_service;
 mod cleanup;
 mod cleanup_cli;
+mod cleanup_crash;
 mod cleanup_fault;
 mod cleanup_multi;
 mod cleanup_prop;
@@ -36,6 +38,8 @@ mod shared;
 mod shared_cleanup;
 mod shared_node;
 mod shutdown;
+mod sign_in_timing;
+mod slow_clients;
 mod traces;
 mod verifications;
 mod webhooks;

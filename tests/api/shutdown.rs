@@ -111,7 +111,11 @@ async fn sigterm_during_load_drains_in_flight_requests_and_stops_the_cleanup() {
         "responses during the drain say Connection: close"
     );
 
-    let runs = store.list_cleanup_runs(10, None).await.expect("runs").runs;
+    let runs = store
+        .list_cleanup_runs(10, None, None)
+        .await
+        .expect("runs")
+        .runs;
     let run = runs.first().expect("the start-up run is recorded");
     assert_eq!(
         run.outcome,

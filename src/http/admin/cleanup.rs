@@ -18,11 +18,14 @@ use axum::extract::State;
     responses((status = 200, body = CleanupStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("serviceToken" = []))
 )]
-pub async fn status(State(state): State<AppState>, _caller: AdminCaller) -> Json<CleanupStatus> {
-    Json(state.keeper.admin().cleanup_status())
+pub async fn status(
+    State(state): State<AppState>,
+    AdminCaller(actor): AdminCaller,
+) -> ApiResult<Json<CleanupStatus>> {
+    Ok(Json(state.keeper.admin().cleanup_status(&actor).await?))
 }
 
-/// Recorded runs, newest first.
+/// Recorded runs, newest first (tenant admins: their tenant's manual runs only).
 #[utoipa::path(
     get, path = "/api/admin/sessions/cleanup/runs", tag = "cleanup",
     params(PageParams),
@@ -34,10 +37,10 @@ pub async fn status(State(state): State<AppState>, _caller: AdminCaller) -> Json
 )]
 pub async fn runs(
     State(state): State<AppState>,
-    _caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<CleanupRunList>> {
-    Ok(Json(state.keeper.admin().cleanup_runs(p).await?))
+    Ok(Json(state.keeper.admin().cleanup_runs(&actor, p).await?))
 }
 
 /// Runs a cleanup now (tenant admins: of their tenant's sessions only).

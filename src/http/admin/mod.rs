@@ -15,6 +15,8 @@ pub mod whoami;
 
 use super::AppState;
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post};
 
 /// Every admin route as `(method, path, handler)`: the router is built from this table and the
@@ -103,10 +105,20 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// Every admin route, each answer marked `Cache-Control: no-store`: they carry e-mails, IP
+/// addresses and user agents, which no browser or proxy cache should keep.
 pub fn router() -> Router<AppState> {
     routes()
         .into_iter()
         .fold(Router::new(), |r, (_, path, handler)| {
             r.route(path, handler)
         })
+        .route_layer(axum::middleware::map_response(no_store))
+}
+
+async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -2,6 +2,7 @@
 //! overrides on the configured policy, confined to the caller's tenant).
 
 use super::audit::Record;
+use super::tenant_rule::Target;
 use super::types::{CleanupRequest, CleanupRunList, PageParams};
 use super::{Actor, AdminService, invalid_cursor, page_limit};
 use crate::cleanup::{CleanupError, CleanupStatus};
@@ -14,11 +15,21 @@ use serde_json::json;
 
 impl AdminService {
     /// The service's live state (from memory) and the limits a manual run's policy must keep.
-    pub fn cleanup_status(&self) -> CleanupStatus {
-        self.cleanup.status()
+    /// A tenant admin gets the schedule, the policy and the limits, and whether a run is in
+    /// progress (a manual run would be refused), but not the runs' ids, counts or totals,
+    /// which are the whole server's (the tenant rule: [`Target::Server`]).
+    pub async fn cleanup_status(&self, actor: &Actor) -> Result<CleanupStatus> {
+        let status = self.cleanup.status();
+        if self.authorize(actor, Target::Server).await? {
+            Ok(status)
+        } else {
+            Ok(status.for_tenant())
+        }
     }
 
-    pub async fn cleanup_runs(&self, p: PageParams) -> Result<CleanupRunList> {
+    /// The run history, newest first; a tenant admin sees only the manual runs confined to
+    /// their tenant.
+    pub async fn cleanup_runs(&self, actor: &Actor, p: PageParams) -> Result<CleanupRunList> {
         let limit = page_limit(p.limit, limits::PAGE)?;
         let before = match p.cursor.as_deref() {
             None => None,
@@ -27,7 +38,7 @@ impl AdminService {
         let page = self
             .core
             .store()
-            .list_cleanup_runs(limit, before.as_ref())
+            .list_cleanup_runs(limit, before.as_ref(), actor.scope.tenant())
             .await?;
         Ok(CleanupRunList {
             runs: page.runs,

@@ -2,7 +2,7 @@
 //! read, and a user's own (`AuthService::session_history`).
 
 use super::types::{EndedList, EndedParams, EndedView, PageParams};
-use super::{Actor, AdminService, invalid_cursor, page_limit};
+use super::{Actor, AdminService, invalid_cursor, page_limit, text};
 use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::ending::{EndReason, EndedSession};
 use crate::domain::limits;
@@ -63,7 +63,7 @@ impl AdminService {
         }
         let q = EndedQuery {
             tenant: scope.tenant().map(str::to_owned),
-            user_id: p.user_id,
+            user_id: text("userId", p.user_id, limits::ID_LEN)?,
             reason: p.reason,
             ended_from: parse_time("endedFrom", p.ended_from)?,
             ended_to: parse_time("endedTo", p.ended_to)?,

@@ -51,6 +51,7 @@ impl AdminService {
     pub async fn clear_sign_in_lock(&self, actor: &Actor, email: &str) -> Result<ClearedBody> {
         global_only(actor)?;
         let email = email.trim().to_lowercase();
+        super::required("email", &email, crate::domain::input::EMAIL_LEN)?;
         let cleared = self.core.rate_limiter().clear_account(&email).await?;
         let record = Record {
             action: "sign_in_lock.clear",

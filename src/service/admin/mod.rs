@@ -9,6 +9,7 @@ mod cleanup;
 mod history;
 mod locks;
 mod sessions;
+pub mod tenant_rule;
 pub mod types;
 pub mod users;
 mod webhooks;
@@ -16,7 +17,8 @@ mod webhooks;
 use super::{Core, Error, Result};
 use crate::cleanup::CleanupService;
 use crate::config::TenantSource;
-use crate::domain::limits::PageSize;
+use crate::domain::input;
+use crate::domain::limits::{self, PageSize};
 use crate::domain::model::SessionWithUser;
 use crate::domain::{Scope, User};
 use std::sync::Arc;
@@ -95,8 +97,10 @@ impl Actor {
     /// The scope of a request that names `requested` (or no) tenant: a global caller narrows
     /// to it, a tenant admin may only name their own.
     pub fn narrow(&self, requested: Option<&str>) -> Result<Scope> {
+        if let Some(t) = requested {
+            required("tenantId", t, limits::ID_LEN)?;
+        }
         match (&self.scope, requested) {
-            (_, Some("")) => Err(Error::Validation("tenantId must not be empty".into())),
             (Scope::All, Some(t)) => Ok(Scope::Tenant(t.to_owned())),
             (Scope::All, None) => Ok(Scope::All),
             (Scope::Tenant(own), Some(t)) if own != t => Err(forbidden_tenant()),
@@ -187,16 +191,21 @@ pub fn page_limit(limit: Option<u32>, size: PageSize) -> Result<u32> {
     }
 }
 
-/// Rejects empty and oversized free-text inputs, naming the field.
+/// Rejects empty, oversized and control-character free-text inputs, naming the field
+/// ([`input::check`], the one rule for text that reaches a query).
 pub(crate) fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
     match value {
         None => Ok(None),
-        Some(v) if v.is_empty() => Err(Error::Validation(format!("{field} must not be empty"))),
-        Some(v) if v.len() > max => Err(Error::Validation(format!(
-            "{field} is longer than {max} characters"
-        ))),
-        Some(v) => Ok(Some(v)),
+        Some(v) => {
+            input::check(&v, max).map_err(|r| Error::Validation(r.message(field)))?;
+            Ok(Some(v))
+        }
     }
+}
+
+/// One required id or token (path segment or body field), checked as [`text`] checks.
+pub(crate) fn required(field: &str, value: &str, max: usize) -> Result<()> {
+    input::check(value, max).map_err(|r| Error::Validation(r.message(field)))
 }
 
 pub(crate) fn invalid_cursor() -> Error {

@@ -51,10 +51,8 @@ fn session_ids(mut ids: Vec<String>) -> Result<Vec<String>> {
             "sessionIds must hold 1 to {BULK_DELETE_IDS} ids"
         )));
     }
-    if ids.iter().any(|id| id.is_empty() || id.len() > ID_LEN) {
-        return Err(Error::Validation(format!(
-            "sessionIds must be non-empty strings of at most {ID_LEN} characters"
-        )));
+    for id in &ids {
+        super::required("sessionIds[]", id, ID_LEN)?;
     }
     ids.sort();
     ids.dedup();
@@ -246,6 +244,7 @@ impl AdminService {
             ip: text("ipAddress", req.ip_address, IP_LEN)?,
             user_agent: text("userAgentContains", req.user_agent_contains, USER_AGENT_LEN)?,
             keep_id: None,
+            spare_role: Self::spared_role(actor),
         };
         let has_criteria = c.session_ids.is_some()
             || c.user_id.is_some()
@@ -316,11 +315,7 @@ impl AdminService {
 
     /// Deletes one session. Another tenant's session reads as missing, so ids cannot be probed.
     pub async fn revoke_session(&self, actor: &Actor, id: &str) -> Result<RevokeResult> {
-        if id.is_empty() || id.len() > ID_LEN {
-            return Err(Error::Validation(format!(
-                "the session id must be 1 to {ID_LEN} characters"
-            )));
-        }
+        super::required("the session id", id, ID_LEN)?;
         let not_found = || Error::NotFound {
             code: "SESSION_NOT_FOUND",
             message: "Session not found".into(),
@@ -332,6 +327,10 @@ impl AdminService {
             .find_admin_session(id)
             .await?
             .ok_or_else(not_found)?;
+        // The tenant rule: a global admin's session reads as missing to a tenant admin.
+        if !self.may_end_session_of(actor, &found.user_id).await? {
+            return Err(not_found());
+        }
         if !self
             .core
             .store()

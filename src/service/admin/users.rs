@@ -5,6 +5,7 @@
 //! would let them reach past their tenant.
 
 use super::audit::Record;
+use super::tenant_rule::Target;
 use super::types::*;
 use super::{ADMIN_ROLE, Actor, AdminService, text};
 use crate::domain::ending::EndReason;
@@ -267,26 +268,32 @@ impl AdminService {
         }
     }
 
-    /// The target user, when the actor may act on them. `perm` names the refusal.
-    async fn target_user(&self, actor: &Actor, user_id: &str, perm: Permission) -> Result<User> {
-        if user_id.is_empty() || user_id.len() > ID_LEN {
-            return Err(Error::Validation(format!(
-                "userId must be 1 to {ID_LEN} characters"
-            )));
-        }
-        let user = self.core.store().find_user(user_id).await?;
-        let Scope::Tenant(tenant) = &actor.scope else {
-            return user.ok_or_else(user_not_found);
+    /// The target user, when the actor may act on them ([`AdminService::authorize`], the
+    /// tenant rule). `perm` names the refusal; tenant admins learn nothing about users they
+    /// may not reach, not even whether they exist.
+    async fn target_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        perm: Permission,
+        wide: bool,
+    ) -> Result<User> {
+        super::required("userId", user_id, ID_LEN)?;
+        let Some(user) = self.core.store().find_user(user_id).await? else {
+            return Err(match actor.scope {
+                Scope::All => user_not_found(),
+                Scope::Tenant(_) => perm.denied(),
+            });
         };
-        // Tenant admins learn nothing about users outside their tenant, not even existence.
-        match user {
-            Some(u)
-                if !u.has_role(ADMIN_ROLE)
-                    && self.core.store().user_in_tenant(&u.id, tenant).await? =>
-            {
-                Ok(u)
-            }
-            _ => Err(perm.denied()),
+        let target = if wide {
+            Target::UserWide(&user)
+        } else {
+            Target::UserSessions(&user)
+        };
+        if self.authorize(actor, target).await? {
+            Ok(user)
+        } else {
+            Err(perm.denied())
         }
     }
 
@@ -297,7 +304,9 @@ impl AdminService {
         actor: &Actor,
         user_id: &str,
     ) -> Result<SessionsEnvelope> {
-        let user = self.target_user(actor, user_id, LIST_SESSIONS).await?;
+        let user = self
+            .target_user(actor, user_id, LIST_SESSIONS, false)
+            .await?;
         let mut sessions = self
             .core
             .store()
@@ -323,11 +332,7 @@ impl AdminService {
     /// Better Auth's `revoke-user-session`. Succeeds when there is no such session, as Better
     /// Auth does; another tenant's session is refused.
     pub async fn revoke_user_session(&self, actor: &Actor, token: &str) -> Result<SuccessBody> {
-        if token.is_empty() || token.len() > TOKEN_LEN {
-            return Err(Error::Validation(format!(
-                "sessionToken must be 1 to {TOKEN_LEN} characters"
-            )));
-        }
+        super::required("sessionToken", token, TOKEN_LEN)?;
         let id = match parse_session_ref(token) {
             Some(id) => Some(id.to_owned()),
             None => self.core.find_session(token).await?.map(|f| f.session.id),
@@ -340,7 +345,8 @@ impl AdminService {
             return Ok(SuccessBody { success: true });
         };
         if let Scope::Tenant(t) = &actor.scope
-            && session.tenant_id.as_deref() != Some(t.as_str())
+            && (session.tenant_id.as_deref() != Some(t.as_str())
+                || !self.may_end_session_of(actor, &session.user_id).await?)
         {
             return Err(REVOKE_SESSIONS.denied());
         }
@@ -367,10 +373,13 @@ impl AdminService {
     }
 
     pub async fn revoke_user_sessions(&self, actor: &Actor, user_id: &str) -> Result<SuccessBody> {
-        let user = self.target_user(actor, user_id, REVOKE_SESSIONS).await?;
+        let user = self
+            .target_user(actor, user_id, REVOKE_SESSIONS, false)
+            .await?;
         let c = DeleteCriteria {
             user_id: Some(user.id.clone()),
             tenant: actor.scope.tenant().map(str::to_owned),
+            spare_role: Self::spared_role(actor),
             ..Default::default()
         };
         let record = actor.ending(&self.core, EndReason::RevokedByAdmin);
@@ -410,7 +419,7 @@ impl AdminService {
                 )));
             }
         };
-        let user = self.target_user(actor, &body.user_id, BAN).await?;
+        let user = self.target_user(actor, &body.user_id, BAN, true).await?;
         let ban = Ban {
             reason: reason.clone(),
             expires,
@@ -438,7 +447,7 @@ impl AdminService {
     }
 
     pub async fn unban_user(&self, actor: &Actor, user_id: &str) -> Result<UserEnvelope> {
-        let user = self.target_user(actor, user_id, BAN).await?;
+        let user = self.target_user(actor, user_id, BAN, true).await?;
         let (user, _) = self
             .core
             .store()
@@ -466,11 +475,13 @@ impl AdminService {
                 "role must be a role name or a list of 1 to {MAX_ROLES} role names (letters, digits, - _ : .)"
             )));
         }
-        if actor.scope != Scope::All && roles.iter().any(|r| r == ADMIN_ROLE) {
+        if actor.scope != Scope::All && roles.iter().any(|r| r.eq_ignore_ascii_case(ADMIN_ROLE)) {
             return Err(SET_ROLE.denied());
         }
         let role = roles.join(",");
-        let user = self.target_user(actor, &body.user_id, SET_ROLE).await?;
+        let user = self
+            .target_user(actor, &body.user_id, SET_ROLE, true)
+            .await?;
         let user = self
             .core
             .store()
@@ -500,7 +511,9 @@ impl AdminService {
             return Err(Error::Validation("newPassword cannot be empty".into()));
         }
         crate::service::check_password(&body.new_password)?;
-        let user = self.target_user(actor, &body.user_id, SET_PASSWORD).await?;
+        let user = self
+            .target_user(actor, &body.user_id, SET_PASSWORD, true)
+            .await?;
         let algorithm = self.core.config().session.password_hash;
         let password = body.new_password;
         let hash = self

@@ -57,12 +57,31 @@ impl SqlStore<Postgres> {
         schema: Schema,
         pooler: Pooler,
     ) -> Result<Self, StoreError> {
+        Self::connect_bounded(url, max_connections, schema, pooler, None).await
+    }
+
+    /// [`Self::connect`] with a statement timeout: a start-up option of direct connections;
+    /// behind a transaction-mode pooler (which refuses start-up options, and where a session
+    /// `SET` would leak to other clients) only the client-side deadline applies.
+    pub async fn connect_bounded(
+        url: &str,
+        max_connections: u32,
+        schema: Schema,
+        pooler: Pooler,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("sessionkeeper");
         let options = match pooler {
             // UTC sessions: a `timestamp` column without time zone (Prisma's and Drizzle's
             // default for Better Auth's dates) is then read and written as UTC, as Better Auth
             // means it.
-            Pooler::None => options.options([("TimeZone", "UTC")]),
+            Pooler::None => match statement_timeout {
+                Some(t) => options.options([
+                    ("TimeZone", "UTC".to_owned()),
+                    ("statement_timeout", format!("{}ms", t.as_millis())),
+                ]),
+                None => options.options([("TimeZone", "UTC".to_owned())]),
+            },
             Pooler::Transaction => pooler::connect_options(options),
         };
         let pool = super::pool::options::<Postgres>()
@@ -75,7 +94,8 @@ impl SqlStore<Postgres> {
             super::pool::lookup_size(max_connections),
             pool.options().get_acquire_timeout(),
         );
-        Ok(Self::with_pools(pool, lookups, schema, pooler))
+        Ok(Self::with_pools(pool, lookups, schema, pooler)
+            .with_statement_timeout(statement_timeout))
     }
 }
 
@@ -126,7 +146,17 @@ impl Engine for Postgres {
         for (table, mut migrator) in wanted {
             migrator.dangerous_set_table_name(table);
             match pooler {
-                Pooler::None => migrator.run(pool).await?,
+                // On a connection of its own, closed afterwards: a migration may build an
+                // index for longer than any statement timeout.
+                Pooler::None => {
+                    let mut conn = pool.acquire().await?.detach();
+                    sqlx::query("SET statement_timeout = 0")
+                        .execute(&mut conn)
+                        .await?;
+                    let ran = migrator.run_direct(None, &mut conn, false).await;
+                    let _ = sqlx::Connection::close(conn).await;
+                    ran?
+                }
                 // sqlx's migrator holds a session-level advisory lock and caches named
                 // statements: neither survives a transaction-mode pooler.
                 Pooler::Transaction => pooler::check_applied(pool, &migrator, table).await?,
@@ -159,6 +189,12 @@ impl Engine for Postgres {
     ) -> Result<PgRow, sqlx::Error> {
         let mut tx = Self::begin_write(pool, pooler).await?;
         sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .persistent(named(pooler))
+            .execute(&mut *tx)
+            .await?;
+        // A background count of the whole table, which may outlast a statement timeout
+        // meant for requests.
+        sqlx::query("SET LOCAL statement_timeout = 0")
             .persistent(named(pooler))
             .execute(&mut *tx)
             .await?;

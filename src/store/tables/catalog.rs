@@ -2,9 +2,10 @@
 //! and `migrate --indexes`. Read-only except for [`CatalogStore::create_index`].
 
 use super::Schema;
+use crate::config::Pooler;
 use crate::store::engine::{Args, Engine, Read, Run};
 use crate::store::sql_store::SqlStore;
-use crate::store::{Result, Store};
+use crate::store::{Backend, Result, Store};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -50,12 +51,10 @@ impl<DB: Engine> CatalogStore for SqlStore<DB> {
     }
 
     fn with_schema(&self, schema: Schema) -> Arc<dyn Store> {
-        Arc::new(SqlStore::with_pools(
-            self.pool.clone(),
-            self.lookups.clone(),
-            schema,
-            self.pooler,
-        ))
+        Arc::new(
+            SqlStore::with_pools(self.pool.clone(), self.lookups.clone(), schema, self.pooler)
+                .with_statement_timeout(self.statement_timeout),
+        )
     }
 
     async fn table_columns(&self, table: &str) -> Result<Option<Vec<ColumnInfo>>> {
@@ -101,6 +100,19 @@ impl<DB: Engine> CatalogStore for SqlStore<DB> {
 
     async fn run_index_ddl(&self, sql: String) -> Result<()> {
         // The simple protocol runs the statement on its own, outside any transaction.
-        Ok(self.pool.acquire().await?.execute_raw(sql).await?)
+        let mut conn = self.pool.acquire().await?;
+        if DB::BACKEND == Backend::Postgres
+            && self.pooler == Pooler::None
+            && self.statement_timeout.is_some()
+        {
+            // An index build may take longer than any statement timeout: on a connection
+            // taken out of the pool, so that the setting goes with it.
+            let mut conn = conn.detach();
+            conn.execute_raw("SET statement_timeout = 0".into()).await?;
+            let built = conn.execute_raw(sql).await;
+            let _ = sqlx::Connection::close(conn).await;
+            return Ok(built?);
+        }
+        Ok(conn.execute_raw(sql).await?)
     }
 }

@@ -135,7 +135,7 @@ pub fn decode_admin_session<R: Read>(r: &R) -> Result<AdminSession, sqlx::Error>
 }
 
 /// `sessionkeeper_cleanup_run`'s columns (our own table: no mapping).
-pub const RUN_COLUMNS: [&str; 14] = [
+pub const RUN_COLUMNS: [&str; 15] = [
     "id",
     "trigger",
     "dryRun",
@@ -150,6 +150,7 @@ pub const RUN_COLUMNS: [&str; 14] = [
     "outcome",
     "error",
     "verifications",
+    "tenantId",
 ];
 
 fn count(n: i64) -> u64 {
@@ -182,6 +183,7 @@ pub fn decode_run<R: Read>(r: &R) -> Result<CleanupRun, StoreError> {
         duration_ms: r.opt_int("durationMs")?.map(count),
         outcome: Outcome::parse(&outcome).ok_or_else(|| bad("outcome", &outcome))?,
         error: r.opt_text("error")?,
+        tenant_id: r.opt_text("tenantId")?,
         sample: None,
     })
 }

@@ -57,12 +57,13 @@ pub async fn open_checked(
             "{path} does not exist: in shared mode DATABASE_URL must name the Better Auth app's existing database (sessionkeeper does not create it)"
         )));
     }
-    let store = store::open(
+    let store = store::open_bounded(
         &config.database_url,
         config.database_max_connections,
         schema_for(config),
         config.mode,
         config.database_pooler,
+        statement_timeout(config),
     )
     .await?;
     if config.mode == Mode::Owned {
@@ -111,12 +112,13 @@ pub async fn open_read_only(config: &Config) -> Result<Arc<dyn Store>, OpenError
         )));
     }
     // Shared mode's connection settings are the ones that write nothing.
-    let store = store::open(
+    let store = store::open_bounded(
         &config.database_url,
         config.database_max_connections,
         schema_for(config),
         Mode::Shared,
         config.database_pooler,
+        statement_timeout(config),
     )
     .await?;
     let checked = match check::verify(&*store, &expectations(config)).await {
@@ -129,6 +131,12 @@ pub async fn open_read_only(config: &Config) -> Result<Arc<dyn Store>, OpenError
     } else {
         store.with_schema(checked.schema)
     })
+}
+
+/// `DATABASE_STATEMENT_TIMEOUT_SECONDS`; `None` when 0.
+fn statement_timeout(config: &Config) -> Option<std::time::Duration> {
+    (config.database_statement_timeout_seconds > 0)
+        .then(|| std::time::Duration::from_secs(config.database_statement_timeout_seconds))
 }
 
 /// Runs the migrations over `DATABASE_DIRECT_URL` when one is set (as Prisma's `directUrl`),

@@ -9,6 +9,7 @@ mod bad_input;
 mod better_auth;
 mod bulk_delete;
 mod cleanup;
+mod hardening;
 mod listing;
 mod openapi;
 mod stats;
