@@ -117,6 +117,11 @@ impl CleanupSql {
         );
 
         let run_cols = RUN_COLUMNS.map(q).join(", ");
+        // One placeholder per column, and one for the instance.
+        let run_params = (1..=RUN_COLUMNS.len() + 1)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         // Every column but the key is rewritten, and the instance that ran it.
         let updates = RUN_COLUMNS[1..]
             .iter()
@@ -227,7 +232,7 @@ impl CleanupSql {
             )),
             record_run: leak(format!(
                 "INSERT INTO \"sessionkeeper_cleanup_run\" ({run_cols}, \"instance\") \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 VALUES ({run_params}) \
                  ON CONFLICT (\"id\") DO UPDATE SET {updates}"
             )),
             abandon_runs: leak(
