@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod axum_service;
 mod cleanup;
+mod cleanup_absolute;
 mod cleanup_cli;
 mod cleanup_fault;
 mod cleanup_multi;
