@@ -300,7 +300,7 @@ impl CleanupService {
             tracing::warn!(
                 target: "sessionkeeper::cleanup",
                 run_id = %run.run_id, trigger = run.trigger.as_str(), dry_run = run.dry_run,
-                outcome = run.outcome.as_str(), expired = c.expired, inactive = c.inactive,
+                outcome = run.outcome.as_str(), expired = c.expired, absolute = c.absolute, inactive = c.inactive,
                 excess = c.excess, total = run.total, duration_ms = run.duration_ms,
                 error = run.error.as_deref().unwrap_or_default(),
                 "cleanup run failed; the next run will retry"
@@ -309,7 +309,7 @@ impl CleanupService {
             tracing::info!(
                 target: "sessionkeeper::cleanup",
                 run_id = %run.run_id, trigger = run.trigger.as_str(), dry_run = run.dry_run,
-                outcome = run.outcome.as_str(), expired = c.expired, inactive = c.inactive,
+                outcome = run.outcome.as_str(), expired = c.expired, absolute = c.absolute, inactive = c.inactive,
                 excess = c.excess, total = run.total, duration_ms = run.duration_ms,
                 "cleanup run finished"
             );
@@ -319,14 +319,16 @@ impl CleanupService {
 
 /// Whether a run can set the session gauges from one count taken as it starts, less what it
 /// deleted: true when every deleted row's status is known from its layer, that is, when the
-/// excess layer (if on) chooses among active sessions only, the other two layers being on.
+/// excess layer (if on) chooses among active sessions only, the other two layers being on,
+/// and the absolute layer is off (its rows are active or inactive by status).
 /// The count before the deletes reads a clean table; one after them would also prune every
 /// page the run touched and set the hint bits of every deleted row, which after 600,000
 /// deletes under load took more than half as long as the deleting (bench/cleanup/README.md).
 /// The gauges then describe the table as of the run's start, less what the run deleted.
 fn derives_gauges(policy: &CleanupPolicy) -> bool {
-    !policy.enforce_session_limits
-        || (policy.clean_expired_tokens && policy.clean_inactive_sessions)
+    policy.absolute_timeout_seconds.is_none()
+        && (!policy.enforce_session_limits
+            || (policy.clean_expired_tokens && policy.clean_inactive_sessions))
 }
 
 fn set_gauges(last: &Mutex<Option<SessionGauges>>, g: SessionGauges) {
@@ -345,6 +347,9 @@ impl Batches<'_> {
         let policy = *self.criteria.policy;
         if policy.clean_expired_tokens {
             self.delete_per_row(RowLayer::Expired).await?;
+        }
+        if self.criteria.absolute_on() {
+            self.delete_per_row(RowLayer::Absolute).await?;
         }
         if policy.clean_inactive_sessions {
             self.delete_per_row(RowLayer::Inactive).await?;
@@ -434,6 +439,7 @@ impl Batches<'_> {
             let span = batch_span(layer.into());
             let n = match layer {
                 RowLayer::Expired => store.delete_expired_batch(&self.criteria, batch),
+                RowLayer::Absolute => store.delete_absolute_batch(&self.criteria, batch),
                 RowLayer::Inactive => store.delete_inactive_batch(&self.criteria, batch),
             }
             .instrument(span.clone())

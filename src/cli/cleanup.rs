@@ -153,27 +153,37 @@ fn summary(run: &CleanupRun) -> String {
     table.load_style(UTF8_FULL_CONDENSED);
     table.set_header(vec!["layer", "enabled", verb]);
     let p = &run.policy;
-    let rows = [
+    // The absolute layer's row only where it is configured: the table is unchanged elsewhere.
+    let absolute = p.absolute_timeout_seconds.map(|s| {
         (
+            "absolute",
+            true,
+            run.counts.absolute,
+            format!(" (> {s} s since sign-in)"),
+        )
+    });
+    let rows = [
+        Some((
             "expired",
             p.clean_expired_tokens,
             run.counts.expired,
             String::new(),
-        ),
-        (
+        )),
+        absolute,
+        Some((
             "inactive",
             p.clean_inactive_sessions,
             run.counts.inactive,
             format!(" (> {} days)", p.inactivity_days),
-        ),
-        (
+        )),
+        Some((
             "excess",
             p.enforce_session_limits,
             run.counts.excess,
             format!(" (> {} per user)", p.max_sessions_per_user),
-        ),
+        )),
     ];
-    for (name, on, n, note) in rows {
+    for (name, on, n, note) in rows.into_iter().flatten() {
         table.add_row(vec![
             format!("{name}{note}"),
             if on { "yes" } else { "no" }.to_string(),

@@ -134,6 +134,8 @@ impl Config {
         if !seen.contains("session_management.batch_size") && !self.is_postgres() {
             self.cleanup.batch_size = SQLITE_DEFAULT_BATCH_SIZE;
         }
+        // The cleanup's `absolute` layer sweeps by the timeout the checks enforce.
+        self.cleanup.policy.absolute_timeout_seconds = self.check_policy().absolute_seconds;
         if !seen.contains("session.secure_cookies") {
             self.session.secure_cookies = self.base_url.scheme() == "https";
         }

@@ -55,6 +55,7 @@ impl EndReason {
     pub fn of_layer(layer: Layer) -> Self {
         match layer {
             Layer::Expired => EndReason::Expired,
+            Layer::Absolute => EndReason::AbsoluteTimeout,
             Layer::Inactive => EndReason::Inactive,
             Layer::Excess => EndReason::EvictedLimit,
         }

@@ -11,6 +11,11 @@ pub struct CleanupPolicy {
     pub inactivity_days: u32,
     pub enforce_session_limits: bool,
     pub max_sessions_per_user: u32,
+    /// The `absolute` layer: sessions older than this since `createdAt`, in seconds
+    /// (`SESSION_ABSOLUTE_TIMEOUT_*`); `None` is off. Left out of the JSON when off, so the
+    /// policy's shape is unchanged for deployments that do not use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute_timeout_seconds: Option<i64>,
 }
 
 impl Default for CleanupPolicy {
@@ -21,6 +26,7 @@ impl Default for CleanupPolicy {
             inactivity_days: 30,
             enforce_session_limits: true,
             max_sessions_per_user: 10,
+            absolute_timeout_seconds: None,
         }
     }
 }

@@ -71,6 +71,10 @@ impl Outcome {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LayerCounts {
     pub expired: u64,
+    /// Sessions past the absolute timeout (the `absolute` layer). Left out of the JSON when 0,
+    /// like `verifications`, so the shape clients know is unchanged until it counts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub absolute: u64,
     pub inactive: u64,
     pub excess: u64,
     /// Expired rows of Better Auth's `verification` table. Not sessions: not in `total`.
@@ -85,11 +89,12 @@ fn is_zero(n: &u64) -> bool {
 
 impl LayerCounts {
     pub fn total(&self) -> u64 {
-        self.expired + self.inactive + self.excess
+        self.expired + self.absolute + self.inactive + self.excess
     }
     pub fn get_mut(&mut self, layer: Layer) -> &mut u64 {
         match layer {
             Layer::Expired => &mut self.expired,
+            Layer::Absolute => &mut self.absolute,
             Layer::Inactive => &mut self.inactive,
             Layer::Excess => &mut self.excess,
         }
@@ -97,6 +102,7 @@ impl LayerCounts {
     pub fn get(&self, layer: Layer) -> u64 {
         match layer {
             Layer::Expired => self.expired,
+            Layer::Absolute => self.absolute,
             Layer::Inactive => self.inactive,
             Layer::Excess => self.excess,
         }

@@ -10,7 +10,7 @@ use super::outbox::NewEvent;
 use super::sql_store::SqlStore;
 use super::tables::rows::decode_run;
 use super::{Result, StoreError};
-use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
+use crate::domain::cleanup_plan::{Layer, absolute_cutoff, inactive_cutoff};
 use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::ending::{Actor, EndReason, Ending};
 use crate::domain::run::{CleanupRun, LayerCounts, SampleEntry};
@@ -54,6 +54,14 @@ impl Criteria<'_> {
     pub fn cutoff(&self) -> OffsetDateTime {
         inactive_cutoff(self.policy, self.now)
     }
+    /// Sessions created before this are past the absolute timeout (the epoch when it is off).
+    pub fn absolute_cutoff(&self) -> OffsetDateTime {
+        absolute_cutoff(self.policy, self.now)
+    }
+    /// Whether the `absolute` layer runs.
+    pub fn absolute_on(&self) -> bool {
+        self.policy.absolute_timeout_seconds.is_some()
+    }
 }
 
 /// Session counts by status (the definitions of the admin statistics).
@@ -81,6 +89,7 @@ impl SessionGauges {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowLayer {
     Expired,
+    Absolute,
     Inactive,
 }
 
@@ -88,6 +97,7 @@ impl From<RowLayer> for Layer {
     fn from(l: RowLayer) -> Layer {
         match l {
             RowLayer::Expired => Layer::Expired,
+            RowLayer::Absolute => Layer::Absolute,
             RowLayer::Inactive => Layer::Inactive,
         }
     }
@@ -197,6 +207,8 @@ pub trait CleanupStore: Send + Sync {
     ) -> Result<SessionGauges>;
     /// Deletes up to `limit` expired sessions; returns how many went.
     async fn delete_expired_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
+    /// Deletes up to `limit` unexpired sessions past the absolute timeout.
+    async fn delete_absolute_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
     /// Deletes up to `limit` inactive (unexpired) sessions.
     async fn delete_inactive_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
     /// The cleanup's deletes in physical order, where the backend has them (PostgreSQL);
@@ -291,6 +303,7 @@ fn layer_args<DB: Engine>(c: &Criteria<'_>) -> Args<DB> {
         .int(i64::from(c.policy.max_sessions_per_user))
         .flag(c.policy.clean_expired_tokens)
         .flag(c.policy.clean_inactive_sessions)
+        .time(c.absolute_cutoff())
 }
 
 impl<DB: Engine> SqlStore<DB> {
@@ -322,8 +335,19 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             let args = Args::new().time(c.now).opt_text(tenant);
             out.expired = self.count_rows(pick(&q.count_expired, c), args).await?;
         }
+        if c.absolute_on() {
+            let args = Args::new()
+                .time(c.now)
+                .time(c.absolute_cutoff())
+                .opt_text(tenant);
+            out.absolute = self.count_rows(pick(&q.count_absolute, c), args).await?;
+        }
         if c.policy.clean_inactive_sessions {
-            let args = Args::new().time(c.now).time(c.cutoff()).opt_text(tenant);
+            let args = Args::new()
+                .time(c.now)
+                .time(c.cutoff())
+                .time(c.absolute_cutoff())
+                .opt_text(tenant);
             out.inactive = self.count_rows(pick(&q.count_inactive, c), args).await?;
         }
         if c.policy.enforce_session_limits {
@@ -344,10 +368,21 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             self.sample_rows(sql, args, Layer::Expired, &mut out)
                 .await?;
         }
+        if c.absolute_on() && left(&out) > 0 {
+            let args = Args::new()
+                .time(c.now)
+                .time(c.absolute_cutoff())
+                .int(left(&out))
+                .opt_text(tenant);
+            let sql = pick(&q.sample_absolute, c);
+            self.sample_rows(sql, args, Layer::Absolute, &mut out)
+                .await?;
+        }
         if c.policy.clean_inactive_sessions && left(&out) > 0 {
             let args = Args::new()
                 .time(c.now)
                 .time(c.cutoff())
+                .time(c.absolute_cutoff())
                 .int(left(&out))
                 .opt_text(tenant);
             let sql = pick(&q.sample_inactive, c);
@@ -391,11 +426,25 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
 
+    async fn delete_absolute_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
+        let args = || {
+            Args::new()
+                .time(c.now)
+                .time(c.absolute_cutoff())
+                .int(i64::from(limit))
+                .opt_text(c.scope.tenant())
+        };
+        let del = pick_del(&self.sql.cleanup.delete_absolute, c);
+        let end = c.ending(Layer::Absolute);
+        Ok(self.delete_ending(del, args, end.as_ref()).await?)
+    }
+
     async fn delete_inactive_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
         let args = || {
             Args::new()
                 .time(c.now)
                 .time(c.cutoff())
+                .time(c.absolute_cutoff())
                 .int(i64::from(limit))
                 .opt_text(c.scope.tenant())
         };
@@ -526,6 +575,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             .opt_text(run.error.as_deref())
             .int(signed(run.counts.verifications))
             .opt_text(run.tenant_id.as_deref())
+            .int(signed(run.counts.absolute))
             .text(instance);
         if endpoints == 0 {
             self.execute(self.sql.cleanup.record_run, args).await?;
@@ -614,6 +664,7 @@ mod tests {
         };
         let deleted = LayerCounts {
             expired: 50,
+            absolute: 0,
             inactive: 15,
             excess: 30,
             verifications: 0,

@@ -1,8 +1,9 @@
 //! The SQL of the cleanup, built once per schema from the [`Schema`] names.
 //!
 //! Parameter layout shared by the layer statements: `$1` now, `$2` the inactivity cutoff, `$3`
-//! the per-user limit, `$4`/`$5` whether the expired/inactive layers are on. The excess layer
-//! keeps only sessions that no enabled earlier layer removes ("survivors"), so its statements
+//! the per-user limit, `$4`/`$5` whether the expired/inactive layers are on, `$6` the absolute
+//! cutoff (the epoch when that layer is off: no session is older). The inactive and excess
+//! layers keep only sessions that no enabled earlier layer removes ("survivors"), so their statements
 //! take the layer switches as parameters rather than assuming the earlier layers already ran:
 //! a dry run deletes nothing and must still count exactly what a real run would.
 //! Statements with a tenant scope come in pairs: `[unscoped, scoped]`, the tenant bound last.
@@ -16,6 +17,10 @@ use super::tables::{Schema, q};
 #[derive(Debug)]
 pub struct CleanupSql {
     pub count_expired: [&'static str; 2],
+    /// `$1` now, `$2` the absolute cutoff (then the sample's or batch's limit), the tenant.
+    pub count_absolute: [&'static str; 2],
+    pub sample_absolute: [&'static str; 2],
+    pub delete_absolute: [Del; 2],
     pub count_inactive: [&'static str; 2],
     pub count_excess: [&'static str; 2],
     pub sample_expired: [&'static str; 2],
@@ -55,7 +60,10 @@ impl CleanupSql {
             q(&s.created_at),
         );
         let survivor = |a: &str| {
-            format!("(NOT $4 OR {a}.{exp} >= $1) AND (NOT $5 OR {a}.{exp} < $1 OR {a}.{upd} >= $2)")
+            format!(
+                "(NOT $4 OR {a}.{exp} >= $1) AND (NOT $5 OR {a}.{exp} < $1 OR {a}.{upd} >= $2) \
+                 AND ({a}.{exp} < $1 OR {a}.{created} >= $6)"
+            )
         };
         let sample = |alias: &str| {
             select(
@@ -98,7 +106,7 @@ impl CleanupSql {
         let count_excess_scoped = format!(
             "SELECT COUNT(*) AS \"n\" FROM ({}) r WHERE r.sk_rank > $3 AND {}",
             ranked(&format!("AND s.{uid} IN ({over_limit_users})")),
-            schema.tenant_filter("r", 6)
+            schema.tenant_filter("r", 7)
         );
 
         // Deletes by primary key of a bounded selection (see `Dialect::delete_ids`).
@@ -137,12 +145,40 @@ impl CleanupSql {
                 2,
                 "",
             ),
-            count_inactive: scoped(
+            count_absolute: scoped(
                 &format!(
-                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"
                 ),
                 "s",
                 3,
+                "",
+            ),
+            sample_absolute: scoped(
+                &format!("SELECT {sample_s} FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"),
+                "s",
+                4,
+                &format!("ORDER BY s.{created}, s.{id} LIMIT $3"),
+            ),
+            delete_absolute: del(
+                scoped(
+                    &format!(
+                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"
+                    ),
+                    "s",
+                    4,
+                    &format!("ORDER BY s.{created} LIMIT $3{del_close}"),
+                ),
+                5,
+            ),
+            // Inactive: `$3` the absolute cutoff, so a dry run does not count twice a session
+            // that the absolute layer removes first.
+            count_inactive: scoped(
+                &format!(
+                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2 \
+                     AND s.{created} >= $3"
+                ),
+                "s",
+                4,
                 "",
             ),
             count_excess: [leak(count_excess_unscoped), leak(count_excess_scoped)],
@@ -155,11 +191,11 @@ impl CleanupSql {
             sample_inactive: scoped(
                 &format!(
                     "SELECT {sample_s} FROM {st} s \
-                     WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                     WHERE s.{exp} >= $1 AND s.{upd} < $2 AND s.{created} >= $3"
                 ),
                 "s",
-                4,
-                &format!("ORDER BY s.{upd}, s.{id} LIMIT $3"),
+                5,
+                &format!("ORDER BY s.{upd}, s.{id} LIMIT $4"),
             ),
             sample_excess: scoped(
                 &format!(
@@ -167,8 +203,8 @@ impl CleanupSql {
                     ranked(&format!("AND s.{uid} IN ({over_limit_users})"))
                 ),
                 "r",
-                7,
-                &format!("ORDER BY r.{uid}, r.sk_rank LIMIT $6"),
+                8,
+                &format!("ORDER BY r.{uid}, r.sk_rank LIMIT $7"),
             ),
             gauges: leak(format!(
                 "SELECT COUNT(*) AS \"total\", \
@@ -188,30 +224,31 @@ impl CleanupSql {
             delete_inactive: del(
                 scoped(
                     &format!(
-                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2"
+                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2 \
+                         AND s.{created} >= $3"
                     ),
                     "s",
-                    4,
-                    &format!("ORDER BY s.{upd} LIMIT $3{del_close}"),
+                    5,
+                    &format!("ORDER BY s.{upd} LIMIT $4{del_close}"),
                 ),
-                5,
+                6,
             ),
             users_over_limit: leak(format!(
-                "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $6 AND {} \
-                 GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $7",
+                "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $7 AND {} \
+                 GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $8",
                 survivor("s")
             )),
             delete_excess: del(
                 scoped(
                     &format!(
                         "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
-                        ranked(&format!("AND s.{uid} > $6 AND s.{uid} <= $7"))
+                        ranked(&format!("AND s.{uid} > $7 AND s.{uid} <= $8"))
                     ),
                     "r",
-                    9,
-                    &format!("LIMIT $8{del_close}"),
+                    10,
+                    &format!("LIMIT $9{del_close}"),
                 ),
-                10,
+                11,
             ),
             acquire_lease: leak(acquire_lease),
             lease_holder: leak(format!(

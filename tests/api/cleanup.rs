@@ -63,6 +63,7 @@ fn policy(expired: bool, inactive: bool, excess: bool) -> CleanupPolicy {
         inactivity_days: 30,
         enforce_session_limits: excess,
         max_sessions_per_user: 3,
+        absolute_timeout_seconds: None,
     }
 }
 

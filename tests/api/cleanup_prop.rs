@@ -16,7 +16,8 @@ const USERS: [&str; 4] = ["p0", "p1", "p2", "p3"];
 
 /// Times on a coarse grid around `now` so that ties and exact boundaries are common: expiry in
 /// half days from -3 to +3 (0 = exactly now), last activity 0 to 4 whole days ago (the
-/// inactivity timeout is 1 to 3 days), creation 0 or 1 hour before that.
+/// inactivity timeout is 1 to 3 days), creation 0 or 1 hour before that (the absolute timeout
+/// is off or 1 to 4 days, so creation exactly at its boundary is common too).
 #[derive(Debug, Clone)]
 struct Row {
     user: usize,
@@ -44,13 +45,16 @@ fn policies() -> impl Strategy<Value = CleanupPolicy> {
         1u32..=3,
         any::<bool>(),
         1u32..=4,
+        // The absolute timeout in whole days, on the same grid as creation: off or 1 to 4.
+        prop::option::of(1i64..=4),
     )
-        .prop_map(|(e, i, days, l, max)| CleanupPolicy {
+        .prop_map(|(e, i, days, l, max, abs)| CleanupPolicy {
             clean_expired_tokens: e,
             clean_inactive_sessions: i,
             inactivity_days: days,
             enforce_session_limits: l,
             max_sessions_per_user: max,
+            absolute_timeout_seconds: abs.map(|d| d * 86_400),
         })
 }
 
@@ -114,10 +118,16 @@ all_stores!(
             });
             let planned = planned(&sessions, &policy, now);
             let n = |l: Layer| planned.get(&l).map_or(0, |s| s.len() as u64);
-            let want = (n(Layer::Expired), n(Layer::Inactive), n(Layer::Excess));
+            let want = (
+                n(Layer::Expired),
+                n(Layer::Absolute),
+                n(Layer::Inactive),
+                n(Layer::Excess),
+            );
             prop_assert_eq!(
                 (
                     real.counts.expired,
+                    real.counts.absolute,
                     real.counts.inactive,
                     real.counts.excess
                 ),

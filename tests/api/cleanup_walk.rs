@@ -45,6 +45,7 @@ all_stores!(
             inactivity_days: 30,
             enforce_session_limits: false,
             max_sessions_per_user: 10,
+            absolute_timeout_seconds: None,
         };
 
         let dry = app

@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod axum_service;
 mod cleanup;
+mod cleanup_absolute;
 mod cleanup_cli;
 mod cleanup_crash;
 mod cleanup_fault;

@@ -91,6 +91,7 @@ const POLICY: CleanupPolicy = CleanupPolicy {
     inactivity_days: 30,
     enforce_session_limits: false,
     max_sessions_per_user: 10,
+    absolute_timeout_seconds: None,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,6 +122,7 @@ fn counts(plan: &BTreeMap<String, Layer>) -> serde_json::Value {
 fn policy() -> CleanupPolicy {
     CleanupPolicy {
         max_sessions_per_user: LIMIT,
+        absolute_timeout_seconds: None,
         ..CleanupPolicy::default()
     }
 }

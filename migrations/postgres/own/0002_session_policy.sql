@@ -8,3 +8,6 @@ create table if not exists "sessionkeeper_activity" (
 
 -- The cleanup's `verifications` layer: expired rows of Better Auth's verification table.
 alter table "sessionkeeper_cleanup_run" add column "verifications" bigint not null default 0;
+
+-- The cleanup's `absolute` layer: sessions past SESSION_ABSOLUTE_TIMEOUT_*.
+alter table "sessionkeeper_cleanup_run" add column "absolute" bigint not null default 0;

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 
 /// The statements of the walk. Per-row statements come in pairs, `[unscoped, scoped]`, and
-/// take the layer's own parameters first (expired: `$1` now; inactive: `$1` now, `$2`
-/// cutoff), then `from`, `to` (tids as text), the cap where there is one, and the tenant.
+/// take the layer's own parameters first (expired: `$1` now; absolute: `$1` now, `$2` the
+/// absolute cutoff; inactive: `$1` now, `$2` cutoff, `$3` the absolute cutoff), then `from`, `to` (tids as text), the cap where there is one, and the tenant.
 #[derive(Debug)]
 pub struct HeapSql {
     /// The quoted session table name (bound as `$1` of `heap_blocks`).
@@ -27,10 +27,12 @@ pub struct HeapSql {
     /// so a block range would read the whole table).
     heap_blocks: &'static str,
     expired_range: [Del; 2],
+    absolute_range: [Del; 2],
     inactive_range: [Del; 2],
     /// At most `limit` rows in physical order; returns the count and where the first row
     /// left over is (NULL when none).
     expired_capped: [Del; 2],
+    absolute_capped: [Del; 2],
     inactive_capped: [Del; 2],
 }
 
@@ -38,7 +40,7 @@ pub struct HeapSql {
 pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     let s = &schema.session;
     let st = q(&s.table);
-    let (exp, upd) = (q(&s.expires_at), q(&s.updated_at));
+    let (exp, upd, created) = (q(&s.expires_at), q(&s.updated_at), q(&s.created_at));
     // The recorded forms take the ending's parameters after the tenant's.
     let range_delete = |pred: &str, n: usize| -> [Del; 2] {
         let (from, to) = (n + 1, n + 2);
@@ -75,15 +77,18 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
         ]
     };
     let expired = format!("s.{exp} < $1");
-    let inactive = format!("s.{exp} >= $1 AND s.{upd} < $2");
+    let absolute = format!("s.{exp} >= $1 AND s.{created} < $2");
+    let inactive = format!("s.{exp} >= $1 AND s.{upd} < $2 AND s.{created} >= $3");
     HeapSql {
         session_table: leak(st.clone()),
         heap_blocks: "SELECT CASE WHEN CAST(current_setting('server_version_num') AS INT) >= 140000 \
              THEN pg_relation_size(CAST($1 AS regclass)) / CAST(current_setting('block_size') AS BIGINT) END AS \"blocks\"",
         expired_range: range_delete(&expired, 1),
-        inactive_range: range_delete(&inactive, 2),
+        absolute_range: range_delete(&absolute, 2),
+        inactive_range: range_delete(&inactive, 3),
         expired_capped: capped_delete(&expired, 1),
-        inactive_capped: capped_delete(&inactive, 2),
+        absolute_capped: capped_delete(&absolute, 2),
+        inactive_capped: capped_delete(&inactive, 3),
     }
 }
 
@@ -96,12 +101,13 @@ impl PgStore {
     }
 }
 
-/// The layer's own parameters: now, and for the inactive layer the cutoff.
+/// The layer's own parameters: now, then the cutoffs its predicate reads.
 fn layer_args(c: &Criteria<'_>, layer: RowLayer) -> Args<Postgres> {
     let args = Args::new().time(c.now);
     match layer {
         RowLayer::Expired => args,
-        RowLayer::Inactive => args.time(c.cutoff()),
+        RowLayer::Absolute => args.time(c.absolute_cutoff()),
+        RowLayer::Inactive => args.time(c.cutoff()).time(c.absolute_cutoff()),
     }
 }
 
@@ -137,6 +143,7 @@ impl HeapWalk for PgStore {
         let q = self.heap_sql()?;
         let (sql, end) = match layer {
             RowLayer::Expired => pick(&q.expired_range, c, layer),
+            RowLayer::Absolute => pick(&q.absolute_range, c, layer),
             RowLayer::Inactive => pick(&q.inactive_range, c, layer),
         };
         let mut args = layer_args(c, layer)
@@ -178,6 +185,7 @@ impl HeapWalk for PgStore {
         let q = self.heap_sql()?;
         let (sql, end) = match layer {
             RowLayer::Expired => pick(&q.expired_capped, c, layer),
+            RowLayer::Absolute => pick(&q.absolute_capped, c, layer),
             RowLayer::Inactive => pick(&q.inactive_capped, c, layer),
         };
         let mut args = layer_args(c, layer)

@@ -135,7 +135,7 @@ pub fn decode_admin_session<R: Read>(r: &R) -> Result<AdminSession, sqlx::Error>
 }
 
 /// `sessionkeeper_cleanup_run`'s columns (our own table: no mapping).
-pub const RUN_COLUMNS: [&str; 15] = [
+pub const RUN_COLUMNS: [&str; 16] = [
     "id",
     "trigger",
     "dryRun",
@@ -151,6 +151,7 @@ pub const RUN_COLUMNS: [&str; 15] = [
     "error",
     "verifications",
     "tenantId",
+    "absolute",
 ];
 
 fn count(n: i64) -> u64 {
@@ -173,6 +174,7 @@ pub fn decode_run<R: Read>(r: &R) -> Result<CleanupRun, StoreError> {
         policy: serde_json::from_str(&policy).map_err(|_| bad("policy", &policy))?,
         counts: LayerCounts {
             expired: count(r.int("expired")?),
+            absolute: count(r.int("absolute")?),
             inactive: count(r.int("inactive")?),
             excess: count(r.int("excess")?),
             verifications: count(r.int("verifications")?),
