@@ -21,6 +21,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Schema(String),
+    /// REDIS_URL is set but Redis does not answer.
+    #[error("cannot reach Redis at REDIS_URL ({url}): {message}")]
+    Secondary { url: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -37,6 +40,27 @@ pub fn ensure_secret(config: &mut Config) {
              other server. Set BETTER_AUTH_SECRET (32+ random characters) for anything but development."
         );
         config.secret = Some(Secret::new(crate::domain::ids::generate_id(48)));
+    }
+}
+
+/// Connects to the Better Auth app's Redis when `REDIS_URL` is set (the configuration has
+/// already checked that `SESSION_STORAGE` agrees), and checks that it answers.
+pub async fn open_secondary(
+    config: &Config,
+) -> Result<Option<Arc<crate::secondary::SecondaryStorage>>, StartError> {
+    let Some(url) = &config.secondary.redis_url else {
+        return Ok(None);
+    };
+    match crate::secondary::SecondaryStorage::connect(url, &config.secondary.prefix).await {
+        Ok(s) => Ok(Some(Arc::new(s))),
+        Err(e) => Err(StartError::Secondary {
+            url: crate::config::SETTINGS
+                .iter()
+                .find(|s| s.key == "secondary.redis_url")
+                .map(|s| crate::config::shown_value(config, s))
+                .unwrap_or_default(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -99,7 +123,10 @@ impl Application {
             ),
             None => None,
         };
-        let keeper = Arc::new(SessionKeeper::new(config, store, clock));
+        let secondary = open_secondary(&config).await?;
+        let keeper = Arc::new(SessionKeeper::with_secondary(
+            config, store, clock, secondary,
+        ));
         Ok(Self {
             keeper,
             listener,

@@ -277,6 +277,25 @@ impl Batches<'_> {
         if policy.enforce_session_limits {
             self.delete_excess().await?;
         }
+        self.sweep_secondary().await
+    }
+
+    /// With the app's Redis: removes there what the layers removed from the database (and
+    /// anything an earlier fault left). A Redis fault fails the run like a database fault.
+    async fn sweep_secondary(&mut self) -> Result<(), Halt> {
+        let Some(redis) = &self.service.secondary else {
+            return Ok(());
+        };
+        self.check_stop()?;
+        let swept = crate::secondary::reconcile::sweep(redis, self.service.store.as_ref())
+            .await
+            .map_err(|e| Halt::Failed(e.to_string()))?;
+        tracing::info!(
+            lists = swept.lists,
+            removed = swept.removed,
+            floored = swept.floored,
+            "secondary storage swept"
+        );
         Ok(())
     }
 

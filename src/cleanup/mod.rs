@@ -13,6 +13,7 @@ pub use status::{CleanupStatus, CleanupTotals};
 use crate::config::CleanupConfig;
 use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Clock, Scope};
+use crate::secondary::SecondaryStorage;
 use crate::store::cleanup::SessionGauges;
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,6 +51,8 @@ pub struct CleanupService {
     gauge_refresh: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the session gauges were last set to.
     gauges: Arc<Mutex<Option<SessionGauges>>>,
+    /// The Better Auth app's Redis: each real run ends with a sweep of it.
+    secondary: Option<Arc<SecondaryStorage>>,
 }
 
 #[derive(Default)]
@@ -66,6 +69,15 @@ struct Live {
 
 impl CleanupService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CleanupConfig) -> Arc<Self> {
+        Self::with_secondary(store, clock, config, None)
+    }
+
+    pub fn with_secondary(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: CleanupConfig,
+        secondary: Option<Arc<SecondaryStorage>>,
+    ) -> Arc<Self> {
         crate::metrics::handle();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         let instance_id = format!(
@@ -83,6 +95,7 @@ impl CleanupService {
             cancel: Mutex::new(CancellationToken::new()),
             gauge_refresh: Mutex::new(None),
             gauges: Arc::new(Mutex::new(None)),
+            secondary,
         })
     }
 

@@ -166,6 +166,7 @@ impl Config {
                 "DATABASE_POOLER is transaction but DATABASE_URL is not a postgres:// URL: the pooler setting is for PostgreSQL behind PgBouncer, Supavisor or RDS Proxy".into(),
             ));
         }
+        self.check_secondary()?;
         if self.rate_limit.storage == RateLimitStorage::Secondary {
             return Err(ConfigError::Conflict(
                 "RATE_LIMIT_STORAGE is secondary, but this build has no secondary storage (Redis) yet: the secondary-storage support must land first; use memory or database".into(),
@@ -178,6 +179,31 @@ impl Config {
             )));
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// `SESSION_STORAGE` and `REDIS_URL` must agree: Redis is used exactly when the app keeps
+    /// its sessions there, and only in shared mode (the owned-mode Redis cache is not built).
+    fn check_secondary(&self) -> Result<(), ConfigError> {
+        let sec = &self.secondary;
+        match (sec.session_storage, &sec.redis_url) {
+            (SessionStorage::Database, Some(_)) => Err(ConfigError::Conflict(
+                "REDIS_URL is set but SESSION_STORAGE is database: set SESSION_STORAGE=both when the Better Auth app has secondaryStorage with storeSessionInDatabase, or unset REDIS_URL".into(),
+            )),
+            (SessionStorage::Database, None) => Ok(()),
+            (s, None) => Err(ConfigError::Conflict(format!(
+                "SESSION_STORAGE is {} but REDIS_URL is not set: the sessions in Redis need its URL (redis://HOST:PORT)",
+                if s == SessionStorage::Both { "both" } else { "secondary" }
+            ))),
+            (_, Some(_)) if self.mode == Mode::Owned => Err(ConfigError::Conflict(
+                "REDIS_URL is set but SESSIONKEEPER_MODE is owned: this build uses Redis only in shared mode (SESSION_STORAGE=both); the owned-mode Redis session cache is not built yet".into(),
+            )),
+            (SessionStorage::Secondary, Some(_)) => Err(ConfigError::Conflict(
+                "SESSION_STORAGE is secondary, but this build manages Redis sessions only next to the session table: use both (Better Auth's storeSessionInDatabase: true); Redis-only apps are not supported yet".into(),
+            )),
+            (SessionStorage::Both, Some(_)) => Ok(()),
+        }
     }
 }
 

@@ -77,6 +77,38 @@ pub struct Config {
     pub schema: SchemaMapping,
     pub ops: OpsConfig,
     pub rate_limit: RateLimitConfig,
+    pub secondary: SecondaryConfig,
+}
+
+/// Where the Better Auth app keeps its sessions (`SESSION_STORAGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStorage {
+    /// The `session` table only (no `secondaryStorage`).
+    Database,
+    /// Redis only (`secondaryStorage` without `storeSessionInDatabase`).
+    Secondary,
+    /// Redis and the `session` table (`storeSessionInDatabase: true`).
+    Both,
+}
+
+/// Better Auth's secondary storage (Redis).
+#[derive(Debug, Clone)]
+pub struct SecondaryConfig {
+    /// `redis://` or `rediss://`; may hold a password, so it is shown redacted.
+    pub redis_url: Option<String>,
+    /// `@better-auth/redis-storage`'s `keyPrefix`.
+    pub prefix: String,
+    pub session_storage: SessionStorage,
+}
+
+impl Default for SecondaryConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            prefix: "better-auth:".into(),
+            session_storage: SessionStorage::Database,
+        }
+    }
 }
 
 /// Running it in production: metrics endpoint, traces, shutdown.
@@ -264,6 +296,7 @@ impl Default for Config {
                 shutdown_timeout_seconds: 25,
             },
             rate_limit: RateLimitConfig::default(),
+            secondary: SecondaryConfig::default(),
         }
     }
 }

@@ -131,6 +131,7 @@ impl AuthService {
             });
         }
         self.core.store().delete_user(&current.user.id).await?;
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         tracing::info!(user_id = %current.user.id, "user deleted their account");
         Ok(())
     }

@@ -270,6 +270,11 @@ impl AuthService {
         if data.session.is_expired(now) {
             if delete_expired && self.core.store().delete_session(&data.session.id).await? {
                 m::sessions_ended(EndReason::Expired, 1);
+                let s = &data.session;
+                if let Err(e) = self.core.secondary_remove_one(&s.token, &s.user_id).await {
+                    // The next cleanup sweep removes it; the caller's answer does not change.
+                    tracing::warn!(error = %e, "cannot remove an expired session from Redis");
+                }
             }
             return Ok(SessionCheck::Expired);
         }
@@ -308,6 +313,15 @@ impl AuthService {
             .delete_session_by_token(&self.core.token_key(token))
             .await?;
         m::sessions_ended(EndReason::SignOut, u64::from(deleted));
+        // Like Better Auth's deleteSession: the Redis copy goes whether or not a row did; its
+        // user is read from the stored value. A fault is left to the next cleanup sweep.
+        let gone = [crate::secondary::SessionRef {
+            token: self.core.token_key(token),
+            user_id: None,
+        }];
+        if let Err(e) = self.core.secondary_remove(&gone).await {
+            tracing::warn!(error = %e, "cannot remove a signed-out session from Redis");
+        }
         Ok(())
     }
 
@@ -352,6 +366,7 @@ impl AuthService {
             Some(s) if s.user_id == current.user.id => {
                 let deleted = self.core.store().delete_session(&s.id).await?;
                 m::sessions_ended(EndReason::Revoked, u64::from(deleted));
+                self.core.secondary_remove_one(&s.token, &s.user_id).await?;
                 Ok(s.id == current.session.id)
             }
             _ => Ok(false),
@@ -365,6 +380,7 @@ impl AuthService {
             .delete_user_sessions(&current.user.id, None, None)
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         Ok(n)
     }
 
@@ -377,6 +393,7 @@ impl AuthService {
             .delete_user_sessions(&current.user.id, Some(&current.session.id), Some(now))
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         Ok(n)
     }
 

@@ -31,6 +31,7 @@ pub use validator::{Validated, Validator, ValidatorError, ValidatorOptions};
 use crate::cleanup::CleanupService;
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::secondary::SecondaryStorage;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -44,8 +45,24 @@ impl SessionKeeper {
     /// `config.secret` must be set (start-up generates one in development). Creates the
     /// cleanup service too (not started: see [`CleanupService::start`]).
     pub fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let cleanup = CleanupService::new(store.clone(), clock.clone(), config.cleanup.clone());
-        let core = Arc::new(Core::new(config, store, clock));
+        Self::with_secondary(config, store, clock, None)
+    }
+
+    /// [`new`](Self::new) with the Better Auth app's Redis (`SESSION_STORAGE=both`): every
+    /// removal then reaches Redis too.
+    pub fn with_secondary(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secondary: Option<Arc<SecondaryStorage>>,
+    ) -> Self {
+        let cleanup = CleanupService::with_secondary(
+            store.clone(),
+            clock.clone(),
+            config.cleanup.clone(),
+            secondary.clone(),
+        );
+        let core = Arc::new(Core::new(config, store, clock, secondary));
         Self {
             auth: AuthService::new(core.clone()),
             admin: AdminService::new(core.clone(), cleanup),

@@ -9,6 +9,7 @@ use crate::domain::Clock;
 use crate::domain::cookie::{CookieNames, CookieSigner};
 use crate::domain::model::SessionWithUser;
 use crate::domain::token::TokenStorage;
+use crate::secondary::{SecondaryStorage, SessionRef, reconcile};
 use crate::store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -22,11 +23,18 @@ pub struct Core {
     token_storage: TokenStorage,
     hashing: HashingPool,
     rate_limiter: RateLimiter,
+    /// Redis, when the Better Auth app keeps its sessions there too (`SESSION_STORAGE=both`).
+    secondary: Option<Arc<SecondaryStorage>>,
 }
 
 impl Core {
     /// `config.secret` must be set (start-up generates one in development).
-    pub(super) fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub(super) fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secondary: Option<Arc<SecondaryStorage>>,
+    ) -> Self {
         let secret = config
             .secret
             .as_ref()
@@ -43,6 +51,7 @@ impl Core {
         let rate_limiter = RateLimiter::new(&config.rate_limit, store.clone(), clock.clone());
         Self {
             rate_limiter,
+            secondary,
             signer: CookieSigner::new(&secret),
             cookies,
             token_storage,
@@ -95,6 +104,58 @@ impl Core {
     /// The session a raw token names, with its user, expired or not.
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
         Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+    }
+
+    pub fn secondary(&self) -> Option<&Arc<SecondaryStorage>> {
+        self.secondary.as_ref()
+    }
+
+    /// After the database removed these sessions: removes them from Redis the way Better
+    /// Auth's `deleteSession` does. A no-op without Redis.
+    pub(super) async fn secondary_remove(&self, refs: &[SessionRef]) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        redis
+            .remove_sessions(refs)
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
+    }
+
+    /// [`secondary_remove`](Self::secondary_remove) for one session the database removed.
+    pub(super) async fn secondary_remove_one(&self, token: &str, user_id: &str) -> Result<()> {
+        if self.secondary.is_none() {
+            return Ok(());
+        }
+        self.secondary_remove(&[SessionRef {
+            token: token.to_owned(),
+            user_id: Some(user_id.to_owned()),
+        }])
+        .await
+    }
+
+    /// After a user-wide removal: the user's sessions in Redis that the database no longer
+    /// has are removed. A no-op without Redis.
+    pub(super) async fn secondary_reconcile_user(&self, user_id: &str) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        reconcile::reconcile_user(redis, self.store.as_ref(), user_id)
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
+    }
+
+    /// After a removal that may span users (bulk delete): a sweep of every listed session.
+    pub(super) async fn secondary_sweep(&self) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        reconcile::sweep(redis, self.store.as_ref())
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
     }
 
     /// Runs a password hash or verify on the hashing threads.

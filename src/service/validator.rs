@@ -119,7 +119,7 @@ impl Validator {
     ) -> Result<Self, ValidatorError> {
         let secret = config.secret.as_ref().ok_or(ValidatorError::NoSecret)?;
         let cache_keys = CookieCacheKeys::new(secret.expose());
-        let core = Arc::new(Core::new(config, store, clock));
+        let core = Arc::new(Core::new(config, store, clock, None));
         Ok(Self {
             inner: Arc::new(Inner {
                 auth: AuthService::new(core.clone()),

@@ -357,6 +357,7 @@ impl AdminService {
                 tenant: session.tenant_id.as_deref(),
             };
             self.audit(actor, record).await;
+            self.core.secondary_reconcile_user(&session.user_id).await?;
         }
         Ok(SuccessBody { success: true })
     }
@@ -377,6 +378,7 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        self.core.secondary_reconcile_user(&user.id).await?;
         Ok(SuccessBody { success: true })
     }
 
@@ -419,6 +421,7 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        self.core.secondary_reconcile_user(&user.id).await?;
         Ok(UserEnvelope { user })
     }
 
