@@ -13,9 +13,11 @@ use std::collections::HashSet;
 const SCAN_COUNT: usize = 250;
 /// Database look-ups in flight at once (the store batches concurrent look-ups).
 const LOOKUPS_IN_FLIGHT: usize = 32;
-/// A session created this recently is spared by the sweep: Better Auth writes the row first
-/// and Redis second, but inside an uncommitted transaction the row may not be visible yet.
+/// A session created this recently and missing from the database is looked up once more after
+/// [`RECHECK`] before it goes: Better Auth writes the row first and Redis second, but inside a
+/// transaction the row is not visible until it commits.
 const SWEEP_GRACE_MS: i64 = 60_000;
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,6 +142,7 @@ async fn sweep_page(
     let values = redis.values(&tokens).await?;
     let ttls = pttls(redis, tokens.iter().map(|t| redis.token_key(t))).await?;
     let mut remove = Vec::new();
+    let mut young = Vec::new();
     let mut floored = Vec::new();
     for (((user, entry), value), ttl) in candidates.iter().zip(&values).zip(&ttls) {
         let stored = value.as_deref().and_then(super::Stored::parse);
@@ -148,13 +151,15 @@ async fn sweep_page(
                 .as_ref()
                 .and_then(|s| s.session.created_at.as_deref())
                 .and_then(super::iso_ms);
-            if created.is_some_and(|c| now - c < SWEEP_GRACE_MS) {
-                continue;
-            }
-            remove.push(SessionRef {
+            let r = SessionRef {
                 token: entry.token.clone(),
                 user_id: Some((*user).to_owned()),
-            });
+            };
+            if created.is_some_and(|c| now - c < SWEEP_GRACE_MS) {
+                young.push(r);
+            } else {
+                remove.push(r);
+            }
         } else if *ttl == -1 {
             let expired = stored
                 .as_ref()
@@ -165,6 +170,12 @@ async fn sweep_page(
                 floored.push(entry.token.clone());
             }
         }
+    }
+    if !young.is_empty() {
+        tokio::time::sleep(RECHECK).await;
+        let tokens: Vec<&str> = young.iter().map(|r| r.token.as_str()).collect();
+        let committed = existing(store, &tokens).await?;
+        remove.extend(young.into_iter().filter(|r| !committed.contains(&r.token)));
     }
     counts.removed += redis.remove_sessions(&remove).await?;
     // Lists without a TTL are rewritten the way Better Auth rewrites them, which gives them

@@ -30,6 +30,7 @@ mod rate_limit;
 mod rate_limit_compat;
 mod rate_limit_memory;
 mod schema;
+mod secondary_node;
 mod shared;
 mod shared_cleanup;
 mod shared_node;

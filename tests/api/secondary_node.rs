@@ -1,0 +1,253 @@
+//! Shared mode next to the real Better Auth 1.7.25 with `secondaryStorage` (the official
+//! `@better-auth/redis-storage` on the machine's Redis, 127.0.0.1:6379) and
+//! `storeSessionInDatabase: true` (`SESSION_STORAGE=both`): the Node app reads sessions from
+//! Redis first, so each of our removals must reach Redis or the Node app keeps accepting the
+//! session. Every test uses a key prefix of its own and deletes its keys afterwards.
+
+use crate::compat::compat_dir;
+use crate::helpers::*;
+use crate::shared_node::{Node, ba_env, start_node};
+use serde_json::json;
+use sessionkeeper::domain::Scope;
+use sessionkeeper::domain::run::{Outcome, Trigger};
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+const SERVICE_TOKEN: &str = "service-token-0123456789abcdef";
+
+/// The machine's Redis, or `None` (the test is skipped) when it does not answer.
+async fn redis() -> Option<redis::aio::MultiplexedConnection> {
+    let client = redis::Client::open(REDIS_URL).ok()?;
+    let conn = client.get_multiplexed_async_connection().await;
+    if conn.is_err() && std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("Redis is not running on 127.0.0.1:6379");
+    }
+    conn.ok()
+}
+
+/// The keys matching `pattern` (SCAN, never KEYS: the Redis is shared).
+async fn scan(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .unwrap();
+        out.extend(keys);
+        if next == 0 {
+            return out;
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes every key under the test's own `prefix`.
+async fn drop_prefix(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) {
+    let keys = scan(conn, &format!("{prefix}*")).await;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(conn)
+            .await
+            .unwrap();
+    }
+}
+
+async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: serde_json::Value) -> Res {
+    app.send(
+        app.http
+            .request(method, format!("{}{path}", app.url))
+            .bearer_auth(SERVICE_TOKEN)
+            .json(&body),
+    )
+    .await
+}
+
+/// The tokens of the Node app's `list-sessions` for a cookie, sorted.
+async fn node_tokens(node: &Node, cookie: &str) -> Vec<String> {
+    let res = node.get("/api/auth/list-sessions", Some(cookie)).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let mut t: Vec<String> = res
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|s| s["token"].as_str().map(String::from))
+        .collect();
+    t.sort();
+    t
+}
+
+async fn removals_reach_the_node_apps_redis(db: Db) {
+    let Some(dir) = compat_dir() else { return };
+    let Some(mut conn) = redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let prefix = format!("sk-test-{}:", sessionkeeper::domain::ids::generate_id(12));
+    let mut env = ba_env(&test_db, false);
+    env.extend([
+        ("BA_SECONDARY".to_string(), "both".to_string()),
+        ("REDIS_URL".into(), REDIS_URL.into()),
+        ("REDIS_PREFIX".into(), prefix.clone()),
+    ]);
+    let server = start_node(&dir, &env, &[]);
+    let node = Node::new(&server);
+
+    // The Node app signs users in: `excess` gets three sessions, the others one each.
+    let mut cookies = std::collections::BTreeMap::new();
+    for who in ["excess", "revoked", "banned", "bulk", "survivor"] {
+        let res = node.sign_up(&format!("{who}@example.com")).await;
+        cookies.insert(who, vec![res.session_cookie().unwrap()]);
+    }
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let res = node.sign_in("excess@example.com").await;
+        cookies
+            .get_mut("excess")
+            .unwrap()
+            .push(res.session_cookie().unwrap());
+    }
+    let keys = scan(&mut conn, &format!("{prefix}active-sessions-*")).await;
+    assert_eq!(keys.len(), 5, "the Node app keeps its sessions in Redis");
+
+    let settings = Settings::new()
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix)
+        .set("ADMIN_API_TOKEN", SERVICE_TOKEN)
+        .set("MAX_SESSIONS_PER_USER", "2")
+        .set("ENFORCE_SESSION_LIMITS", "true");
+    let app = spawn_on_clock(test_db, settings, true)
+        .await
+        .expect("sessionkeeper starts next to the Node app");
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.body["redis"], "ok", "{:?}", ready.body);
+
+    // Our cleanup's excess layer removes the least recently active of excess's three.
+    let policy = app.keeper.core().config().cleanup.policy;
+    let run = app
+        .cleanup
+        .run_once(Trigger::Manual, policy, false, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Ok, "{:?}", run.error);
+    assert_eq!(run.counts.excess, 1, "{:?}", run.counts);
+
+    // An admin revoke (by session id), a ban and a bulk delete by user.
+    let revoked_id = app
+        .get("/api/auth/get-session", Some(&cookies["revoked"][0]))
+        .await
+        .body["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = admin(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/sessions/{revoked_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let banned = app
+        .get("/api/auth/get-session", Some(&cookies["banned"][0]))
+        .await
+        .body["user"]["id"]
+        .clone();
+    let res = admin(
+        &app,
+        reqwest::Method::POST,
+        "/api/auth/admin/ban-user",
+        json!({"userId": banned}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let bulk = app
+        .get("/api/auth/get-session", Some(&cookies["bulk"][0]))
+        .await
+        .body["user"]["id"]
+        .clone();
+    let res = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/admin/sessions",
+        json!({"userId": bulk}),
+    )
+    .await;
+    assert_eq!(res.body["count"], 1, "{:?}", res.body);
+
+    // The Node app refuses every removed session and accepts every survivor.
+    let excess: Vec<Option<String>> = {
+        let mut out = Vec::new();
+        for c in &cookies["excess"] {
+            out.push(node.whoami(c).await);
+        }
+        out
+    };
+    assert_eq!(
+        excess,
+        vec![
+            None,
+            Some("excess@example.com".into()),
+            Some("excess@example.com".into())
+        ],
+        "the oldest of excess's sessions went"
+    );
+    for who in ["revoked", "banned", "bulk"] {
+        assert_eq!(node.whoami(&cookies[who][0]).await, None, "{who}");
+    }
+    assert_eq!(
+        node.whoami(&cookies["survivor"][0]).await.as_deref(),
+        Some("survivor@example.com")
+    );
+
+    // The Node app's list-sessions (read from Redis) matches ours.
+    let ours = app
+        .get("/api/auth/list-sessions", Some(&cookies["excess"][1]))
+        .await;
+    let mut our_tokens: Vec<String> = ours
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["token"].as_str().map(String::from))
+        .collect();
+    our_tokens.sort();
+    assert_eq!(our_tokens.len(), 2);
+    assert_eq!(node_tokens(&node, &cookies["excess"][1]).await, our_tokens);
+
+    // A sign-out through us reaches Redis too.
+    let res = app
+        .post(
+            "/api/auth/sign-out",
+            Some(&cookies["survivor"][0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(node.whoami(&cookies["survivor"][0]).await, None);
+
+    drop(server);
+    drop(app);
+    drop_prefix(&mut conn, &prefix).await;
+}
+
+mod both_storages {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::removals_reach_the_node_apps_redis(crate::helpers::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::removals_reach_the_node_apps_redis(crate::helpers::Db::Postgres).await
+    }
+}
