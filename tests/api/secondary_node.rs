@@ -251,3 +251,113 @@ mod both_storages {
         super::removals_reach_the_node_apps_redis(crate::helpers::Db::Postgres).await
     }
 }
+
+/// A throwaway `redis-server` on a port of its own, stopped when dropped.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<OwnRedis> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut own = OwnRedis { port, child };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(own);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = own.child.kill();
+        None
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Redis stops mid-run: the server stays up, `/readyz` says so, the cleanup run is recorded
+/// as failed; once Redis is back the next run succeeds.
+async fn redis_fault_fails_the_run_only(db: Db) {
+    let port = 6391;
+    let Some(own) = OwnRedis::start(port) else {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    // Better Auth's tables, as a shared database has them: an owned app migrates them.
+    let owned = spawn_on(test_db.share(), Settings::new()).await.unwrap();
+    drop(owned);
+    let url = format!("redis://127.0.0.1:{}", own.port);
+    let settings = Settings::new()
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", &url);
+    let app = spawn_on(test_db, settings)
+        .await
+        .expect("starts with Redis up");
+    let policy = app.keeper.core().config().cleanup.policy;
+    let run = || {
+        app.cleanup
+            .run_once(Trigger::Manual, policy, false, Scope::All)
+    };
+    assert_eq!(run().await.unwrap().outcome, Outcome::Ok);
+
+    drop(own);
+    let failed = run().await.unwrap();
+    assert_eq!(failed.outcome, Outcome::Failed);
+    assert!(
+        failed.error.as_deref().unwrap_or("").contains("Redis"),
+        "{:?}",
+        failed.error
+    );
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert_eq!(ready.body["redis"], "unreachable");
+    let runs = app
+        .keeper
+        .core()
+        .store()
+        .list_cleanup_runs(10, None)
+        .await
+        .unwrap();
+    assert!(
+        runs.runs.iter().any(|r| r.outcome == Outcome::Failed),
+        "the failed run is recorded"
+    );
+
+    let _back = OwnRedis::start(port).expect("Redis starts again");
+    let mut outcome = Outcome::Failed;
+    for _ in 0..20 {
+        outcome = run().await.unwrap().outcome;
+        if outcome == Outcome::Ok {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        outcome,
+        Outcome::Ok,
+        "the next run succeeds once Redis is back"
+    );
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+}
+
+mod redis_fault {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::redis_fault_fails_the_run_only(crate::helpers::Db::Sqlite).await
+    }
+}
