@@ -88,6 +88,12 @@ impl AuthService {
             .await?;
         // Where termination records exist, these are recorded as `password-changed`.
         tracing::info!(user_id = %user_id, sessions_ended = ended, "password changed");
+        if ended > 0
+            && let Err(e) = self.core.secondary_reconcile_user(&user_id).await
+        {
+            // The password is changed; the next cleanup sweep finishes the Redis side.
+            tracing::warn!(error = %e, "cannot remove ended sessions from Redis");
+        }
         let issued = if change.revoke_other_sessions {
             Some(
                 self.issue_session(current.user.clone(), true, client)

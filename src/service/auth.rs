@@ -240,6 +240,10 @@ impl AuthService {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
             metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
             m::sessions_ended(EndReason::Evicted, evicted);
+            // The sign-in stands; a Redis fault is left to the next cleanup sweep.
+            if let Err(e) = self.core.secondary_reconcile_user(&user.id).await {
+                tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+            }
         }
         Ok(Issued {
             user,

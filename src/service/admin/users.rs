@@ -514,6 +514,9 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        if ended > 0 {
+            self.core.secondary_reconcile_user(&user.id).await?;
+        }
         Ok(StatusBody { status: true })
     }
 }
