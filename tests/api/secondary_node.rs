@@ -361,3 +361,166 @@ mod redis_fault {
         super::redis_fault_fails_the_run_only(crate::helpers::Db::Sqlite).await
     }
 }
+
+fn ms_now() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn iso(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A `{session, user}` value as Better Auth stores it (only the fields read back matter).
+fn stored(user_id: &str, created_ms: i64, expires_ms: i64) -> String {
+    json!({
+        "session": {"userId": user_id, "createdAt": iso(created_ms), "expiresAt": iso(expires_ms)},
+        "user": {"id": user_id}
+    })
+    .to_string()
+}
+
+/// The sweep of a cleanup run: a listed session the database lacks goes; entries Better Auth
+/// left without a TTL (#10992) are cleaned; a session the database has is left exactly as it
+/// was. A sign-out rewrites the list the way Better Auth's `deleteSession` does.
+async fn sweep_and_removal_follow_better_auth(db: Db) {
+    let Some(mut conn) = redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    drop(spawn_on(test_db.share(), Settings::new()).await.unwrap());
+    let prefix = format!("sk-test-{}:", sessionkeeper::domain::ids::generate_id(12));
+    let settings = Settings::new()
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix);
+    let app = spawn_on_clock(test_db, settings, true).await.unwrap();
+    let signed = app.sign_up("kept@example.com").await;
+    let cookie = signed.session_cookie().unwrap();
+    let s = app.get("/api/auth/get-session", Some(&cookie)).await.body;
+    let (kept_user, kept_token) = (
+        s["user"]["id"].as_str().unwrap().to_owned(),
+        s["session"]["token"].as_str().unwrap().to_owned(),
+    );
+    let now = ms_now();
+    let day = 86_400_000;
+    let set = |k: String, v: String, ttl: Option<u64>| {
+        let mut c = redis::cmd("SET");
+        c.arg(k).arg(v);
+        if let Some(t) = ttl {
+            c.arg("EX").arg(t);
+        }
+        c
+    };
+    // The kept user: the session we have, and a later one only Redis has (gone from the
+    // database long ago).
+    let later = "laterLaterLaterLaterLaterLater12";
+    let kept_list = json!([
+        {"token": kept_token, "expiresAt": now + 2 * day},
+        {"token": later, "expiresAt": now + 3 * day},
+    ])
+    .to_string();
+    // A user whose list and expired session Better Auth stored without a TTL.
+    let floored = "flooredFlooredFlooredFlooredFl12";
+    let floored_list = json!([{"token": floored, "expiresAt": now - 1000}]).to_string();
+    let cmds = [
+        set(
+            format!("{prefix}active-sessions-{kept_user}"),
+            kept_list,
+            Some(3 * 86_400),
+        ),
+        set(
+            format!("{prefix}{kept_token}"),
+            stored(&kept_user, now - day, now + 2 * day),
+            Some(2 * 86_400),
+        ),
+        set(
+            format!("{prefix}{later}"),
+            stored(&kept_user, now - day, now + 3 * day),
+            Some(3 * 86_400),
+        ),
+        set(
+            format!("{prefix}active-sessions-floored-user"),
+            floored_list,
+            None,
+        ),
+        set(
+            format!("{prefix}{floored}"),
+            stored("floored-user", now - 9 * day, now - 1000),
+            None,
+        ),
+    ];
+    for c in cmds {
+        let () = c.query_async(&mut conn).await.unwrap();
+    }
+
+    let policy = app.keeper.core().config().cleanup.policy;
+    let run = app
+        .cleanup
+        .run_once(Trigger::Manual, policy, false, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Ok, "{:?}", run.error);
+    let get = |k: String| redis::cmd("GET").arg(k).clone();
+    let mut conn2 = conn.clone();
+    let mut read =
+        async |k: String| -> Option<String> { get(k).query_async(&mut conn2).await.unwrap() };
+    assert_eq!(
+        read(format!("{prefix}{later}")).await,
+        None,
+        "gone from the database"
+    );
+    assert_eq!(
+        read(format!("{prefix}{floored}")).await,
+        None,
+        "expired, no TTL"
+    );
+    assert_eq!(
+        read(format!("{prefix}active-sessions-floored-user")).await,
+        None,
+        "a list with nothing live left is deleted"
+    );
+    assert!(read(format!("{prefix}{kept_token}")).await.is_some());
+    let list = read(format!("{prefix}active-sessions-{kept_user}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        list,
+        json!([{"token": kept_token, "expiresAt": now + 2 * day}]).to_string(),
+        "Better Auth's layout: the removed token left, field order kept"
+    );
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("{prefix}active-sessions-{kept_user}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((2 * 86_400 - 5..=2 * 86_400).contains(&ttl), "ttl {ttl}");
+
+    // A sign-out through us: the session key goes and the emptied list is deleted.
+    let out = app
+        .post("/api/auth/sign-out", Some(&cookie), json!({}))
+        .await;
+    assert_eq!(out.status, 200, "{:?}", out.body);
+    assert_eq!(read(format!("{prefix}{kept_token}")).await, None);
+    assert_eq!(
+        read(format!("{prefix}active-sessions-{kept_user}")).await,
+        None
+    );
+    drop(app);
+    drop_prefix(&mut conn, &prefix).await;
+}
+
+mod sweep {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::sweep_and_removal_follow_better_auth(crate::helpers::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::sweep_and_removal_follow_better_auth(crate::helpers::Db::Postgres).await
+    }
+}
