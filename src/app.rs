@@ -106,6 +106,8 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
         ensure_secret(&mut config);
+        // Redis first: a cheap check, and a wrong REDIS_URL leaves the database untouched.
+        let secondary = open_secondary(&config).await?;
         let store = open_store(&config).await?;
         if config.rate_limit.storage == crate::config::RateLimitStorage::Database {
             // Better Auth's own DDL, so a Node app with `storage: "database"` finds its table.
@@ -123,7 +125,6 @@ impl Application {
             ),
             None => None,
         };
-        let secondary = open_secondary(&config).await?;
         let keeper = Arc::new(SessionKeeper::with_secondary(
             config, store, clock, secondary,
         ));

@@ -169,7 +169,7 @@ impl Config {
         self.check_secondary()?;
         if self.rate_limit.storage == RateLimitStorage::Secondary {
             return Err(ConfigError::Conflict(
-                "RATE_LIMIT_STORAGE is secondary, but this build has no secondary storage (Redis) yet: the secondary-storage support must land first; use memory or database".into(),
+                "RATE_LIMIT_STORAGE is secondary, but the rate limiter's secondary-storage support is not built yet (Redis serves sessions only, SESSION_STORAGE=both); use memory or database".into(),
             ));
         }
         if self.session.update_age > self.session.expires_in {

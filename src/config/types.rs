@@ -130,7 +130,7 @@ pub enum RateLimitStorage {
     Memory,
     /// Better Auth's `rateLimit` table, shared by every instance and the Node app.
     Database,
-    /// Redis (Better Auth's `secondary-storage`); refused until secondary storage exists.
+    /// Redis (Better Auth's `secondary-storage`); refused until the limiter supports it.
     Secondary,
 }
 
