@@ -281,15 +281,27 @@ impl Batches<'_> {
     }
 
     /// With the app's Redis: removes there what the layers removed from the database (and
-    /// anything an earlier fault left). A Redis fault fails the run like a database fault.
+    /// anything an earlier fault left), a `SCAN` page at a time with the lease renewed and
+    /// the usual pause between pages. A Redis fault fails the run like a database fault.
     async fn sweep_secondary(&mut self) -> Result<(), Halt> {
-        let Some(redis) = &self.service.secondary else {
+        let Some(redis) = self.service.secondary.clone() else {
             return Ok(());
         };
-        self.check_stop()?;
-        let swept = crate::secondary::reconcile::sweep(redis, self.service.store.as_ref())
-            .await
-            .map_err(|e| Halt::Failed(e.to_string()))?;
+        let store = self.service.store.clone();
+        let mut sweep = crate::secondary::reconcile::Sweep::new(&redis);
+        loop {
+            self.check_stop()?;
+            let started = Instant::now();
+            let done = sweep
+                .next_page(store.as_ref())
+                .await
+                .map_err(|e| Halt::Failed(e.to_string()))?;
+            if done {
+                break;
+            }
+            self.between_batches(started.elapsed()).await?;
+        }
+        let swept = sweep.counts;
         tracing::info!(
             lists = swept.lists,
             removed = swept.removed,

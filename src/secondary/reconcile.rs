@@ -80,15 +80,39 @@ pub async fn sweep(
     redis: &SecondaryStorage,
     store: &dyn Store,
 ) -> Result<SweepCounts, ReconcileError> {
-    let pattern = format!("{}active-sessions-*", glob_escape(redis.prefix()));
-    let list_prefix = format!("{}active-sessions-", redis.prefix());
-    let mut counts = SweepCounts::default();
-    let mut cursor: u64 = 0;
-    loop {
+    let mut sweep = Sweep::new(redis);
+    while !sweep.next_page(store).await? {}
+    Ok(sweep.counts)
+}
+
+/// A [`sweep`] driven a page at a time, so that the cleanup can renew its lease, pause and
+/// stop between pages.
+pub struct Sweep<'a> {
+    redis: &'a SecondaryStorage,
+    pattern: String,
+    list_prefix: String,
+    cursor: u64,
+    pub counts: SweepCounts,
+}
+
+impl<'a> Sweep<'a> {
+    pub fn new(redis: &'a SecondaryStorage) -> Self {
+        Self {
+            pattern: format!("{}active-sessions-*", glob_escape(redis.prefix())),
+            list_prefix: format!("{}active-sessions-", redis.prefix()),
+            redis,
+            cursor: 0,
+            counts: SweepCounts::default(),
+        }
+    }
+
+    /// One `SCAN` call and what its keys need; true once the walk is complete.
+    pub async fn next_page(&mut self, store: &dyn Store) -> Result<bool, ReconcileError> {
+        let redis = self.redis;
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
+            .arg(self.cursor)
             .arg("MATCH")
-            .arg(&pattern)
+            .arg(&self.pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT)
             .query_async(&mut redis.conn())
@@ -96,13 +120,11 @@ pub async fn sweep(
             .map_err(SecondaryError::from)?;
         let users: Vec<&str> = keys
             .iter()
-            .filter_map(|k| k.strip_prefix(&list_prefix))
+            .filter_map(|k| k.strip_prefix(&self.list_prefix))
             .collect();
-        sweep_page(redis, store, &users, &mut counts).await?;
-        if next == 0 {
-            return Ok(counts);
-        }
-        cursor = next;
+        sweep_page(redis, store, &users, &mut self.counts).await?;
+        self.cursor = next;
+        Ok(next == 0)
     }
 }
 
