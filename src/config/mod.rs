@@ -184,7 +184,7 @@ impl Config {
 
 impl Config {
     /// `SESSION_STORAGE` and `REDIS_URL` must agree: Redis is used exactly when the app keeps
-    /// its sessions there, and only in shared mode (the owned-mode Redis cache is not built).
+    /// its sessions there (shared mode) or caches them there (owned mode, always `both`).
     fn check_secondary(&self) -> Result<(), ConfigError> {
         let sec = &self.secondary;
         match (sec.session_storage, &sec.redis_url) {
@@ -196,9 +196,11 @@ impl Config {
                 "SESSION_STORAGE is {} but REDIS_URL is not set: the sessions in Redis need its URL (redis://HOST:PORT)",
                 if s == SessionStorage::Both { "both" } else { "secondary" }
             ))),
-            (_, Some(_)) if self.mode == Mode::Owned => Err(ConfigError::Conflict(
-                "REDIS_URL is set but SESSIONKEEPER_MODE is owned: this build uses Redis only in shared mode (SESSION_STORAGE=both); the owned-mode Redis session cache is not built yet".into(),
-            )),
+            (SessionStorage::Secondary, Some(_)) if self.mode == Mode::Owned => {
+                Err(ConfigError::Conflict(
+                    "SESSION_STORAGE is secondary but SESSIONKEEPER_MODE is owned: owned mode keeps every session in its database and uses Redis as a cache in front of it; use SESSION_STORAGE=both".into(),
+                ))
+            }
             (SessionStorage::Secondary, Some(_)) => Err(ConfigError::Conflict(
                 "SESSION_STORAGE is secondary, but this build manages Redis sessions only next to the session table: use both (Better Auth's storeSessionInDatabase: true); Redis-only apps are not supported yet".into(),
             )),

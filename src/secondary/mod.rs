@@ -12,6 +12,7 @@
 //! reconnects by itself; every command carries a response timeout so a dead Redis fails a
 //! request or a cleanup run quickly instead of hanging it.
 
+pub mod cache;
 pub mod reconcile;
 
 use redis::AsyncCommands;

@@ -245,6 +245,9 @@ impl AuthService {
                 tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
             }
         }
+        let data = SessionWithUser { session, user };
+        self.core.cache_put(&data).await;
+        let SessionWithUser { session, user } = data;
         Ok(Issued {
             user,
             session,
@@ -303,6 +306,7 @@ impl AuthService {
         }
         data.session.expires_at = expires_at;
         data.session.updated_at = now;
+        self.core.cache_put(&data).await;
         Ok(SessionCheck::Valid {
             data,
             refreshed: true,
@@ -423,6 +427,7 @@ impl AuthService {
         if !self.core.store().update_user_profile(&user).await? {
             return Err(Error::Unauthorized);
         }
+        self.core.cache_forget_user(&user.id).await?;
         Ok(user)
     }
 }

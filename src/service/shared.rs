@@ -102,8 +102,66 @@ impl Core {
     }
 
     /// The session a raw token names, with its user, expired or not.
+    /// With the owned-mode cache, Redis is read first and the database answers a miss (or a
+    /// Redis fault, with a warning), as Better Auth does with `storeSessionInDatabase`.
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
-        Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+        let key = self.token_key(raw_token);
+        if let Some(redis) = self.cache() {
+            match redis.cached_session(&key).await {
+                Ok(Some(found)) => return Ok(Some(found)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "session cache unavailable: reading the database")
+                }
+            }
+        }
+        Ok(self.store.find_session(&key).await?)
+    }
+
+    /// Redis as owned mode's session cache (`SESSIONKEEPER_MODE=owned` with `REDIS_URL`).
+    /// In shared mode Redis belongs to the Node app and is only cleaned, never written.
+    pub(super) fn cache(&self) -> Option<&Arc<SecondaryStorage>> {
+        match self.config.mode {
+            Mode::Owned => self.secondary.as_ref(),
+            Mode::Shared => None,
+        }
+    }
+
+    /// Writes a session the database just created or slid into the owned-mode cache, then
+    /// checks the row is still there: a revocation on another instance between our database
+    /// write and our Redis write would otherwise be undone in Redis until the TTL ran out.
+    /// A Redis fault is logged; the database has the session, so only speed is lost.
+    pub(super) async fn cache_put(&self, data: &SessionWithUser) {
+        let Some(redis) = self.cache() else { return };
+        if let Err(e) = redis.put_session(data).await {
+            tracing::warn!(error = %e, "cannot write a session to the Redis cache");
+            return;
+        }
+        match self.store.find_session_by_id(&data.session.id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if let Err(e) = self
+                    .secondary_remove_one(&data.session.token, &data.session.user_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot remove a revoked session from the Redis cache");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot recheck a cached session"),
+        }
+    }
+
+    /// After a change to a user (profile, role, ban): the cached copies of the user go, so
+    /// the next look-up of each session reads the database. An error when Redis fails, since
+    /// a stale copy would keep serving the old user.
+    pub(super) async fn cache_forget_user(&self, user_id: &str) -> Result<()> {
+        let Some(redis) = self.cache() else {
+            return Ok(());
+        };
+        redis
+            .forget_user(user_id)
+            .await
+            .map_err(|e| super::Error::Secondary(e.to_string()))
     }
 
     pub fn secondary(&self) -> Option<&Arc<SecondaryStorage>> {

@@ -74,9 +74,9 @@ fn bad_values_exit_2_with_a_clear_message() {
         (
             &[
                 ("REDIS_URL", "redis://127.0.0.1:6379"),
-                ("SESSION_STORAGE", "both"),
+                ("SESSION_STORAGE", "secondary"),
             ],
-            &["REDIS_URL", "owned"],
+            &["SESSION_STORAGE", "secondary", "owned"],
         ),
         (
             &[

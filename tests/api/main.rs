@@ -31,6 +31,7 @@ mod rate_limit_compat;
 mod rate_limit_memory;
 mod schema;
 mod secondary_node;
+mod secondary_owned;
 mod shared;
 mod shared_cleanup;
 mod shared_node;

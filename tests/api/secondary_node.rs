@@ -11,11 +11,11 @@ use serde_json::json;
 use sessionkeeper::domain::Scope;
 use sessionkeeper::domain::run::{Outcome, Trigger};
 
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub(crate) const REDIS_URL: &str = "redis://127.0.0.1:6379";
 const SERVICE_TOKEN: &str = "service-token-0123456789abcdef";
 
 /// The machine's Redis, or `None` (the test is skipped) when it does not answer.
-async fn redis() -> Option<redis::aio::MultiplexedConnection> {
+pub(crate) async fn redis() -> Option<redis::aio::MultiplexedConnection> {
     let client = redis::Client::open(REDIS_URL).ok()?;
     let conn = client.get_multiplexed_async_connection().await;
     if conn.is_err() && std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
@@ -25,7 +25,10 @@ async fn redis() -> Option<redis::aio::MultiplexedConnection> {
 }
 
 /// The keys matching `pattern` (SCAN, never KEYS: the Redis is shared).
-async fn scan(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+pub(crate) async fn scan(
+    conn: &mut redis::aio::MultiplexedConnection,
+    pattern: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut cursor: u64 = 0;
     loop {
@@ -47,7 +50,7 @@ async fn scan(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Ve
 }
 
 /// Deletes every key under the test's own `prefix`.
-async fn drop_prefix(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) {
+pub(crate) async fn drop_prefix(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) {
     let keys = scan(conn, &format!("{prefix}*")).await;
     if !keys.is_empty() {
         let _: () = redis::cmd("DEL")

@@ -433,6 +433,7 @@ impl AdminService {
             .set_user_ban(&user.id, None, self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
+        self.core.cache_forget_user(&user.id).await?;
         let record = Record {
             action: "user.unban",
             target: Some(format!("user:{}", user.id)),
@@ -465,6 +466,8 @@ impl AdminService {
             .set_user_role(&user.id, &role, self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
+        // A cached copy with the old role would keep its permissions.
+        self.core.cache_forget_user(&user.id).await?;
         let record = Record {
             action: "user.set_role",
             target: Some(format!("user:{}", user.id)),
