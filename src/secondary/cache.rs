@@ -8,7 +8,7 @@
 //! entries instead of rewriting them. In owned mode the key holds the token's hash, as the
 //! `session` table does: Redis never sees a usable token.
 
-use super::{ActiveRef, Result, SecondaryStorage, ttl_seconds, wall_ms};
+use super::{Result, SecondaryStorage, UPDATE_LIST, ttl_seconds, wall_ms};
 use crate::domain::model::{Session, SessionWithUser, User};
 use crate::domain::timefmt::{iso, iso_opt};
 use serde::{Deserialize, Serialize};
@@ -166,17 +166,13 @@ impl SecondaryStorage {
             Ok(j) => j,
             Err(_) => return Ok(()),
         };
-        let user = data.session.user_id.as_str();
         let token = data.session.token.as_str();
-        let mut list = self.active_refs(user).await?;
-        list.retain(|e| e.expires_at > now && e.token != token);
-        list.push(ActiveRef {
-            token: token.to_owned(),
-            expires_at: expires,
-        });
         let mut pipe = redis::pipe();
+        pipe.load_script(&UPDATE_LIST).ignore();
         pipe.set_ex(self.token_key(token), json, ttl).ignore();
-        self.write_list(&mut pipe, user, list, now);
+        let mut call = UPDATE_LIST.key(self.list_key(&data.session.user_id));
+        call.arg(now).arg(token).arg(expires);
+        pipe.invoke_script(&call).ignore();
         let () = pipe.query_async(&mut self.conn()).await?;
         Ok(())
     }

@@ -21,6 +21,50 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+/// Rewrites one `active-sessions` list the way Better Auth's `setActiveSessionReferences`
+/// does (expired and removed entries out, sorted by `expiresAt`, TTL the whole seconds to the
+/// last entry, deleted when nothing is left), but inside Redis in one step: two instances
+/// changing one user's list at once must not lose each other's entries, or a later user-wide
+/// removal, which finds sessions through the list, would miss one. A list we cannot read is
+/// left alone. KEYS[1]: the list; ARGV[1]: now (epoch ms); ARGV[2]: a token to add or replace
+/// (empty for none); ARGV[3]: its `expiresAt` (ms); ARGV[4..]: tokens to remove.
+static UPDATE_LIST: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r#"
+local now = tonumber(ARGV[1])
+local drop = {}
+for i = 4, #ARGV do drop[ARGV[i]] = true end
+if ARGV[2] ~= '' then drop[ARGV[2]] = true end
+local kept = {}
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local ok, list = pcall(cjson.decode, raw)
+  if not ok or type(list) ~= 'table' then return -1 end
+  for _, e in ipairs(list) do
+    local at = type(e) == 'table' and tonumber(e.expiresAt)
+    if at and at > now and type(e.token) == 'string' and not drop[e.token] then
+      kept[#kept + 1] = {e.token, at}
+    end
+  end
+end
+if ARGV[2] ~= '' then kept[#kept + 1] = {ARGV[2], tonumber(ARGV[3])} end
+table.sort(kept, function(a, b) return a[2] < b[2] end)
+local ttl = 0
+if #kept > 0 then ttl = math.floor((kept[#kept][2] - now) / 1000) end
+if ttl <= 0 then
+  if raw then redis.call('DEL', KEYS[1]) end
+  return 0
+end
+local parts = {}
+for i, e in ipairs(kept) do
+  parts[i] = '{"token":' .. cjson.encode(e[1]) .. ',"expiresAt":' .. string.format('%.0f', e[2]) .. '}'
+end
+redis.call('SET', KEYS[1], '[' .. table.concat(parts, ',') .. ']', 'EX', ttl)
+return #kept
+"#,
+    )
+});
+
 /// Longest wait for a Redis reply or connection; a fault fails the operation, never hangs it.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -185,17 +229,15 @@ impl SecondaryStorage {
                 by_user.entry(user).or_default().insert(r.token.as_str());
             }
         }
-        let users: Vec<&str> = by_user.keys().copied().collect();
-        let lists = self.lists(&users).await?;
         let mut pipe = redis::pipe();
-        for (user, list) in users.iter().zip(lists) {
-            let Some(list) = list else { continue };
-            let removed = &by_user[user];
-            let kept = list
-                .into_iter()
-                .filter(|e| e.expires_at > now && !removed.contains(e.token.as_str()))
-                .collect();
-            self.write_list(&mut pipe, user, kept, now);
+        pipe.load_script(&UPDATE_LIST).ignore();
+        for (user, removed) in &by_user {
+            let mut call = UPDATE_LIST.key(self.list_key(user));
+            call.arg(now).arg("").arg(0);
+            for t in removed {
+                call.arg(*t);
+            }
+            pipe.invoke_script(&call).ignore();
         }
         for r in refs {
             pipe.del(self.token_key(&r.token)).ignore();

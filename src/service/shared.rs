@@ -102,20 +102,32 @@ impl Core {
     }
 
     /// The session a raw token names, with its user, expired or not.
+    ///
     /// With the owned-mode cache, Redis is read first and the database answers a miss (or a
-    /// Redis fault, with a warning), as Better Auth does with `storeSessionInDatabase`.
+    /// Redis fault, with a warning), as Better Auth does with `storeSessionInDatabase`. A live
+    /// session found in the database on a miss is cached for the next look-up (sessions that
+    /// existed before Redis was configured, or whose copy a user change dropped).
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
         let key = self.token_key(raw_token);
-        if let Some(redis) = self.cache() {
-            match redis.cached_session(&key).await {
-                Ok(Some(found)) => return Ok(Some(found)),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "session cache unavailable: reading the database")
+        let Some(redis) = self.cache() else {
+            return Ok(self.store.find_session(&key).await?);
+        };
+        match redis.cached_session(&key).await {
+            Ok(Some(found)) => Ok(Some(found)),
+            Ok(None) => {
+                let found = self.store.find_session(&key).await?;
+                if let Some(data) = &found
+                    && !data.session.is_expired(self.now())
+                {
+                    self.cache_put(data).await;
                 }
+                Ok(found)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "session cache unavailable: reading the database");
+                Ok(self.store.find_session(&key).await?)
             }
         }
-        Ok(self.store.find_session(&key).await?)
     }
 
     /// Redis as owned mode's session cache (`SESSIONKEEPER_MODE=owned` with `REDIS_URL`).

@@ -115,6 +115,28 @@ async fn two_instances_share_the_cache(db: Db) {
     let res = a.get("/api/auth/get-session", Some(&other)).await;
     assert_eq!(res.body["user"]["email"], "other@example.com");
 
+    // A session whose copy is gone (issued before Redis was configured) is read from the
+    // database and cached again.
+    let other_keys: Vec<String> = scan(&mut conn, &format!("{prefix}*"))
+        .await
+        .into_iter()
+        .filter(|k| !k.contains("active-sessions-"))
+        .collect();
+    assert_eq!(other_keys.len(), 1, "{other_keys:?}");
+    let _: () = redis::cmd("DEL")
+        .arg(&other_keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let res = b.get("/api/auth/get-session", Some(&other)).await;
+    assert_eq!(res.body["user"]["email"], "other@example.com");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&other_keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 3600, "cached again with the session's TTL: {ttl}");
+
     // What is left in Redis: the other user's session and list.
     let left = scan(&mut conn, &format!("{prefix}*")).await;
     assert_eq!(left.len(), 2, "{left:?}");
