@@ -302,6 +302,15 @@ impl AuthService {
             .touch_session(&data.session.id, expires_at, now)
             .await?
         {
+            if self.core.cache().is_some() {
+                // A cached copy of a row that is gone (a removal whose Redis step failed):
+                // the session is over, and its copy goes now rather than at the next sweep.
+                let s = &data.session;
+                if let Err(e) = self.core.secondary_remove_one(&s.token, &s.user_id).await {
+                    tracing::warn!(error = %e, "cannot remove a stale session from the Redis cache");
+                }
+                return Ok(SessionCheck::Missing);
+            }
             return Err(Error::FailedToGetSession);
         }
         data.session.expires_at = expires_at;

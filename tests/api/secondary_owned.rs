@@ -4,8 +4,27 @@
 //! instance is refused by the other on the very next request.
 
 use crate::helpers::*;
-use crate::secondary_node::{REDIS_URL, drop_prefix, redis, scan};
+use crate::secondary_node::{OwnRedis, REDIS_URL, drop_prefix, redis, scan};
 use serde_json::json;
+
+/// `mod $name { sqlite, postgres }` running `$body(db)` on each store.
+macro_rules! both_stores_fn {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body(Db::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body(Db::Postgres).await
+            }
+        }
+    };
+}
 
 /// The raw token inside a `name=token.signature` session cookie.
 fn raw_token(cookie: &str) -> String {
@@ -144,16 +163,99 @@ async fn two_instances_share_the_cache(db: Db) {
     drop_prefix(&mut conn, &prefix).await;
 }
 
-mod two_instances {
+/// The cache's Redis stops: get-session, sign-in and sign-out go on from the database,
+/// `/readyz` says so; once Redis is back, get-session fills the cache again.
+async fn a_redis_fault_falls_back_to_the_database(db: Db) {
+    let port = 6392;
+    let Some(own) = OwnRedis::start(port) else {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}", own.port);
+    let settings = Settings::new()
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", &url)
+        .set("SECONDARY_STORAGE_PREFIX", "sk-owned-fault:");
+    let app = spawn_on_clock(test_db, settings, true)
+        .await
+        .expect("starts with Redis up");
+    let kept = app.user_cookie("kept@example.com").await;
+    let gone = app.user_cookie("gone@example.com").await;
+
+    drop(own);
+    let res = app.get("/api/auth/get-session", Some(&kept)).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["user"]["email"], "kept@example.com");
+    let again = app.sign_in("kept@example.com").await;
+    assert!(again.session_cookie().is_some());
+    let res = app.post("/api/auth/sign-out", Some(&gone), json!({})).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let res = app.get("/api/auth/get-session", Some(&gone)).await;
+    assert_eq!(res.body, serde_json::Value::Null);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert_eq!(ready.body["redis"], "unreachable");
+
+    let Some(_back) = OwnRedis::start(port) else {
+        panic!("redis-server does not start again on {port}");
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut served = false;
+    for _ in 0..50 {
+        let res = app.get("/api/auth/get-session", Some(&kept)).await;
+        assert_eq!(res.body["user"]["email"], "kept@example.com");
+        if !scan(&mut conn, "sk-owned-fault:*").await.is_empty() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(served, "the cache is filled again once Redis is back");
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+}
+
+/// A cached copy whose row is gone (a removal whose Redis step failed) is refused at the
+/// session's next refresh, and the copy removed.
+async fn a_stale_copy_ends_at_refresh(db: Db) {
+    let Some(mut conn) = redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let prefix = format!("sk-owned-{}:", sessionkeeper::domain::ids::generate_id(12));
+    let settings = Settings::new()
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix)
+        .set("SESSION_UPDATE_AGE", "0");
+    let app = spawn_on_clock(test_db, settings, true).await.unwrap();
+    let cookie = app.user_cookie("stale@example.com").await;
+    let res = app.get("/api/auth/get-session", Some(&cookie)).await;
+    let id = res.body["session"]["id"].as_str().unwrap().to_owned();
+    assert!(app.store().delete_session(&id).await.unwrap());
+    assert_eq!(scan(&mut conn, &format!("{prefix}*")).await.len(), 2);
+
+    let res = app.get("/api/auth/get-session", Some(&cookie)).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, serde_json::Value::Null);
+    assert!(scan(&mut conn, &format!("{prefix}*")).await.is_empty());
+    drop_prefix(&mut conn, &prefix).await;
+}
+
+both_stores_fn!(stale_copy, a_stale_copy_ends_at_refresh);
+
+mod redis_fault {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        two_instances_share_the_cache(Db::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        two_instances_share_the_cache(Db::Postgres).await
+        a_redis_fault_falls_back_to_the_database(Db::Sqlite).await
     }
 }
+
+both_stores_fn!(two_instances, two_instances_share_the_cache);
