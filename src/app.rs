@@ -25,6 +25,9 @@ pub enum StartError {
     Schema(String),
     #[error("{0}")]
     Webhooks(#[from] crate::webhooks::WebhookError),
+    /// REDIS_URL is set but Redis does not answer.
+    #[error("cannot reach Redis at REDIS_URL ({url}): {message}")]
+    Secondary { url: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -41,6 +44,27 @@ pub fn ensure_secret(config: &mut Config) {
              other server. Set BETTER_AUTH_SECRET (32+ random characters) for anything but development."
         );
         config.secret = Some(Secret::new(crate::domain::ids::generate_id(48)));
+    }
+}
+
+/// Connects to the Better Auth app's Redis when `REDIS_URL` is set (the configuration has
+/// already checked that `SESSION_STORAGE` agrees), and checks that it answers.
+pub async fn open_secondary(
+    config: &Config,
+) -> Result<Option<Arc<crate::secondary::SecondaryStorage>>, StartError> {
+    let Some(url) = &config.secondary.redis_url else {
+        return Ok(None);
+    };
+    match crate::secondary::SecondaryStorage::connect(url, &config.secondary.prefix).await {
+        Ok(s) => Ok(Some(Arc::new(s))),
+        Err(e) => Err(StartError::Secondary {
+            url: crate::config::SETTINGS
+                .iter()
+                .find(|s| s.key == "secondary.redis_url")
+                .map(|s| crate::config::shown_value(config, s))
+                .unwrap_or_default(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -87,6 +111,8 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
         ensure_secret(&mut config);
+        // Redis first: a cheap check, and a wrong REDIS_URL leaves the database untouched.
+        let secondary = open_secondary(&config).await?;
         let store = open_store(&config).await?;
         if config.rate_limit.storage == crate::config::RateLimitStorage::Database {
             // Better Auth's own DDL, so a Node app with `storage: "database"` finds its table.
@@ -105,7 +131,9 @@ impl Application {
             None => None,
         };
         let webhooks = WebhookWorker::new(&config.webhooks, store.clone(), clock.clone())?;
-        let keeper = Arc::new(SessionKeeper::new(config, store, clock));
+        let keeper = Arc::new(SessionKeeper::with_secondary(
+            config, store, clock, secondary,
+        ));
         Ok(Self {
             keeper,
             webhooks,

@@ -46,6 +46,7 @@ pub mod guard;
 #[cfg(feature = "axum")]
 pub mod http;
 pub mod metrics;
+pub mod secondary;
 pub mod service;
 pub mod spans;
 pub mod store;

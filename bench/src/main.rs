@@ -7,6 +7,7 @@ mod limiter;
 mod load;
 mod me;
 mod pooler;
+mod redis;
 mod report;
 mod scenario;
 mod seed;
@@ -66,9 +67,20 @@ pub struct Args {
     pub sessionkeeper_bin: PathBuf,
     /// `full`: sessionkeeper against Better Auth (get-session, sign-in, flood); `me`: the
     /// library's `axum_service` example (`GET /me`) against our own get-session, both on
-    /// Better Auth's database, in one run.
+    /// Better Auth's database, in one run; `redis`: our get-session in shared mode with
+    /// `SESSION_STORAGE=both` against database-only, in one run (also `--rounds`).
     #[arg(long, default_value = "full")]
     pub mode: String,
+    /// The app's Redis for the `redis` mode (`SESSION_STORAGE=both` against database-only).
+    #[arg(
+        long,
+        env = "BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+    /// Where the `redis` mode's summary is written.
+    #[arg(long, default_value = "bench/results/redis.md")]
+    pub redis_out: PathBuf,
     /// The `axum_service` example, release build (the `me` mode).
     #[arg(long, default_value = "target/release/examples/axum_service")]
     pub axum_service_bin: PathBuf,
@@ -168,7 +180,8 @@ fn main() -> ExitCode {
         match args.mode.as_str() {
             "full" => scenario::run_all(&args, &engines).await,
             "me" => me::run_all(&args, &engines).await,
-            other => Err(format!("unknown mode {other:?} (allowed: full, me)")),
+            "redis" => redis::run_all(&args, &engines).await,
+            other => Err(format!("unknown mode {other:?} (allowed: full, me, redis)")),
         }
     };
     match rt.block_on(run) {

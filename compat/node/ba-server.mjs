@@ -22,6 +22,10 @@
 //                                request-password-reset writes a verification row
 //   BA_RATE_LIMIT                "memory" or "database": rate limiting on with that storage
 //                                (Better Auth's defaults otherwise); unset = off
+//   BA_SECONDARY                 "both" or "secondary": secondaryStorage through the official
+//                                @better-auth/redis-storage on REDIS_URL (ioredis), with key
+//                                prefix REDIS_PREFIX (default "better-auth:"); "both" also sets
+//                                session.storeSessionInDatabase; unset = no secondary storage
 //
 // Creates its own schema with Better Auth's programmatic migrations (unless
 // BA_MIGRATE=verify), runs Better Auth's schema validation (docs/better-auth-compat.md
@@ -124,6 +128,23 @@ function rateLimit(storage) {
   return { enabled: true, storage };
 }
 
+let secondary = {};
+let closeRedis = async () => {};
+if (env.BA_SECONDARY) {
+  if (env.BA_SECONDARY !== "both" && env.BA_SECONDARY !== "secondary") {
+    console.error(`ba-server: BA_SECONDARY must be both, secondary or unset, not ${env.BA_SECONDARY}`);
+    process.exit(2);
+  }
+  const { Redis } = await import("ioredis");
+  const { redisStorage } = await import("@better-auth/redis-storage");
+  const client = new Redis(env.REDIS_URL || "redis://127.0.0.1:6379");
+  closeRedis = () => client.quit();
+  secondary = {
+    secondaryStorage: redisStorage({ client, keyPrefix: env.REDIS_PREFIX || "better-auth:" }),
+  };
+}
+const storeInDatabase = env.BA_SECONDARY === "both" ? { storeSessionInDatabase: true } : {};
+
 // Bind first so that PORT=0 works: the default baseURL needs the real port.
 let handler = (_req, res) => {
   res.statusCode = 503;
@@ -148,7 +169,8 @@ const options = {
   plugins,
   rateLimit: rateLimit(env.BA_RATE_LIMIT),
   user: { ...coreSchema.user, deleteUser: { enabled: true } },
-  session: { ...coreSchema.session, freshAge: 0, ...cookieCache },
+  ...secondary,
+  session: { ...coreSchema.session, freshAge: 0, ...cookieCache, ...storeInDatabase },
   // Better Auth also appends BETTER_AUTH_TRUSTED_ORIGINS on its own; listing the
   // values here too only duplicates entries, which is harmless.
   trustedOrigins: (env.BETTER_AUTH_TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -192,6 +214,7 @@ const stop = () => {
   server.close(async () => {
     try {
       await closeDatabase();
+      await closeRedis();
     } finally {
       process.exit(0);
     }

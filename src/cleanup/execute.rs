@@ -363,6 +363,37 @@ impl Batches<'_> {
         if self.criteria.scope.tenant().is_none() {
             self.delete_orphan_activity().await?;
         }
+        self.sweep_secondary().await
+    }
+
+    /// With the app's Redis: removes there what the layers removed from the database (and
+    /// anything an earlier fault left), a `SCAN` page at a time with the lease renewed and
+    /// the usual pause between pages. A Redis fault fails the run like a database fault.
+    async fn sweep_secondary(&mut self) -> Result<(), Halt> {
+        let Some(redis) = self.service.secondary.clone() else {
+            return Ok(());
+        };
+        let store = self.service.store.clone();
+        let mut sweep = crate::secondary::reconcile::Sweep::new(&redis);
+        loop {
+            self.check_stop()?;
+            let started = Instant::now();
+            let done = sweep
+                .next_page(store.as_ref())
+                .await
+                .map_err(|e| Halt::Failed(e.to_string()))?;
+            if done {
+                break;
+            }
+            self.between_batches(started.elapsed()).await?;
+        }
+        let swept = sweep.counts;
+        tracing::info!(
+            lists = swept.lists,
+            removed = swept.removed,
+            floored = swept.floored,
+            "secondary storage swept"
+        );
         Ok(())
     }
 

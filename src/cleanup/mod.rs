@@ -13,6 +13,7 @@ pub use status::{CleanupStatus, CleanupTotals};
 use crate::config::CleanupConfig;
 use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Clock, Scope};
+use crate::secondary::SecondaryStorage;
 use crate::store::cleanup::SessionGauges;
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -59,6 +60,8 @@ pub struct CleanupService {
     gauge_refresh: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// What the session gauges were last set to.
     gauges: Arc<Mutex<Option<SessionGauges>>>,
+    /// The Better Auth app's Redis: each real run ends with a sweep of it.
+    secondary: Option<Arc<SecondaryStorage>>,
 }
 
 #[derive(Default)]
@@ -75,15 +78,17 @@ struct Live {
 
 impl CleanupService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CleanupConfig) -> Arc<Self> {
-        Self::with_events(store, clock, config, RunEvents::default())
+        Self::with_parts(store, clock, config, RunEvents::default(), None)
     }
 
-    /// [`Self::new`], writing webhook events for what its runs do.
-    pub fn with_events(
+    /// [`Self::new`], writing webhook events for what its runs do and, with the app's Redis,
+    /// ending each real run with a sweep of it.
+    pub fn with_parts(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: CleanupConfig,
         events: RunEvents,
+        secondary: Option<Arc<SecondaryStorage>>,
     ) -> Arc<Self> {
         crate::metrics::handle();
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
@@ -103,6 +108,7 @@ impl CleanupService {
             cancel: Mutex::new(CancellationToken::new()),
             gauge_refresh: Mutex::new(None),
             gauges: Arc::new(Mutex::new(None)),
+            secondary,
         })
     }
 

@@ -81,8 +81,9 @@ impl CleanupArgs {
 
 pub async fn run(config: Config, args: CleanupArgs) -> Result<(), CliError> {
     let store = open_store(&config).await?;
+    let secondary = crate::app::open_secondary(&config).await?;
     let policy = config.cleanup.policy;
-    let keeper = SessionKeeper::new(config, store, Arc::new(SystemClock));
+    let keeper = SessionKeeper::with_secondary(config, store, Arc::new(SystemClock), secondary);
     let (core, service) = (keeper.core(), keeper.admin().cleanup());
 
     let bar = if std::io::stderr().is_terminal() && !args.dry_run {

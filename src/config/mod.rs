@@ -178,9 +178,10 @@ impl Config {
                 "DATABASE_POOLER is transaction but DATABASE_URL is not a postgres:// URL: the pooler setting is for PostgreSQL behind PgBouncer, Supavisor or RDS Proxy".into(),
             ));
         }
+        self.check_secondary()?;
         if self.rate_limit.storage == RateLimitStorage::Secondary {
             return Err(ConfigError::Conflict(
-                "RATE_LIMIT_STORAGE is secondary, but this build has no secondary storage (Redis) yet: the secondary-storage support must land first; use memory or database".into(),
+                "RATE_LIMIT_STORAGE is secondary, but the rate limiter's secondary-storage support is not built yet (Redis serves sessions only, SESSION_STORAGE=both); use memory or database".into(),
             ));
         }
         if !self.webhooks.urls.is_empty() && self.webhooks.secret.is_none() {
@@ -201,6 +202,32 @@ impl Config {
 /// The shortest `BETTER_AUTH_SECRET` an https deployment accepts (Better Auth recommends 32
 /// random characters and warns below that in production).
 pub const MIN_SECRET_LEN: usize = 32;
+impl Config {
+    /// `SESSION_STORAGE` and `REDIS_URL` must agree: Redis is used exactly when the app keeps
+    /// its sessions there (shared mode) or caches them there (owned mode, always `both`).
+    fn check_secondary(&self) -> Result<(), ConfigError> {
+        let sec = &self.secondary;
+        match (sec.session_storage, &sec.redis_url) {
+            (SessionStorage::Database, Some(_)) => Err(ConfigError::Conflict(
+                "REDIS_URL is set but SESSION_STORAGE is database: set SESSION_STORAGE=both when the Better Auth app has secondaryStorage with storeSessionInDatabase, or unset REDIS_URL".into(),
+            )),
+            (SessionStorage::Database, None) => Ok(()),
+            (s, None) => Err(ConfigError::Conflict(format!(
+                "SESSION_STORAGE is {} but REDIS_URL is not set: the sessions in Redis need its URL (redis://HOST:PORT)",
+                if s == SessionStorage::Both { "both" } else { "secondary" }
+            ))),
+            (SessionStorage::Secondary, Some(_)) if self.mode == Mode::Owned => {
+                Err(ConfigError::Conflict(
+                    "SESSION_STORAGE is secondary but SESSIONKEEPER_MODE is owned: owned mode keeps every session in its database and uses Redis as a cache in front of it; use SESSION_STORAGE=both".into(),
+                ))
+            }
+            (SessionStorage::Secondary, Some(_)) => Err(ConfigError::Conflict(
+                "SESSION_STORAGE is secondary, but this build manages Redis sessions only next to the session table: use both (Better Auth's storeSessionInDatabase: true); Redis-only apps are not supported yet".into(),
+            )),
+            (SessionStorage::Both, Some(_)) => Ok(()),
+        }
+    }
+}
 
 /// Flattens a TOML file into `(dotted key, text value)` pairs; arrays become comma lists.
 fn read_toml(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {

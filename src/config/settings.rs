@@ -1,7 +1,10 @@
 //! The table of settings: TOML key, environment names, and the parser that applies a value.
 
 use super::types::WEBHOOK_EVENT_TYPES;
-use super::{Config, ConfigError, LogFormat, Mode, Pooler, RateLimitStorage, Secret, TenantSource};
+use super::{
+    Config, ConfigError, LogFormat, Mode, Pooler, RateLimitStorage, Secret, SessionStorage,
+    TenantSource,
+};
 use crate::domain::limits::{self, Range};
 use crate::domain::password::HashAlgorithm;
 
@@ -165,6 +168,34 @@ pub static ALL: &[Setting] = &[
             _ => return Err("expected none or transaction".into()),
         }
     }),
+    setting!("secondary.redis_url", ["REDIS_URL"], false, |c, v| {
+        let ok = url::Url::parse(v)
+            .ok()
+            .is_some_and(|u| matches!(u.scheme(), "redis" | "rediss") && u.host().is_some());
+        if !ok {
+            return Err("expected a redis://HOST:PORT or rediss://HOST:PORT URL".into());
+        }
+        c.secondary.redis_url = Some(v.to_owned())
+    }),
+    setting!(
+        "secondary.prefix",
+        ["SECONDARY_STORAGE_PREFIX"],
+        false,
+        |c, v| { c.secondary.prefix = v.to_owned() }
+    ),
+    setting!(
+        "secondary.session_storage",
+        ["SESSION_STORAGE"],
+        false,
+        |c, v| {
+            c.secondary.session_storage = match v.to_ascii_lowercase().as_str() {
+                "database" => SessionStorage::Database,
+                "secondary" => SessionStorage::Secondary,
+                "both" => SessionStorage::Both,
+                _ => return Err("expected database, secondary or both".into()),
+            }
+        }
+    ),
     setting!(
         "database_statement_timeout_seconds",
         ["DATABASE_STATEMENT_TIMEOUT_SECONDS"],

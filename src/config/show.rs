@@ -2,7 +2,7 @@
 //! never shown: only whether they are set.
 
 use super::settings::Setting;
-use super::{Config, LogFormat, Mode, TenantSource};
+use super::{Config, LogFormat, Mode, SessionStorage, TenantSource};
 use crate::domain::password::HashAlgorithm;
 
 /// The value `setting` has in `cfg`, as an operator would write it.
@@ -47,6 +47,17 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "base_url" => cfg.base_url.to_string(),
         "listen" => cfg.listen.to_string(),
         "database_url" => redact_url(&cfg.database_url),
+        "secondary.redis_url" => cfg
+            .secondary
+            .redis_url
+            .as_deref()
+            .map_or_else(|| "(unset)".to_owned(), redact_url),
+        "secondary.prefix" => cfg.secondary.prefix.clone(),
+        "secondary.session_storage" => match cfg.secondary.session_storage {
+            SessionStorage::Database => "database".into(),
+            SessionStorage::Secondary => "secondary".into(),
+            SessionStorage::Both => "both".into(),
+        },
         "database_max_connections" => cfg.database_max_connections.to_string(),
         "database_statement_timeout_seconds" => cfg.database_statement_timeout_seconds.to_string(),
         "log_format" => match cfg.log_format {

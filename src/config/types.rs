@@ -81,6 +81,7 @@ pub struct Config {
     pub ops: OpsConfig,
     pub rate_limit: RateLimitConfig,
     pub webhooks: WebhookConfig,
+    pub secondary: SecondaryConfig,
 }
 
 /// Lifecycle events delivered as Standard Webhooks (README "Webhooks").
@@ -124,6 +125,37 @@ impl WebhookConfig {
     }
 }
 
+/// Where the Better Auth app keeps its sessions (`SESSION_STORAGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStorage {
+    /// The `session` table only (no `secondaryStorage`).
+    Database,
+    /// Redis only (`secondaryStorage` without `storeSessionInDatabase`).
+    Secondary,
+    /// Redis and the `session` table (`storeSessionInDatabase: true`).
+    Both,
+}
+
+/// Better Auth's secondary storage (Redis).
+#[derive(Debug, Clone)]
+pub struct SecondaryConfig {
+    /// `redis://` or `rediss://`; may hold a password, so it is shown redacted.
+    pub redis_url: Option<String>,
+    /// `@better-auth/redis-storage`'s `keyPrefix`.
+    pub prefix: String,
+    pub session_storage: SessionStorage,
+}
+
+impl Default for SecondaryConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            prefix: "better-auth:".into(),
+            session_storage: SessionStorage::Database,
+        }
+    }
+}
+
 /// Running it in production: metrics endpoint, traces, shutdown.
 #[derive(Debug, Clone)]
 pub struct OpsConfig {
@@ -153,7 +185,7 @@ pub enum RateLimitStorage {
     Memory,
     /// Better Auth's `rateLimit` table, shared by every instance and the Node app.
     Database,
-    /// Redis (Better Auth's `secondary-storage`); refused until secondary storage exists.
+    /// Redis (Better Auth's `secondary-storage`); refused until the limiter supports it.
     Secondary,
 }
 
@@ -362,6 +394,7 @@ impl Default for Config {
                 poll_ms: 1000,
                 lease_seconds: 60,
             },
+            secondary: SecondaryConfig::default(),
         }
     }
 }

@@ -82,6 +82,14 @@ impl From<Error> for ApiError {
                     "The database is unavailable; try again",
                 );
             }
+            Error::Secondary(inner) => {
+                tracing::error!(error = %inner, "secondary storage error");
+                return Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "SECONDARY_STORAGE_UNAVAILABLE",
+                    "Redis is unavailable: the database change was made, but the sessions in Redis are removed only when it answers again (the next cleanup run does it); try again",
+                );
+            }
             Error::Internal(inner) => {
                 tracing::error!(error = %inner, "internal error");
                 return Self::new(

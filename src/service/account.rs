@@ -89,6 +89,12 @@ impl AuthService {
             .set_password(&user_id, &hash, self.core.now(), false, end)
             .await?;
         tracing::info!(user_id = %user_id, sessions_ended = ended, "password changed");
+        if ended > 0
+            && let Err(e) = self.core.secondary_reconcile_user(&user_id).await
+        {
+            // The password is changed; the next cleanup sweep finishes the Redis side.
+            tracing::warn!(error = %e, "cannot remove ended sessions from Redis");
+        }
         let issued = if change.revoke_other_sessions {
             Some(
                 self.issue_session(current.user.clone(), true, client)
@@ -138,6 +144,7 @@ impl AuthService {
             .store()
             .delete_user(&current.user.id, record.as_ref())
             .await?;
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         tracing::info!(user_id = %current.user.id, "user deleted their account");
         Ok(())
     }

@@ -285,7 +285,14 @@ impl AuthService {
             tracing::info!(user_id = %user.id, evicted, "session limit reached: evicted least recently active sessions");
             metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
             m::sessions_ended(EndReason::Evicted, evicted);
+            // The sign-in stands; a Redis fault is left to the next cleanup sweep.
+            if let Err(e) = self.core.secondary_reconcile_user(&user.id).await {
+                tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+            }
         }
+        let data = SessionWithUser { session, user };
+        self.core.cache_put(&data).await;
+        let SessionWithUser { session, user } = data;
         Ok(Issued {
             user,
             session,
@@ -356,16 +363,18 @@ impl AuthService {
                     .await?
             {
                 m::sessions_ended(EndReason::Expired, 1);
+                let s = &data.session;
+                if let Err(e) = self.core.secondary_remove_one(&s.token, &s.user_id).await {
+                    // The next cleanup sweep removes it; the caller's answer does not change.
+                    tracing::warn!(error = %e, "cannot remove an expired session from Redis");
+                }
             }
             return Ok(SessionCheck::Expired);
         }
         let policy = self.core.config().check_policy();
         if let Some(end) = self.policy_end(&data.session, &policy, now).await {
             if delete_expired {
-                match end {
-                    PolicyEnd::Inactive => self.remove_inactive(&data.session).await?,
-                    PolicyEnd::AbsoluteTimeout => self.remove_past_absolute(&data.session).await?,
-                }
+                self.remove_by_policy(&data.session, end).await?;
             }
             // Answered as an expired session is: null, and the cookie cleared.
             return Ok(SessionCheck::Expired);
@@ -391,10 +400,20 @@ impl AuthService {
             .touch_session(&data.session.id, expires_at, now)
             .await?
         {
+            if self.core.cache().is_some() {
+                // A cached copy of a row that is gone (a removal whose Redis step failed):
+                // the session is over, and its copy goes now rather than at the next sweep.
+                let s = &data.session;
+                if let Err(e) = self.core.secondary_remove_one(&s.token, &s.user_id).await {
+                    tracing::warn!(error = %e, "cannot remove a stale session from the Redis cache");
+                }
+                return Ok(SessionCheck::Missing);
+            }
             return Err(Error::FailedToGetSession);
         }
         data.session.expires_at = expires_at;
         data.session.updated_at = now;
+        self.core.cache_put(&data).await;
         Ok(SessionCheck::Valid {
             data,
             refreshed: true,
@@ -434,32 +453,30 @@ impl AuthService {
         }
     }
 
-    /// Removal path, reason `inactive`: a check found the session idle past the inactivity
-    /// timeout.
-    async fn remove_inactive(&self, session: &Session) -> Result<()> {
-        let record = self.core.ending(Why::Inactive, &Actor::Service);
+    /// Removal path of the check policy: reason `inactive` (idle past the inactivity
+    /// timeout) or `absolute-timeout` (older than the absolute timeout). The Redis copy goes
+    /// too, as for an expired session.
+    async fn remove_by_policy(&self, session: &Session, end: PolicyEnd) -> Result<()> {
+        let (why, reason) = match end {
+            PolicyEnd::Inactive => (Why::Inactive, EndReason::Inactive),
+            PolicyEnd::AbsoluteTimeout => (Why::AbsoluteTimeout, EndReason::AbsoluteTimeout),
+        };
+        let record = self.core.ending(why, &Actor::Service);
         if self
             .core
             .store()
             .delete_session(&session.id, record.as_ref())
             .await?
         {
-            m::sessions_ended(EndReason::Inactive, 1);
-        }
-        Ok(())
-    }
-
-    /// Removal path, reason `absolute-timeout`: a check found the session older than the
-    /// absolute timeout.
-    async fn remove_past_absolute(&self, session: &Session) -> Result<()> {
-        let record = self.core.ending(Why::AbsoluteTimeout, &Actor::Service);
-        if self
-            .core
-            .store()
-            .delete_session(&session.id, record.as_ref())
-            .await?
-        {
-            m::sessions_ended(EndReason::AbsoluteTimeout, 1);
+            m::sessions_ended(reason, 1);
+            if let Err(e) = self
+                .core
+                .secondary_remove_one(&session.token, &session.user_id)
+                .await
+            {
+                // The next cleanup sweep removes it; the caller's answer does not change.
+                tracing::warn!(error = %e, "cannot remove an ended session from Redis");
+            }
         }
         Ok(())
     }
@@ -474,6 +491,15 @@ impl AuthService {
             .delete_session_by_token(&self.core.token_key(token), record.as_ref())
             .await?;
         m::sessions_ended(EndReason::SignOut, u64::from(deleted));
+        // Like Better Auth's deleteSession: the Redis copy goes whether or not a row did; its
+        // user is read from the stored value. A fault is left to the next cleanup sweep.
+        let gone = [crate::secondary::SessionRef {
+            token: self.core.token_key(token),
+            user_id: None,
+        }];
+        if let Err(e) = self.core.secondary_remove(&gone).await {
+            tracing::warn!(error = %e, "cannot remove a signed-out session from Redis");
+        }
         Ok(())
     }
 
@@ -523,6 +549,7 @@ impl AuthService {
                     .delete_session(&s.id, record.as_ref())
                     .await?;
                 m::sessions_ended(EndReason::Revoked, u64::from(deleted));
+                self.core.secondary_remove_one(&s.token, &s.user_id).await?;
                 Ok(s.id == current.session.id)
             }
             _ => Ok(false),
@@ -547,6 +574,7 @@ impl AuthService {
             )
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         Ok(n)
     }
 
@@ -564,6 +592,7 @@ impl AuthService {
             )
             .await?;
         m::sessions_ended(EndReason::Revoked, n);
+        self.core.secondary_reconcile_user(&current.user.id).await?;
         Ok(n)
     }
 
@@ -593,6 +622,7 @@ impl AuthService {
         if !self.core.store().update_user_profile(&user).await? {
             return Err(Error::Unauthorized);
         }
+        self.core.cache_forget_user(&user.id).await?;
         Ok(user)
     }
 }

@@ -44,6 +44,9 @@ pub enum Error {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Redis failed after the database change was made (see `crate::secondary`).
+    #[error("{0}")]
+    Secondary(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

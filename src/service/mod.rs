@@ -33,6 +33,7 @@ pub use validator::{Validated, Validator, ValidatorError, ValidatorOptions};
 use crate::cleanup::CleanupService;
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::secondary::SecondaryStorage;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -46,6 +47,17 @@ impl SessionKeeper {
     /// `config.secret` must be set (start-up generates one in development). Creates the
     /// cleanup service too (not started: see [`CleanupService::start`]).
     pub fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_secondary(config, store, clock, None)
+    }
+
+    /// [`new`](Self::new) with the Better Auth app's Redis (`SESSION_STORAGE=both`): every
+    /// removal then reaches Redis too.
+    pub fn with_secondary(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secondary: Option<Arc<SecondaryStorage>>,
+    ) -> Self {
         let w = &config.webhooks;
         let events = crate::cleanup::RunEvents {
             finished_endpoints: w.endpoints_for("cleanup.run.finished"),
@@ -55,14 +67,15 @@ impl SessionKeeper {
                 0
             },
         };
-        let cleanup = CleanupService::with_events(
+        let cleanup = CleanupService::with_parts(
             store.clone(),
             clock.clone(),
             config.cleanup.clone(),
             events,
+            secondary.clone(),
         );
         let tracking = config.session.activity_tracking;
-        let core = Arc::new(Core::new(config, store, clock));
+        let core = Arc::new(Core::new(config, store, clock, secondary));
         if tracking {
             core.track_activity();
         }

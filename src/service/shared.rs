@@ -11,6 +11,7 @@ use crate::domain::cookie::{CookieNames, CookieSigner};
 use crate::domain::ending::{Actor, EndReason, Ending};
 use crate::domain::model::SessionWithUser;
 use crate::domain::token::TokenStorage;
+use crate::secondary::{SecondaryStorage, SessionRef, reconcile};
 use crate::store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -26,11 +27,18 @@ pub struct Core {
     rate_limiter: RateLimiter,
     /// Set by the server ([`super::SessionKeeper`]); the read-only validator records nothing.
     activity: std::sync::OnceLock<Arc<ActivityTracker>>,
+    /// Redis, when the Better Auth app keeps its sessions there too (`SESSION_STORAGE=both`).
+    secondary: Option<Arc<SecondaryStorage>>,
 }
 
 impl Core {
     /// `config.secret` must be set (start-up generates one in development).
-    pub(super) fn new(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub(super) fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secondary: Option<Arc<SecondaryStorage>>,
+    ) -> Self {
         let secret = config
             .secret
             .as_ref()
@@ -47,6 +55,7 @@ impl Core {
         let rate_limiter = RateLimiter::new(&config.rate_limit, store.clone(), clock.clone());
         Self {
             rate_limiter,
+            secondary,
             signer: CookieSigner::new(&secret),
             cookies,
             token_storage,
@@ -98,13 +107,135 @@ impl Core {
     }
 
     /// The session a raw token names, with its user, expired or not.
+    ///
+    /// With the owned-mode cache, Redis is read first and the database answers a miss (or a
+    /// Redis fault, with a warning), as Better Auth does with `storeSessionInDatabase`. A live
+    /// session found in the database on a miss is cached for the next look-up (sessions that
+    /// existed before Redis was configured, or whose copy a user change dropped).
     pub async fn find_session(&self, raw_token: &str) -> Result<Option<SessionWithUser>> {
         // No token this server issues holds one; in shared mode the raw token reaches the
         // query, and PostgreSQL would fail on a NUL.
         if crate::domain::input::has_forbidden(raw_token) {
             return Ok(None);
         }
-        Ok(self.store.find_session(&self.token_key(raw_token)).await?)
+        let key = self.token_key(raw_token);
+        let Some(redis) = self.cache() else {
+            return Ok(self.store.find_session(&key).await?);
+        };
+        match redis.cached_session(&key).await {
+            Ok(Some(found)) => Ok(Some(found)),
+            Ok(None) => {
+                let found = self.store.find_session(&key).await?;
+                if let Some(data) = &found
+                    && !data.session.is_expired(self.now())
+                {
+                    self.cache_put(data).await;
+                }
+                Ok(found)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "session cache unavailable: reading the database");
+                Ok(self.store.find_session(&key).await?)
+            }
+        }
+    }
+
+    /// Redis as owned mode's session cache (`SESSIONKEEPER_MODE=owned` with `REDIS_URL`).
+    /// In shared mode Redis belongs to the Node app and is only cleaned, never written.
+    pub(super) fn cache(&self) -> Option<&Arc<SecondaryStorage>> {
+        match self.config.mode {
+            Mode::Owned => self.secondary.as_ref(),
+            Mode::Shared => None,
+        }
+    }
+
+    /// Writes a session the database just created or slid into the owned-mode cache, then
+    /// checks the row is still there: a revocation on another instance between our database
+    /// write and our Redis write would otherwise be undone in Redis until the TTL ran out.
+    /// A Redis fault is logged; the database has the session, so only speed is lost.
+    pub(super) async fn cache_put(&self, data: &SessionWithUser) {
+        let Some(redis) = self.cache() else { return };
+        if let Err(e) = redis.put_session(data).await {
+            tracing::warn!(error = %e, "cannot write a session to the Redis cache");
+            return;
+        }
+        match self.store.find_session_by_id(&data.session.id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if let Err(e) = self
+                    .secondary_remove_one(&data.session.token, &data.session.user_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot remove a revoked session from the Redis cache");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot recheck a cached session"),
+        }
+    }
+
+    /// After a change to a user (profile, role, ban): the cached copies of the user go, so
+    /// the next look-up of each session reads the database. An error when Redis fails, since
+    /// a stale copy would keep serving the old user.
+    pub(super) async fn cache_forget_user(&self, user_id: &str) -> Result<()> {
+        let Some(redis) = self.cache() else {
+            return Ok(());
+        };
+        redis
+            .forget_user(user_id)
+            .await
+            .map_err(|e| super::Error::Secondary(e.to_string()))
+    }
+
+    pub fn secondary(&self) -> Option<&Arc<SecondaryStorage>> {
+        self.secondary.as_ref()
+    }
+
+    /// After the database removed these sessions: removes them from Redis the way Better
+    /// Auth's `deleteSession` does. A no-op without Redis.
+    pub(super) async fn secondary_remove(&self, refs: &[SessionRef]) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        redis
+            .remove_sessions(refs)
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
+    }
+
+    /// [`secondary_remove`](Self::secondary_remove) for one session the database removed.
+    pub(super) async fn secondary_remove_one(&self, token: &str, user_id: &str) -> Result<()> {
+        if self.secondary.is_none() {
+            return Ok(());
+        }
+        self.secondary_remove(&[SessionRef {
+            token: token.to_owned(),
+            user_id: Some(user_id.to_owned()),
+        }])
+        .await
+    }
+
+    /// After a user-wide removal: the user's sessions in Redis that the database no longer
+    /// has are removed. A no-op without Redis.
+    pub(super) async fn secondary_reconcile_user(&self, user_id: &str) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        reconcile::reconcile_user(redis, self.store.as_ref(), user_id)
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
+    }
+
+    /// After a removal that may span users (bulk delete): a sweep of every listed session.
+    pub(super) async fn secondary_sweep(&self) -> Result<()> {
+        let Some(redis) = &self.secondary else {
+            return Ok(());
+        };
+        reconcile::sweep(redis, self.store.as_ref())
+            .await
+            .map(drop)
+            .map_err(|e| super::Error::Secondary(e.to_string()))
     }
 
     /// What ending sessions now writes (records, `session.ended` events), or `None` when

@@ -123,7 +123,7 @@ impl Validator {
         config.webhooks.urls.clear();
         let secret = config.secret.as_ref().ok_or(ValidatorError::NoSecret)?;
         let cache_keys = CookieCacheKeys::new(secret.expose());
-        let core = Arc::new(Core::new(config, store, clock));
+        let core = Arc::new(Core::new(config, store, clock, None));
         Ok(Self {
             inner: Arc::new(Inner {
                 auth: AuthService::new(core.clone()),

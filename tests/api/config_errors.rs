@@ -50,6 +50,43 @@ fn bad_values_exit_2_with_a_clear_message() {
             ],
         ),
         (
+            &[
+                ("SESSION_STORAGE", "both"),
+                ("SESSIONKEEPER_MODE", "shared"),
+            ],
+            &["SESSION_STORAGE", "both", "REDIS_URL"],
+        ),
+        (
+            &[("SESSION_STORAGE", "redis")],
+            &["SESSION_STORAGE", "redis", "database, secondary or both"],
+        ),
+        (
+            &[("REDIS_URL", "http://127.0.0.1:6379")],
+            &["REDIS_URL", "http://127.0.0.1:6379", "redis://"],
+        ),
+        (
+            &[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("SESSIONKEEPER_MODE", "shared"),
+            ],
+            &["REDIS_URL", "SESSION_STORAGE is database"],
+        ),
+        (
+            &[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("SESSION_STORAGE", "secondary"),
+            ],
+            &["SESSION_STORAGE", "secondary", "owned"],
+        ),
+        (
+            &[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("SESSION_STORAGE", "secondary"),
+                ("SESSIONKEEPER_MODE", "shared"),
+            ],
+            &["SESSION_STORAGE", "secondary", "both"],
+        ),
+        (
             &[("RATE_LIMIT_RULES", "path=/sign-in/*;window=0;max=5")],
             &["RATE_LIMIT_RULES", "window"],
         ),
@@ -110,4 +147,21 @@ fn a_missing_config_file_is_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/sessionkeeper.toml"));
+}
+
+/// Redis named by REDIS_URL does not answer: start-up stops with a message naming it (and
+/// hiding its password), before the database is opened.
+#[test]
+fn unreachable_redis_stops_start_up() {
+    let (code, stderr) = run_with(&[
+        ("SESSIONKEEPER_MODE", "shared"),
+        ("SESSION_STORAGE", "both"),
+        ("REDIS_URL", "redis://:hunter2@127.0.0.1:1"),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot reach Redis at REDIS_URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

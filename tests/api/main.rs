@@ -35,6 +35,8 @@ mod rate_limit_compat;
 mod rate_limit_memory;
 mod schema;
 mod session_history;
+mod secondary_node;
+mod secondary_owned;
 mod shared;
 mod shared_cleanup;
 mod shared_node;

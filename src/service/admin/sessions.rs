@@ -306,6 +306,10 @@ impl AdminService {
             tenant: scope.tenant(),
         };
         self.audit(actor, record).await;
+        if deleted > 0 {
+            // The deletion may span any users: a sweep finds what the database lost.
+            self.core.secondary_sweep().await?;
+        }
         Ok(BulkDeleteResult {
             dry_run,
             count: deleted,
@@ -351,6 +355,7 @@ impl AdminService {
             tenant: found.tenant_id.as_deref().or(actor.scope.tenant()),
         };
         self.audit(actor, record).await;
+        self.core.secondary_reconcile_user(&found.user_id).await?;
         Ok(RevokeResult {
             deleted: true,
             id: id.to_owned(),

@@ -368,6 +368,7 @@ impl AdminService {
                 tenant: session.tenant_id.as_deref(),
             };
             self.audit(actor, record).await;
+            self.core.secondary_reconcile_user(&session.user_id).await?;
         }
         Ok(SuccessBody { success: true })
     }
@@ -396,6 +397,7 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        self.core.secondary_reconcile_user(&user.id).await?;
         Ok(SuccessBody { success: true })
     }
 
@@ -443,6 +445,7 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        self.core.secondary_reconcile_user(&user.id).await?;
         Ok(UserEnvelope { user })
     }
 
@@ -454,6 +457,7 @@ impl AdminService {
             .set_user_ban(&user.id, None, self.core.now(), None)
             .await?
             .ok_or_else(user_not_found)?;
+        self.core.cache_forget_user(&user.id).await?;
         let record = Record {
             action: "user.unban",
             target: Some(format!("user:{}", user.id)),
@@ -488,6 +492,8 @@ impl AdminService {
             .set_user_role(&user.id, &role, self.core.now())
             .await?
             .ok_or_else(user_not_found)?;
+        // A cached copy with the old role would keep its permissions.
+        self.core.cache_forget_user(&user.id).await?;
         let record = Record {
             action: "user.set_role",
             target: Some(format!("user:{}", user.id)),
@@ -541,6 +547,9 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        if ended > 0 {
+            self.core.secondary_reconcile_user(&user.id).await?;
+        }
         Ok(StatusBody { status: true })
     }
 }
