@@ -180,14 +180,20 @@ async fn round(
         enforce_session_limits: false,
         ..app.policy
     };
-    // Each layer set twice, termination records and events on then off (two cleanup services
-    // on the same database, differing only in SESSION_HISTORY_RETENTION_DAYS and
-    // WEBHOOK_URLS), interleaved so that a loaded machine weighs on both alike.
+    // Each layer set three times: termination records and events on, records only, both off
+    // (three cleanup services on the same database, differing only in
+    // SESSION_HISTORY_RETENTION_DAYS and WEBHOOK_URLS), interleaved so that a loaded machine
+    // weighs on all alike.
     for (name, policy, cleanup) in [
         (
             "sessionkeeper, expired layer, records+events on",
             expired_only,
             &app.cleanup_records,
+        ),
+        (
+            "sessionkeeper, expired layer, records only",
+            expired_only,
+            &app.cleanup_records_only,
         ),
         (
             "sessionkeeper, expired layer, records+events off",
@@ -198,6 +204,11 @@ async fn round(
             "sessionkeeper, all layers, records+events on",
             app.policy,
             &app.cleanup_records,
+        ),
+        (
+            "sessionkeeper, all layers, records only",
+            app.policy,
+            &app.cleanup_records_only,
         ),
         (
             "sessionkeeper, all layers, records+events off",
@@ -278,6 +289,8 @@ struct Bench {
     /// The cleanup with termination records and a `session.ended` event per session (one
     /// receiver).
     cleanup_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    /// Termination records and no receiver: no outbox rows.
+    cleanup_records_only: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
     /// The same cleanup with `SESSION_HISTORY_RETENTION_DAYS=0` and no receiver: neither.
     cleanup_no_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
     policy: CleanupPolicy,
@@ -342,6 +355,9 @@ async fn main() {
         "WEBHOOK_SECRET".into(),
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0xb0yA1LbGc=".into(),
     );
+    let mut records_only_env = env.clone();
+    records_only_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "90".into());
+    records_only_env.remove("WEBHOOK_URLS");
     let mut no_records_env = env.clone();
     no_records_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "0".into());
     no_records_env.remove("WEBHOOK_URLS");
@@ -352,6 +368,11 @@ async fn main() {
     .expect("config");
     let no_records = Config::load(&Sources {
         env: no_records_env,
+        ..Default::default()
+    })
+    .expect("config");
+    let records_only = Config::load(&Sources {
+        env: records_only_env,
         ..Default::default()
     })
     .expect("config");
@@ -367,6 +388,8 @@ async fn main() {
     // Only their cleanup services are used; they serve nothing and deliver nothing.
     let app_no_records = Application::build(no_records).await.expect("app");
     let cleanup_no_records = app_no_records.cleanup().clone();
+    let app_records_only = Application::build(records_only).await.expect("app");
+    let cleanup_records_only = app_records_only.cleanup().clone();
     let app_records = Application::build(records_on).await.expect("app");
     let cleanup_records = app_records.cleanup().clone();
 
@@ -392,6 +415,7 @@ async fn main() {
         base,
         cookies,
         cleanup_records,
+        cleanup_records_only,
         cleanup_no_records,
         policy: cfg.policy,
     };

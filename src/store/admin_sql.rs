@@ -407,13 +407,14 @@ impl AdminSql {
             self.s_id,
             st = self.st
         );
-        let (recorded, events) =
+        let [records, events, both] =
             recorded(&self.schema, self.dialect.backend, &sql, b.args.len() + 1);
         let built = self.built(sql, b);
         let del = Del {
             plain: built.sql,
-            recorded: self.intern(recorded),
+            records: self.intern(records),
             events: self.intern(events),
+            both: self.intern(both),
         };
         (built, del)
     }

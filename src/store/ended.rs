@@ -86,7 +86,7 @@ impl<DB: Engine> SqlStore<DB> {
             None => self.execute(del.plain, args()).await,
             Some(end) if DB::BACKEND == Backend::Postgres => {
                 let row = self
-                    .fetch_one(del.recorded, with_ending(args(), end))
+                    .fetch_one(del.form(end), with_ending(args(), end, end.endpoints > 0))
                     .await?;
                 Ok(u64::try_from(row.int("n")?).unwrap_or(0))
             }
@@ -114,17 +114,21 @@ impl<DB: Engine> SqlStore<DB> {
             None => self.execute_in(conn, del.plain, args()).await,
             Some(end) if DB::BACKEND == Backend::Postgres => {
                 let row = self
-                    .fetch_one_in(conn, del.recorded, with_ending(args(), end))
+                    .fetch_one_in(
+                        conn,
+                        del.form(end),
+                        with_ending(args(), end, end.endpoints > 0),
+                    )
                     .await?;
                 Ok(u64::try_from(row.int("n")?).unwrap_or(0))
             }
             Some(end) => {
                 if end.record {
-                    self.execute_in(conn, del.recorded, with_ending(args(), end))
+                    self.execute_in(conn, del.records, with_ending(args(), end, false))
                         .await?;
                 }
                 if end.endpoints > 0 {
-                    self.execute_in(conn, del.events, with_ending(args(), end))
+                    self.execute_in(conn, del.events, with_ending(args(), end, true))
                         .await?;
                 }
                 self.execute_in(conn, del.plain, args()).await
@@ -133,11 +137,16 @@ impl<DB: Engine> SqlStore<DB> {
     }
 }
 
-/// The recorded forms' five trailing parameters.
-pub(crate) fn with_ending<DB: Engine>(args: Args<DB>, end: &Ending) -> Args<DB> {
-    args.text(end.reason.as_str())
+/// The recorded forms' trailing parameters: reason, actor, instant, and for the forms that
+/// enqueue events (`events`) the receiver count.
+pub(crate) fn with_ending<DB: Engine>(args: Args<DB>, end: &Ending, events: bool) -> Args<DB> {
+    let args = args
+        .text(end.reason.as_str())
         .opt_text(end.actor.as_deref())
-        .time(end.at)
-        .flag(end.record)
-        .int(i64::from(end.endpoints))
+        .time(end.at);
+    if events {
+        args.int(i64::from(end.endpoints))
+    } else {
+        args
+    }
 }

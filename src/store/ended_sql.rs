@@ -6,7 +6,8 @@
 use super::Backend;
 use super::engine::Dialect;
 use super::statements::leak;
-use super::tables::{Schema, q};
+use super::tables::{Schema, TenantColumn, q};
+use crate::domain::ending::Ending;
 
 pub const TABLE: &str = "\"sessionkeeper_session_ended\"";
 
@@ -30,27 +31,36 @@ fn endpoints() -> String {
 }
 
 /// A session delete and its recorded forms. These take the delete's own parameters followed
-/// by five more, numbered from `first`: `reason`, `actor` (NULL: the session's own user),
-/// `endedAt`, whether to write termination records, and how many receivers get a
-/// `session.ended` event (0: none).
+/// by three more, numbered from `first`: `reason`, `actor` (NULL: the session's own user),
+/// `endedAt`; the forms that enqueue events take a fourth, how many receivers get a
+/// `session.ended` event (see [`Del::form`]).
+///
+/// Each combination (records, events, both) has its own statement rather than one statement
+/// switched by parameters: a switched-off insert still made PostgreSQL read, join and sort
+/// every deleted row for nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Del {
     pub plain: &'static str,
-    /// PostgreSQL: the one statement that deletes, records and enqueues, returning the count
-    /// as `n`. SQLite: the records' insert, run before the delete.
-    pub recorded: &'static str,
-    /// SQLite: the events' insert, run before the delete (unused on PostgreSQL).
+    /// PostgreSQL: the one statement that deletes and records, returning the count as `n`.
+    /// SQLite: the records' insert, run before the delete.
+    pub records: &'static str,
+    /// PostgreSQL: the one statement that deletes and enqueues. SQLite: the events' insert,
+    /// run before the delete.
     pub events: &'static str,
+    /// PostgreSQL: the one statement that deletes, records and enqueues (empty on SQLite,
+    /// which runs `records` then `events`).
+    pub both: &'static str,
 }
 
 impl Del {
     /// `delete` must read `DELETE FROM <session table> [alias] WHERE ...`; its caller binds
     /// `first - 1` arguments.
     pub fn new(schema: &Schema, dialect: &Dialect, delete: String, first: usize) -> Self {
-        let (recorded, events) = recorded(schema, dialect.backend, &delete, first);
+        let [records, events, both] = recorded(schema, dialect.backend, &delete, first);
         Self {
-            recorded: leak(recorded),
+            records: leak(records),
             events: leak(events),
+            both: leak(both),
             plain: leak(delete),
         }
     }
@@ -59,16 +69,27 @@ impl Del {
     pub fn pair(schema: &Schema, dialect: &Dialect, deletes: [&str; 2], first: usize) -> [Del; 2] {
         deletes.map(|d| Del::new(schema, dialect, d.to_owned(), first))
     }
+
+    /// PostgreSQL: the one statement for `end` (which [`Ending::new`] never makes with
+    /// neither records nor receivers).
+    ///
+    /// [`Ending::new`]: crate::domain::ending::Ending::new
+    pub fn form(&self, end: &Ending) -> &'static str {
+        match (end.record, end.endpoints > 0) {
+            (true, true) => self.both,
+            (false, true) => self.events,
+            _ => self.records,
+        }
+    }
 }
 
-/// The `SELECT` list of a record from session alias `s` (with its user joined as `u`).
-fn record_select(schema: &Schema, s: &str, first: usize) -> String {
+/// The `SELECT` list of a record from session alias `s` (with its tenant as `tenant`).
+fn record_select(schema: &Schema, s: &str, tenant: &str, first: usize) -> String {
     let c = &schema.session;
     format!(
         "{s}.{id}, {s}.{uid}, {tenant}, {s}.{created}, {s}.{upd}, {s}.{ip}, {s}.{ua}, ${at}, ${reason}, COALESCE(${actor}, {s}.{uid})",
         id = q(&c.id),
         uid = q(&c.user_id),
-        tenant = schema.tenant_expr(s, "u"),
         created = q(&c.created_at),
         upd = q(&c.updated_at),
         ip = q(&c.ip_address),
@@ -80,71 +101,134 @@ fn record_select(schema: &Schema, s: &str, first: usize) -> String {
 }
 
 fn user_join(schema: &Schema, s: &str) -> String {
-    format!(
-        "LEFT JOIN {} u ON u.{} = {s}.{}",
-        q(&schema.user.table),
-        q(&schema.user.id),
-        q(&schema.session.user_id)
-    )
+    match schema.tenant {
+        // SQLite: the join is only for a tenant kept on the user.
+        TenantColumn::User(_) => format!(
+            " LEFT JOIN {} u ON u.{} = {s}.{}",
+            q(&schema.user.table),
+            q(&schema.user.id),
+            q(&schema.session.user_id)
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The `SELECT` list of a `session.ended` outbox row from session alias `s`.
-fn event_select(schema: &Schema, s: &str, first: usize) -> String {
+fn event_select(schema: &Schema, s: &str, tenant: &str, first: usize) -> String {
     let c = &schema.session;
     format!(
         "ep.n, 'session.ended', {s}.{id}, {s}.{id}, {s}.{uid}, {tenant}, ${reason}, COALESCE(${actor}, {s}.{uid}), ${at}, ${at}",
         id = q(&c.id),
         uid = q(&c.user_id),
-        tenant = schema.tenant_expr(s, "u"),
         reason = first,
         actor = first + 1,
         at = first + 2,
     )
 }
 
-/// The two inserts of a recorded delete reading session alias `s`, from the CTE `s` (no
-/// `filter`) or from the session table as `s` filtered by `filter` (a `WHERE` clause): records
-/// (when parameter `first + 3` is true) and events (one per receiver below parameter
-/// `first + 4`).
-fn inserts(schema: &Schema, s: &str, first: usize, filter: Option<&str>) -> (String, String) {
-    let join = user_join(schema, s);
-    let (rec, eps) = (first + 3, first + 4);
-    let (source, filter) = match filter {
-        Some(f) => (
-            format!("{} {s}", q(&schema.session.table)),
-            format!("{f} AND"),
-        ),
-        None => (s.to_owned(), "WHERE".to_owned()),
+/// The two inserts of a recorded delete reading session alias `s` from `source` (a `FROM`
+/// body) filtered by `filter` (a `WHERE` clause or empty), its tenant read as `tenant`:
+/// records, and events (one per receiver below parameter `first + 3`). No `ORDER BY`: one
+/// delete ends each session once, so the order of its rows in the outbox says nothing.
+fn inserts(
+    schema: &Schema,
+    s: &str,
+    tenant: &str,
+    first: usize,
+    source: &str,
+    filter: &str,
+) -> (String, String) {
+    let eps = first + 3;
+    let filter = if filter.is_empty() {
+        "WHERE".to_owned()
+    } else {
+        format!("{filter} AND")
     };
     (
         format!(
-            "INSERT INTO {TABLE} ({COLUMNS}) SELECT {} FROM {source} {join} {filter} ${rec}",
-            record_select(schema, s, first)
+            "INSERT INTO {TABLE} ({COLUMNS}) SELECT {} FROM {source} {}",
+            record_select(schema, s, tenant, first),
+            filter.strip_suffix(" AND").unwrap_or("")
         ),
         format!(
-            "INSERT INTO {OUTBOX} ({OUTBOX_ENDED}) SELECT {} FROM {source} {join} CROSS JOIN ({}) ep \
-             {filter} ep.n < ${eps} ORDER BY {s}.{}, ep.n",
-            event_select(schema, s, first),
+            "INSERT INTO {OUTBOX} ({OUTBOX_ENDED}) SELECT {} FROM {source} CROSS JOIN ({}) ep \
+             {filter} ep.n < ${eps}",
+            event_select(schema, s, tenant, first),
             endpoints(),
-            q(&schema.session.id)
         ),
     )
 }
 
-/// The recorded forms of a session delete (see [`Del`]): `(recorded, events)`.
-pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -> (String, String) {
-    match backend {
-        // One statement: records and events are what the delete returns. The table's rows
-        // never leave the database, so `*` (which includes the token) is safe here.
-        Backend::Postgres => {
-            let (rec, ev) = inserts(schema, "x", first, None);
-            (
-                format!(
-                    "WITH x AS ({delete} RETURNING *), r AS ({rec}), o AS ({ev}) SELECT COUNT(*) AS \"n\" FROM x"
-                ),
-                String::new(),
-            )
+/// The session columns a recorded delete returns: what records and events read, never the
+/// token; a user-column tenant as `sk_tenant`, looked up per returned row through the user's
+/// primary key. A join would be planned as a hash of the whole user table in every statement:
+/// a fixed cost per batch that made the heap walk shrink its ranges to a block each.
+fn returning(schema: &Schema, delete: &str) -> String {
+    let c = &schema.session;
+    let mut cols = vec![
+        q(&c.id),
+        q(&c.user_id),
+        q(&c.created_at),
+        q(&c.updated_at),
+        q(&c.ip_address),
+        q(&c.user_agent),
+    ];
+    match &schema.tenant {
+        TenantColumn::Session(t) => cols.push(q(t)),
+        TenantColumn::User(t) => {
+            // The deleted row by its alias, or by the table's name when it has none.
+            let st = q(&c.table);
+            let after = delete
+                .find(&st)
+                .map(|i| &delete[i + st.len()..])
+                .unwrap_or("");
+            let alias = match after.split_whitespace().next() {
+                Some(a) if !a.eq_ignore_ascii_case("WHERE") => a.to_owned(),
+                _ => st,
+            };
+            cols.push(format!(
+                "(SELECT u.{} FROM {} u WHERE u.{} = {alias}.{}) AS sk_tenant",
+                q(t),
+                q(&schema.user.table),
+                q(&schema.user.id),
+                q(&c.user_id)
+            ));
         }
+        TenantColumn::Absent => {}
+    }
+    cols.join(", ")
+}
+
+/// The tenant of a row returned by a recorded delete as `d` (see [`returning`]).
+fn returned_tenant(schema: &Schema, d: &str) -> String {
+    match schema.tenant {
+        TenantColumn::User(_) => format!("{d}.sk_tenant"),
+        _ => schema.tenant_expr(d, "u"),
+    }
+}
+
+/// PostgreSQL: the CTEs after a delete CTE `d` that record and/or enqueue what it returned,
+/// as `[records, events, both]`.
+fn pg_ctes(schema: &Schema, d: &str, first: usize) -> [String; 3] {
+    let tenant = returned_tenant(schema, d);
+    let (rec, ev) = inserts(schema, d, &tenant, first, d, "");
+    [
+        format!("rec AS ({rec})"),
+        format!("ev AS ({ev})"),
+        format!("rec AS ({rec}), ev AS ({ev})"),
+    ]
+}
+
+/// The recorded forms of a session delete (see [`Del`]): `[records, events, both]`.
+pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -> [String; 3] {
+    match backend {
+        // One statement: records and events are what the delete returns.
+        Backend::Postgres => pg_ctes(schema, "x", first).map(|ctes| {
+            format!(
+                "WITH x AS ({delete} RETURNING {}), {ctes} SELECT COUNT(*) AS \"n\" FROM x",
+                returning(schema, delete)
+            )
+        }),
         // SQLite cannot read a DELETE's RETURNING in a statement: the same selection is
         // recorded first, then deleted, inside one write transaction (which holds SQLite's one
         // write lock, so the selection cannot change in between).
@@ -152,20 +236,29 @@ pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -
             let rest = delete.strip_prefix("DELETE ").unwrap_or(delete);
             let id = q(&schema.session.id);
             let filter = format!("WHERE x.{id} IN (SELECT {id} {rest})");
-            inserts(schema, "x", first, Some(&filter))
+            let source = format!("{} x{}", q(&schema.session.table), user_join(schema, "x"));
+            let tenant = schema.tenant_expr("x", "u");
+            let (rec, ev) = inserts(schema, "x", &tenant, first, &source, &filter);
+            [rec, ev, String::new()]
         }
     }
 }
 
-/// The recorded form of the heap walk's capped delete, a CTE whose delete is `d AS (DELETE ...
-/// RETURNING 1)`: records and events are inserted from the same returned rows.
-pub fn recorded_capped(schema: &Schema, capped: &str, first: usize) -> String {
-    let (rec, ev) = inserts(schema, "d", first, None);
-    capped.replacen(
-        "RETURNING 1)",
-        &format!("RETURNING *), rec AS ({rec}), ev AS ({ev})"),
-        1,
-    )
+/// The recorded forms of the heap walk's capped delete, a CTE whose delete is `d AS (DELETE
+/// ... RETURNING 1)`: records and/or events are inserted from the same returned rows, as
+/// `[records, events, both]`.
+pub fn recorded_capped(schema: &Schema, capped: &str, first: usize) -> [String; 3] {
+    let delete = capped
+        .find("d AS (DELETE ")
+        .map(|i| &capped[i + 6..])
+        .unwrap_or(capped);
+    pg_ctes(schema, "d", first).map(|ctes| {
+        capped.replacen(
+            "RETURNING 1)",
+            &format!("RETURNING {}), {ctes}", returning(schema, delete)),
+            1,
+        )
+    })
 }
 
 /// Listing and pruning the history.

@@ -452,3 +452,80 @@ both_stores!(
         assert!(ended(&app, "").await.is_empty());
     }
 );
+
+/// The receivers' undelivered outbox rows.
+async fn pending(app: &TestApp) -> u64 {
+    app.store().outbox_backlog().await.unwrap().pending
+}
+
+/// Ends one session by signing out and one through the cleanup; how many rows each added to
+/// the outbox, and the cleanup's run.
+async fn sign_out_then_clean(app: &TestApp) -> (u64, u64) {
+    let u = user(app, "ob@x.test", "user", None).await;
+    let (_, c) = session(app, &u, S::fresh(app)).await;
+    let before = pending(app).await;
+    let res = app.post("/api/auth/sign-out", Some(&c), json!({})).await;
+    assert_eq!(res.status, 200);
+    let signed_out = pending(app).await - before;
+    let now = app.clock_now();
+    session(app, &u, S::fresh(app).expires(now - Duration::minutes(1))).await;
+    let before = pending(app).await;
+    let run = call(
+        app,
+        "post",
+        "/api/admin/sessions/cleanup",
+        &svc(),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(run.body["total"], 1, "{:?}", run.body);
+    (signed_out, pending(app).await - before)
+}
+
+both_stores!(
+    no_receiver_writes_no_outbox_rows,
+    settings(),
+    |app| async move {
+        assert_eq!(sign_out_then_clean(&app).await, (0, 0));
+        // The records are still written.
+        let reasons: Vec<String> = ended(&app, "")
+            .await
+            .iter()
+            .map(|r| r["reason"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons.contains(&"expired".to_owned()), "{reasons:?}");
+        assert!(reasons.contains(&"signed-out".to_owned()), "{reasons:?}");
+    }
+);
+
+// A receiver nobody listens on: deliveries fail and the rows stay queued (the test clock does
+// not reach a retry).
+both_stores!(
+    cleanup_session_events_off_leaves_only_the_run_event,
+    settings()
+        .set("WEBHOOK_URLS", "http://127.0.0.1:9/hook")
+        .set(
+            "WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0xb0yA1LbGc="
+        )
+        .set("WEBHOOK_CLEANUP_SESSION_EVENTS", "false"),
+    |app| async move {
+        // Sign-out still sends its session.ended; the cleanup only its cleanup.run.finished.
+        assert_eq!(sign_out_then_clean(&app).await, (1, 1));
+    }
+);
+
+both_stores!(
+    cleanup_session_events_on_by_default,
+    settings()
+        .set("WEBHOOK_URLS", "http://127.0.0.1:9/hook")
+        .set(
+            "WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0xb0yA1LbGc="
+        ),
+    |app| async move {
+        // The expired session's session.ended and the run's event.
+        assert_eq!(sign_out_then_clean(&app).await, (1, 2));
+    }
+);

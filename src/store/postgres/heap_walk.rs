@@ -65,9 +65,11 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
                  AND s.ctid < LEAST(CAST(${to} AS tid), (SELECT cut.ctid FROM cut)) RETURNING 1) \
                  SELECT COUNT(*) AS \"n\", (SELECT CAST(cut.ctid AS TEXT) FROM cut) AS \"cut\" FROM d"
             );
+            let [records, events, both] = recorded_capped(schema, &plain, n + 5);
             Del {
-                recorded: leak(recorded_capped(schema, &plain, n + 5)),
-                events: "",
+                records: leak(records),
+                events: leak(events),
+                both: leak(both),
                 plain: leak(plain),
             }
         };
@@ -115,7 +117,7 @@ fn layer_args(c: &Criteria<'_>, layer: RowLayer) -> Args<Postgres> {
 fn pick(pair: &[Del; 2], c: &Criteria<'_>, layer: RowLayer) -> (&'static str, Option<Ending>) {
     let del = pair[usize::from(c.scope.tenant().is_some())];
     match c.ending(layer.into()) {
-        Some(end) => (del.recorded, Some(end)),
+        Some(end) => (del.form(&end), Some(end)),
         None => (del.plain, None),
     }
 }
@@ -151,7 +153,7 @@ impl HeapWalk for PgStore {
             .text(&HeapPos::block_start(to).tid())
             .opt_text(c.scope.tenant());
         if let Some(end) = &end {
-            args = with_ending(args, end);
+            args = with_ending(args, end, end.endpoints > 0);
         }
         let args = args.finish()?;
         // Optimistic: the common case (the range holds no more than the cap) costs one plain
@@ -194,7 +196,7 @@ impl HeapWalk for PgStore {
             .int(i64::from(limit))
             .opt_text(c.scope.tenant());
         if let Some(end) = &end {
-            args = with_ending(args, end);
+            args = with_ending(args, end, end.endpoints > 0);
         }
         let row = self.fetch_one(sql, args).await?;
         let cut = match row.opt_text("cut")? {
