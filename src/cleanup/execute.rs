@@ -190,7 +190,11 @@ impl CleanupService {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot mark abandoned cleanup runs"),
         }
-        if let Err(e) = self.store.record_cleanup_run(run, &self.instance_id, 0).await {
+        if let Err(e) = self
+            .store
+            .record_cleanup_run(run, &self.instance_id, 0)
+            .await
+        {
             tracing::warn!(run_id = %run.run_id, error = %e, "cannot record the cleanup run as running");
         }
     }

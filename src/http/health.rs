@@ -25,7 +25,10 @@ async fn answers<E: std::fmt::Display>(
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", READY_TIMEOUT.as_secs_f64())),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            READY_TIMEOUT.as_secs_f64()
+        )),
     }
 }
 

@@ -169,7 +169,11 @@ all_stores!(
                 assert!(json["policy"].get("absoluteTimeoutSeconds").is_none());
             }
             // The run history keeps the count.
-            let page = app.store().list_cleanup_runs(100, None, None).await.unwrap();
+            let page = app
+                .store()
+                .list_cleanup_runs(100, None, None)
+                .await
+                .unwrap();
             let recorded = page.runs.iter().find(|r| r.run_id == run.run_id).unwrap();
             assert_eq!((recorded.counts, recorded.policy), (run.counts, p));
             // The gauges, counted again after a run with the layer on: the same numbers.
