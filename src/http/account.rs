@@ -73,7 +73,7 @@ pub struct DeleteUserBody {
 #[utoipa::path(
     post, path = "/api/auth/delete-user", tag = "better-auth",
     request_body = DeleteUserBody,
-    responses((status = 200, body = DeleteUserResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    responses((status = 200, body = DeleteUserResponse), (status = 404, body = ErrorBody, description = "INVALID_TOKEN: deletion by e-mailed token is not offered"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("session" = []))
 )]
 pub async fn delete_user(

@@ -175,7 +175,7 @@ pub struct SignUpBody {
 #[utoipa::path(
     post, path = "/api/auth/sign-up/email", tag = "better-auth",
     request_body = SignUpBody,
-    responses((status = 200, body = SignUpResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    responses((status = 200, body = SignUpResponse), (status = 422, body = ErrorBody, description = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
 )]
 pub async fn sign_up(
     State(state): State<AppState>,
