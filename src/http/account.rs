@@ -2,26 +2,20 @@
 
 use super::AppState;
 use super::auth::{Cookies, require_session};
+use super::auth_schema::{ChangePasswordResponse, DeleteUserResponse};
 use super::error::ApiResult;
 use super::extract::{JsonBody, Peer, client_info};
 use crate::service::PasswordChange;
-use axum::Router;
+use crate::service::admin::types::ErrorBody;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/change-password", post(change_password))
-        .route("/delete-user", post(delete_user))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChangePasswordBody {
+pub struct ChangePasswordBody {
     new_password: String,
     current_password: String,
     revoke_other_sessions: Option<bool>,
@@ -29,7 +23,13 @@ struct ChangePasswordBody {
 
 /// `{token, user}`: `token` is the new session's when the other sessions were ended (all of
 /// them, the caller's too, as Better Auth does; the caller gets a new cookie), else `null`.
-async fn change_password(
+#[utoipa::path(
+    post, path = "/api/auth/change-password", tag = "better-auth",
+    request_body = ChangePasswordBody,
+    responses((status = 200, body = ChangePasswordResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
     peer: Peer,
@@ -59,9 +59,9 @@ async fn change_password(
     })
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeleteUserBody {
+pub struct DeleteUserBody {
     password: Option<String>,
     token: Option<String>,
     #[allow(dead_code)]
@@ -69,7 +69,14 @@ struct DeleteUserBody {
     callback_url: Option<String>,
 }
 
-async fn delete_user(
+/// Deletes the caller's user, its accounts and sessions.
+#[utoipa::path(
+    post, path = "/api/auth/delete-user", tag = "better-auth",
+    request_body = DeleteUserBody,
+    responses((status = 200, body = DeleteUserResponse), (status = 404, body = ErrorBody, description = "INVALID_TOKEN: deletion by e-mailed token is not offered"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn delete_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<DeleteUserBody>,

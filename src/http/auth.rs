@@ -2,32 +2,65 @@
 //! the bearer plugin's `set-auth-token` header (§2.5).
 
 use super::AppState;
+use super::auth_schema::*;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, OptionalJson, Peer, client_info, dont_remember, session_token};
 use crate::domain::model::{NewUser, SessionJson, SessionWithUser, User};
+use crate::service::admin::types::{BaSession, ErrorBody, StatusBody, SuccessBody};
 use crate::service::{Core, Issued, SessionCheck, SessionKeeper, SignUp};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+/// Every route below `/api/auth` except the admin plugin's, as `(method, path, handler)`: the
+/// router is built from this table and the contract test checks each entry against the OpenAPI
+/// document.
+pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("post", "/sign-up/email", post(sign_up)),
+        ("post", "/sign-in/email", post(sign_in)),
+        ("post", "/sign-out", post(sign_out)),
+        ("get", "/get-session", get(get_session)),
+        ("post", "/get-session", post(get_session_post)),
+        ("get", "/list-sessions", get(list_sessions)),
+        ("get", "/session-history", get(session_history)),
+        ("post", "/revoke-session", post(revoke_session)),
+        ("post", "/revoke-sessions", post(revoke_sessions)),
+        (
+            "post",
+            "/revoke-other-sessions",
+            post(revoke_other_sessions),
+        ),
+        ("post", "/update-user", post(update_user)),
+        ("get", "/ok", get(ok)),
+        (
+            "post",
+            "/change-password",
+            post(super::account::change_password),
+        ),
+        ("post", "/delete-user", post(super::account::delete_user)),
+    ]
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sign-up/email", post(sign_up))
-        .route("/sign-in/email", post(sign_in))
-        .route("/sign-out", post(sign_out))
-        .route("/get-session", get(get_session).post(get_session_post))
-        .route("/list-sessions", get(list_sessions))
-        .route("/session-history", get(session_history))
-        .route("/revoke-session", post(revoke_session))
-        .route("/revoke-sessions", post(revoke_sessions))
-        .route("/revoke-other-sessions", post(revoke_other_sessions))
-        .route("/update-user", post(update_user))
-        .route("/ok", get(|| async { axum::Json(json!({"ok": true})) }))
-        .merge(super::account::router())
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
+}
+
+/// Whether the server answers.
+#[utoipa::path(
+    get, path = "/api/auth/ok", tag = "better-auth",
+    responses((status = 200, body = OkBody), (status = 429, body = ErrorBody)),
+)]
+pub async fn ok() -> axum::Json<Value> {
+    axum::Json(json!({"ok": true}))
 }
 
 /// Response headers that travel with a JSON body: cookies and the bearer token.
@@ -129,9 +162,9 @@ pub async fn require_session(keeper: &SessionKeeper, headers: &HeaderMap) -> Api
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SignUpBody {
+pub struct SignUpBody {
     name: String,
     email: String,
     password: String,
@@ -139,7 +172,13 @@ struct SignUpBody {
     remember_me: Option<bool>,
 }
 
-async fn sign_up(
+/// Creates a user with an e-mail and password and signs them in.
+#[utoipa::path(
+    post, path = "/api/auth/sign-up/email", tag = "better-auth",
+    request_body = SignUpBody,
+    responses((status = 200, body = SignUpResponse), (status = 422, body = ErrorBody, description = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+)]
+pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
     peer: Peer,
@@ -168,15 +207,21 @@ async fn sign_up(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SignInBody {
+pub struct SignInBody {
     email: String,
     password: String,
     remember_me: Option<bool>,
 }
 
-async fn sign_in(
+/// Signs in with an e-mail and password.
+#[utoipa::path(
+    post, path = "/api/auth/sign-in/email", tag = "better-auth",
+    request_body = SignInBody,
+    responses((status = 200, body = SignInResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+)]
+pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
     peer: Peer,
@@ -204,7 +249,13 @@ fn issued_response(core: &Core, issued: &Issued, body: Value) -> Response {
     Cookies::session(core, &issued.token, issued.remember_me).with(StatusCode::OK, body)
 }
 
-async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+/// Ends the caller's session and clears the cookies.
+#[utoipa::path(
+    post, path = "/api/auth/sign-out", tag = "better-auth",
+    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let Some(token) = session_token(keeper.core(), &headers) else {
         return Err(ApiError::new(
@@ -225,13 +276,21 @@ struct SessionBody<'a> {
 }
 
 /// `?disableRefresh=` is parsed with `z.coerce.boolean()`: any non-empty value is true.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
-struct GetSessionQuery {
+#[into_params(parameter_in = Query)]
+pub struct GetSessionQuery {
     disable_refresh: Option<String>,
 }
 
-async fn get_session(
+/// The caller's session and user, or `null` without a live session.
+#[utoipa::path(
+    get, path = "/api/auth/get-session", tag = "better-auth",
+    params(GetSessionQuery),
+    responses((status = 200, body = Option<SessionPair>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security((), ("session" = []))
+)]
+pub async fn get_session(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<GetSessionQuery>,
@@ -309,7 +368,12 @@ fn presents_credentials(core: &Core, headers: &HeaderMap) -> bool {
             .any(|c| c.contains(core.cookies().session_token.as_str()))
 }
 
-async fn get_session_post() -> ApiError {
+/// Refused, as Better Auth refuses it without `deferSessionRefresh`.
+#[utoipa::path(
+    post, path = "/api/auth/get-session", tag = "better-auth",
+    responses((status = 405, body = ErrorBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+)]
+pub async fn get_session_post() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
@@ -317,7 +381,16 @@ async fn get_session_post() -> ApiError {
     )
 }
 
-async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+/// The caller's unexpired sessions; other sessions' `token` is an opaque `ref_…` handle.
+#[utoipa::path(
+    get, path = "/api/auth/list-sessions", tag = "better-auth",
+    responses((status = 200, body = Vec<BaSession>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
     let sessions = keeper.auth().list_sessions(&authed.data).await?;
@@ -339,7 +412,13 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Api
 
 /// The signed-in user's own ended sessions (termination records), newest first: not a Better
 /// Auth route.
-async fn session_history(
+#[utoipa::path(
+    get, path = "/api/auth/session-history", tag = "sessions",
+    params(crate::service::admin::types::PageParams),
+    responses((status = 200, body = crate::service::admin::types::EndedList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn session_history(
     State(state): State<AppState>,
     headers: HeaderMap,
     super::admin::params::Params(p): super::admin::params::Params<
@@ -355,12 +434,19 @@ async fn session_history(
     Ok(authed.cookies.with(StatusCode::OK, json!(page)))
 }
 
-#[derive(Deserialize)]
-struct RevokeBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RevokeBody {
     token: String,
 }
 
-async fn revoke_session(
+/// Ends one of the caller's sessions (a token or a `ref_…` handle).
+#[utoipa::path(
+    post, path = "/api/auth/revoke-session", tag = "better-auth",
+    request_body = RevokeBody,
+    responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn revoke_session(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<RevokeBody>,
@@ -379,10 +465,16 @@ async fn revoke_session(
     Ok(cookies.with(StatusCode::OK, json!({ "status": true })))
 }
 
-async fn revoke_sessions(
+/// Ends every session of the caller.
+#[utoipa::path(
+    post, path = "/api/auth/revoke-sessions", tag = "better-auth",
+    responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn revoke_sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    OptionalJson(_): OptionalJson<Value>,
+    _body: OptionalJson<Value>,
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
@@ -390,10 +482,16 @@ async fn revoke_sessions(
     Ok(Cookies::cleared(keeper.core()).with(StatusCode::OK, json!({ "status": true })))
 }
 
-async fn revoke_other_sessions(
+/// Ends every session of the caller but the current one.
+#[utoipa::path(
+    post, path = "/api/auth/revoke-other-sessions", tag = "better-auth",
+    responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn revoke_other_sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    OptionalJson(_): OptionalJson<Value>,
+    _body: OptionalJson<Value>,
 ) -> ApiResult<Response> {
     let keeper = &state.keeper;
     let authed = require_session(keeper, &headers).await?;
@@ -403,8 +501,8 @@ async fn revoke_other_sessions(
         .with(StatusCode::OK, json!({ "status": true })))
 }
 
-#[derive(Deserialize, Default)]
-struct UpdateUserBody {
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct UpdateUserBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     image: Option<Option<String>>,
@@ -418,7 +516,14 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
-async fn update_user(
+/// Changes the caller's name or image (`"image": null` clears it); `email` is refused.
+#[utoipa::path(
+    post, path = "/api/auth/update-user", tag = "better-auth",
+    request_body = UpdateUserBody,
+    responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("session" = []))
+)]
+pub async fn update_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateUserBody>,

@@ -10,6 +10,8 @@ pub mod admin;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod auth_schema;
+#[cfg(feature = "server")]
 pub mod dashboard;
 pub mod error;
 pub mod extract;

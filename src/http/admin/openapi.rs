@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "sessionkeeper admin API",
-        description = "Session statistics, listing, cleanup control, bulk deletion and Better Auth's admin plugin routes. \
+        title = "sessionkeeper API",
+        description = "Better Auth's e-mail-and-password and session routes under `/api/auth` (tag `better-auth`), and the admin API: session statistics, listing, cleanup control, bulk deletion and Better Auth's admin plugin routes. \
                        Callers: users with the `admin` role (every tenant), users with the tenant-admin role (their tenant only), \
                        or `Authorization: Bearer <ADMIN_API_TOKEN>`."
     ),
@@ -41,6 +41,20 @@ use utoipa::{Modify, OpenApi};
         better_auth::set_role,
         better_auth::set_user_password,
         serve,
+        crate::http::auth::sign_up,
+        crate::http::auth::sign_in,
+        crate::http::auth::sign_out,
+        crate::http::auth::get_session,
+        crate::http::auth::get_session_post,
+        crate::http::auth::list_sessions,
+        crate::http::auth::session_history,
+        crate::http::auth::revoke_session,
+        crate::http::auth::revoke_sessions,
+        crate::http::auth::revoke_other_sessions,
+        crate::http::auth::update_user,
+        crate::http::auth::ok,
+        crate::http::account::change_password,
+        crate::http::account::delete_user,
     ),
     modifiers(&Security, &Bounds)
 )]
