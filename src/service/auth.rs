@@ -430,26 +430,32 @@ impl AuthService {
         policy: &CheckPolicy,
         now: time::OffsetDateTime,
     ) -> Option<PolicyEnd> {
+        let later = |last: time::OffsetDateTime, t: Option<time::OffsetDateTime>| {
+            t.map_or(last, |t| t.max(last))
+        };
+        // `updatedAt` first: the ordinary check ends here, without taking the tracker's lock.
+        let PolicyEnd::Inactive = policy.check(session.created_at, session.updated_at, now)? else {
+            return Some(PolicyEnd::AbsoluteTimeout);
+        };
         let noted = self
             .core
             .activity()
             .and_then(|t| t.noted(&session.id))
             .and_then(from_millis);
-        let last = noted.map_or(session.updated_at, |t| t.max(session.updated_at));
-        match policy.check(session.created_at, last, now)? {
-            PolicyEnd::Inactive => match self.core.store().stored_activity(&session.id).await {
-                Ok(stored) => {
-                    let last = stored.and_then(from_millis).map_or(last, |t| t.max(last));
-                    policy.check(session.created_at, last, now)
-                }
-                // A store without our activity table (the read-only validator on the app's
-                // database): `updatedAt` is the only activity there is.
-                Err(e) => {
-                    tracing::debug!(error = %e, "stored session activity unavailable");
-                    Some(PolicyEnd::Inactive)
-                }
-            },
-            end => Some(end),
+        let last = later(session.updated_at, noted);
+        policy.check(session.created_at, last, now)?;
+        match self.core.store().stored_activity(&session.id).await {
+            Ok(stored) => policy.check(
+                session.created_at,
+                later(last, stored.and_then(from_millis)),
+                now,
+            ),
+            // A store without our activity table (the read-only validator on the app's
+            // database): `updatedAt` is the only activity there is.
+            Err(e) => {
+                tracing::debug!(error = %e, "stored session activity unavailable");
+                Some(PolicyEnd::Inactive)
+            }
         }
     }
 
