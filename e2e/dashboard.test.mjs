@@ -237,6 +237,7 @@ try {
   for (const key of ['totalSessions', 'totalActiveSessions', 'expiredSessions', 'inactiveSessions', 'usersOverLimit', 'usersWithSessions', 'createdLast24h']) {
     eq(await cardValue(key), new Intl.NumberFormat('en-US').format(stats[key]), `overview card ${key} equals the stats API`);
   }
+  eq(await page.locator('#stats-generated').getAttribute('data-as-of'), stats.asOf, 'the overview says when the counts were taken (asOf)');
   // The seed plus the admin's own browser session (the harness signed its own session out).
   eq(stats.totalSessions, fx.seeded.total + 1, 'stats count the seed and the admin session');
   eq(stats.expiredSessions, fx.seeded.expired, 'expired sessions as seeded');

@@ -191,6 +191,10 @@ impl Application {
             .webhooks
             .clone()
             .map(|w| tokio::spawn(w.run(draining.clone())));
+        let refresher = {
+            let (keeper, stop) = (self.keeper.clone(), draining.clone());
+            tokio::spawn(async move { keeper.admin().run_stats_refresher(stop).await })
+        };
         let state = AppState::with_draining(self.keeper.clone(), draining.clone());
         let metrics_server = self
             .metrics_listener
@@ -237,6 +241,7 @@ impl Application {
         if let Some(task) = metrics_server {
             let _ = task.await;
         }
+        let _ = refresher.await;
         // The last period's session activity, written on the way out (a crash loses it).
         if let Err(e) = self.keeper.core().flush_activity().await {
             tracing::warn!(error = %e, "cannot write the last session activity at shutdown");

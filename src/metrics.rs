@@ -18,6 +18,7 @@ pub const RUN_DURATION: &str = "sessionkeeper_cleanup_run_duration_seconds";
 pub const CLEANUP_BATCHES: &str = "sessionkeeper_cleanup_batches_total";
 pub const LAST_SUCCESS: &str = "sessionkeeper_cleanup_last_success_timestamp_seconds";
 pub const SESSIONS: &str = "sessionkeeper_sessions";
+pub const STATS_RECOUNT_DURATION: &str = "sessionkeeper_stats_recount_duration_seconds";
 
 pub const HTTP_REQUESTS: &str = "sessionkeeper_http_requests_total";
 pub const HTTP_DURATION: &str = "sessionkeeper_http_request_duration_seconds";
@@ -117,6 +118,7 @@ pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let buckets = [
             (RUN_DURATION, DURATION_BUCKETS),
+            (STATS_RECOUNT_DURATION, DURATION_BUCKETS),
             (HTTP_DURATION, HTTP_BUCKETS),
             (LOOKUP_BATCH, BATCH_BUCKETS),
         ];
@@ -179,6 +181,11 @@ fn describe() {
     describe_gauge!(
         SESSIONS,
         "Sessions by status (active, expired, inactive), as of the last cleanup run."
+    );
+    describe_histogram!(
+        STATS_RECOUNT_DURATION,
+        Unit::Seconds,
+        "Duration of the admin statistics' recounts, by trigger: refresh (the background refresh), stale (a request found no snapshot young enough), fresh (?fresh=true)."
     );
     describe_counter!(
         HTTP_REQUESTS,

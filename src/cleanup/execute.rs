@@ -146,6 +146,12 @@ impl CleanupService {
         self.report(&run, elapsed);
         self.record(&run).await;
         self.finish(&run);
+        if !dry_run && run.total > 0 {
+            // The admin statistics must not show what this run removed.
+            if let Err(e) = self.store.invalidate_stats().await {
+                tracing::warn!(error = %e, "cannot mark the statistics snapshot stale");
+            }
+        }
         if outcome != Outcome::Failed {
             match gauges_before {
                 Some(before) if dry_run => set_gauges(&self.gauges, before),

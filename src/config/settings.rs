@@ -494,6 +494,12 @@ pub static ALL: &[Setting] = &[
             c.admin.tenant_admin_role = v.to_owned()
         }
     ),
+    setting!(
+        "admin.stats_refresh_seconds",
+        ["STATS_REFRESH_SECONDS"],
+        false,
+        |c, v| { c.admin.stats_refresh_seconds = whole(v, 1u64, 86_400, "seconds")? }
+    ),
     setting!("admin.tenant_source", ["TENANT_SOURCE"], false, |c, v| {
         c.admin.tenant_source = match v.to_ascii_lowercase().as_str() {
             "user" => TenantSource::UserColumn,

@@ -113,6 +113,7 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "session_management.sample_size" => c.sample_size.to_string(),
         "session_management.history_retention_days" => c.history_retention_days.to_string(),
         "admin.tenant_admin_role" => cfg.admin.tenant_admin_role.clone(),
+        "admin.stats_refresh_seconds" => cfg.admin.stats_refresh_seconds.to_string(),
         "admin.tenant_source" => match cfg.admin.tenant_source {
             TenantSource::UserColumn => "user".into(),
             TenantSource::ActiveOrganization => "organization".into(),

@@ -27,6 +27,14 @@ fn defaults_match_the_readme() {
     assert_eq!(c.cleanup.policy.inactivity_days, 30);
     assert!(c.cleanup.automatic && c.cleanup.on_startup && c.cleanup.logs);
     assert!(!c.session.secure_cookies);
+    assert_eq!(c.admin.stats_refresh_seconds, 60);
+    assert_eq!(
+        load(&[("STATS_REFRESH_SECONDS", "5")])
+            .unwrap()
+            .admin
+            .stats_refresh_seconds,
+        5
+    );
 }
 
 #[test]
@@ -267,6 +275,9 @@ fn cleanup_numbers_are_checked_and_named() {
         ("SESSION_CLEANUP_BATCH_TARGET_MS", "0"),
         ("SESSION_CLEANUP_JITTER_PERCENT", "90"),
         ("SESSION_CLEANUP_LEASE_SECONDS", "1"),
+        ("STATS_REFRESH_SECONDS", "0"),
+        ("STATS_REFRESH_SECONDS", "86401"),
+        ("STATS_REFRESH_SECONDS", "soon"),
     ] {
         let e = err(&[(name, bad)]);
         assert!(

@@ -300,6 +300,9 @@ pub struct AdminConfig {
     pub api_token: Option<Secret>,
     pub tenant_admin_role: String,
     pub tenant_source: TenantSource,
+    /// How often the admin statistics' snapshot is recounted in the background, and the
+    /// oldest snapshot a request is answered from.
+    pub stats_refresh_seconds: u64,
 }
 
 /// `[schema]`: the names an app gave Better Auth's tables and columns (its `modelName`,
@@ -371,6 +374,7 @@ impl Default for Config {
                 api_token: None,
                 tenant_admin_role: "tenant-admin".into(),
                 tenant_source: TenantSource::UserColumn,
+                stats_refresh_seconds: 60,
             },
             schema: SchemaMapping::default(),
             ops: OpsConfig {

@@ -32,6 +32,7 @@ pub mod rate_limit;
 pub mod sql_store;
 pub mod sqlite;
 pub mod statements;
+pub mod stats_snapshot;
 pub mod tables;
 pub mod ts;
 
@@ -131,6 +132,7 @@ pub trait Store:
     + ended::EndedStore
     + outbox::OutboxStore
     + rate_limit::RateLimitStore
+    + stats_snapshot::StatsSnapshotStore
     + tables::catalog::CatalogStore
     + Send
     + Sync

@@ -34,6 +34,10 @@ fn bad_values_exit_2_with_a_clear_message() {
         ),
         (&[("BASE_URL", "notaurl")], &["BASE_URL", "notaurl"]),
         (
+            &[("STATS_REFRESH_SECONDS", "0")],
+            &["STATS_REFRESH_SECONDS", "\"0\"", "1 to 86400"],
+        ),
+        (
             &[("RATE_LIMIT_STORAGE", "secondary")],
             &[
                 "RATE_LIMIT_STORAGE",

@@ -37,7 +37,8 @@ export function renderOverview(root, { who, params, setParams }) {
     h('option', { value: '', text: 'All tenants' }));
   const tenantField = field('Tenant', tenantSelect);
   tenantField.wrap.className = 'inline-field';
-  const refresh = h('button', { type: 'button', class: 'ghost', text: 'Refresh' });
+  // The counts come from a snapshot (asOf); Refresh asks for a recount now.
+  const refresh = h('button', { type: 'button', class: 'ghost', text: 'Refresh', title: 'Count the sessions now' });
   const head = h('div', { class: 'view-head' },
     h('h1', { text: 'Overview' }), generated, h('span', { class: 'spacer' }),
     isTenantAdmin ? h('span', { class: 'badge', text: `Tenant ${who.tenantId}` }) : tenantField.wrap,
@@ -72,25 +73,26 @@ export function renderOverview(root, { who, params, setParams }) {
   let tenantsKnown = false;
   let alive = true;
 
-  async function load() {
+  async function load(fresh = false) {
     const tenantId = isTenantAdmin ? '' : params.get('tenantId') ?? '';
     refresh.disabled = true;
     clear(error);
     try {
-      const stats = await api('/api/admin/sessions/stats', { query: { tenantId } });
+      const stats = await api('/api/admin/sessions/stats', { query: { tenantId, fresh: fresh ? 'true' : '' } });
       if (!alive) return;
       show(stats, tenantId);
     } catch (e) {
       if (!alive) return;
       error.append(h('div', { class: 'banner error' }, `Statistics could not load: ${describe(e)}`,
-        h('button', { type: 'button', class: 'ghost small', onclick: load, text: 'Retry' })));
+        h('button', { type: 'button', class: 'ghost small', onclick: () => load(fresh), text: 'Retry' })));
     } finally {
       refresh.disabled = false;
     }
   }
 
   function show(stats, tenantId) {
-    generated.replaceChildren(`as of ${date(stats.generatedAt)}`);
+    generated.replaceChildren(`as of ${date(stats.asOf)}`);
+    generated.dataset.asOf = stats.asOf;
     for (const c of CARDS) {
       const v = stats[c.key];
       cardEls[c.key].value.replaceChildren((c.format ?? num)(v));
@@ -132,7 +134,7 @@ export function renderOverview(root, { who, params, setParams }) {
     setParams(p);
     load();
   });
-  refresh.addEventListener('click', load);
+  refresh.addEventListener('click', () => load(true));
   load();
   return () => {
     alive = false;

@@ -8,11 +8,15 @@ mod audit;
 mod cleanup;
 mod history;
 mod locks;
+mod recount_gate;
 mod sessions;
+mod stats_snapshot;
 pub mod tenant_rule;
 pub mod types;
 pub mod users;
 mod webhooks;
+
+pub use stats_snapshot::STATS_LEASE;
 
 use super::{Core, Error, Result};
 use crate::cleanup::CleanupService;
@@ -28,6 +32,8 @@ use std::sync::Arc;
 pub struct AdminService {
     core: Arc<Core>,
     cleanup: Arc<CleanupService>,
+    /// One statistics recount at a time in this process.
+    recounts: recount_gate::RecountGate<stats_snapshot::Counted>,
 }
 
 /// Global admins hold this role (Better Auth's default `adminRoles`).
@@ -127,7 +133,11 @@ pub enum Denied {
 
 impl AdminService {
     pub(super) fn new(core: Arc<Core>, cleanup: Arc<CleanupService>) -> Self {
-        Self { core, cleanup }
+        Self {
+            core,
+            cleanup,
+            recounts: stats_snapshot::gate(),
+        }
     }
 
     /// The cleanup service this admin service controls (to start, stop or watch it).

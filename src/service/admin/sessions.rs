@@ -3,6 +3,7 @@
 use super::audit::Record;
 use super::types::*;
 use super::{Actor, AdminService, invalid_cursor, page_limit, text};
+use crate::domain::Scope;
 use crate::domain::cursor::{Cursor, keyset_page};
 use crate::domain::device;
 use crate::domain::ending::EndReason;
@@ -105,8 +106,8 @@ impl AdminService {
         )
     }
 
-    pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
-        let scope = actor.narrow(p.tenant_id.as_deref())?;
+    /// Counts `scope`'s sessions now (a full scan: see `stats_snapshot.rs` for who calls it).
+    pub(super) async fn count_stats(&self, scope: &Scope) -> Result<SessionStats> {
         let cutoffs = self.status_cutoffs();
         let now = cutoffs.now;
         let policy = &self.core.config().cleanup.policy;
@@ -142,6 +143,7 @@ impl AdminService {
             (count(raw.total), count(raw.expired), count(raw.inactive));
         Ok(SessionStats {
             generated_at: now,
+            as_of: now,
             total_sessions: total,
             total_active_sessions: total.saturating_sub(expired + inactive),
             expired_sessions: expired,
@@ -307,6 +309,7 @@ impl AdminService {
         };
         self.audit(actor, record).await;
         if deleted > 0 {
+            self.stats_changed().await;
             // The deletion may span any users: a sweep finds what the database lost.
             self.core.secondary_sweep().await?;
         }
@@ -355,6 +358,7 @@ impl AdminService {
             tenant: found.tenant_id.as_deref().or(actor.scope.tenant()),
         };
         self.audit(actor, record).await;
+        self.stats_changed().await;
         self.core.secondary_reconcile_user(&found.user_id).await?;
         Ok(RevokeResult {
             deleted: true,

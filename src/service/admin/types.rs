@@ -33,14 +33,21 @@ pub struct WhoAmIUser {
 pub struct StatsParams {
     /// Limit the statistics to one tenant (tenant admins: only their own).
     pub tenant_id: Option<String>,
+    /// Count now instead of answering from the snapshot (a tenant admin: their tenant's count).
+    pub fresh: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionStats {
+    /// When this answer was made.
     #[serde(with = "iso")]
     pub generated_at: OffsetDateTime,
+    /// When the counts were taken: the snapshot's time (at most `STATS_REFRESH_SECONDS` ago),
+    /// or now for a fresh count. Ages below are relative to it.
+    #[serde(with = "iso")]
+    pub as_of: OffsetDateTime,
     pub total_sessions: u64,
     pub total_active_sessions: u64,
     pub expired_sessions: u64,
@@ -61,7 +68,7 @@ pub struct SessionStats {
     pub oldest_active_session_age_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TenantCount {
@@ -70,7 +77,7 @@ pub struct TenantCount {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserCount {
@@ -80,14 +87,14 @@ pub struct UserCount {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NameCount {
     pub name: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DayCount {
     /// `YYYY-MM-DD` (UTC).

@@ -368,6 +368,7 @@ impl AdminService {
                 tenant: session.tenant_id.as_deref(),
             };
             self.audit(actor, record).await;
+            self.stats_changed().await;
             self.core.secondary_reconcile_user(&session.user_id).await?;
         }
         Ok(SuccessBody { success: true })
@@ -397,6 +398,9 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        if count > 0 {
+            self.stats_changed().await;
+        }
         self.core.secondary_reconcile_user(&user.id).await?;
         Ok(SuccessBody { success: true })
     }
@@ -445,6 +449,9 @@ impl AdminService {
             tenant: self.tenant_of(actor, &user),
         };
         self.audit(actor, record).await;
+        if deleted > 0 {
+            self.stats_changed().await;
+        }
         self.core.secondary_reconcile_user(&user.id).await?;
         Ok(UserEnvelope { user })
     }

@@ -13,3 +13,4 @@ mod hardening;
 mod listing;
 mod openapi;
 mod stats;
+mod stats_snapshot;
