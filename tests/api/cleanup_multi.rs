@@ -216,7 +216,7 @@ async fn share_the_cleanup_and_survive_a_killed_holder(kind: Db) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let holder_pid: u32 = loop {
         let row = sqlx::query(
-            "SELECT \"holder\" FROM \"sessionkeeper_lease\" WHERE \"expiresAt\" > now()",
+            "SELECT \"holder\" FROM \"sessionkeeper_lease\" WHERE \"name\" = 'session-cleanup' AND \"expiresAt\" > now()",
         )
         .fetch_optional(&mut c)
         .await

@@ -154,12 +154,19 @@ impl AdminService {
         }
     }
 
-    /// One tick of the background refresh, as `holder`: with the `stats-refresh` lease (held
-    /// for two periods, renewed each tick), recounts the every-tenant snapshot when one is kept
-    /// (read since the last deletion) and at least half a period old. True when it recounted.
+    /// One tick of the background refresh, as `holder`: when the every-tenant snapshot is kept
+    /// (read since the last deletion) and at least half a period old, and this holder has or
+    /// gets the `stats-refresh` lease (held for two periods, renewed by each recount), recounts
+    /// it. True when it recounted. Nobody reading the statistics costs one read per tick.
     pub async fn refresh_stats_once(&self, holder: &str) -> Result<bool> {
         let store = self.core.store();
         let now = self.core.now();
+        let Some(stored) = store.read_stats("all").await? else {
+            return Ok(false);
+        };
+        if now - stored.as_of < self.stats_period() / 2 {
+            return Ok(false);
+        }
         let ttl = self
             .core
             .config()
@@ -172,12 +179,6 @@ impl AdminService {
         {
             LeaseOutcome::Acquired => {}
             LeaseOutcome::HeldBy { .. } => return Ok(false),
-        }
-        let Some(stored) = store.read_stats("all").await? else {
-            return Ok(false);
-        };
-        if now - stored.as_of < self.stats_period() / 2 {
-            return Ok(false);
         }
         self.recount(&Scope::All, "all", Trigger::Refresh).await?;
         Ok(true)
