@@ -181,7 +181,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
               h('td', { 'data-label': 'Session' }, h('span', { class: 'mono', text: x.sessionId })),
               h('td', { 'data-label': 'User' }, h('span', { class: 'mono', text: x.userId })),
               h('td', { 'data-label': 'Why', text: x.layer }),
-              h('td', { 'data-label': 'Last used' }, timeEl(h, x.updatedAt)),
+              h('td', { 'data-label': 'Last used' }, timeEl(h, x.lastActiveAt || x.updatedAt)),
               h('td', { 'data-label': 'Expires' }, timeEl(h, x.expiresAt)))))))
         : null,
       run.dryRun && run.total > sample.length && sample.length ? h('p', { class: 'muted', text: `Showing ${sample.length} of ${run.total}.` }) : null,

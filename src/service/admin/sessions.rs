@@ -76,7 +76,7 @@ fn ranked(map: HashMap<String, u64>, extra: u64) -> Vec<NameCount> {
 pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
     let d = device::parse(s.user_agent.as_deref());
     SessionView {
-        status: cutoffs.status(s.expires_at, s.updated_at),
+        status: cutoffs.status(s.expires_at, s.last_active_at),
         user: SessionUser {
             id: s.user_id.clone(),
             email: s.email,
@@ -92,6 +92,7 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
         device_type: d.device_type,
         created_at: s.created_at,
         updated_at: s.updated_at,
+        last_active_at: s.last_active_at,
         expires_at: s.expires_at,
         impersonated_by: s.impersonated_by,
     }
@@ -99,9 +100,9 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
 
 impl AdminService {
     pub fn status_cutoffs(&self) -> StatusCutoffs {
-        StatusCutoffs::new(
+        StatusCutoffs::idle_for(
             self.core.now(),
-            self.core.config().cleanup.policy.inactivity_days,
+            self.core.config().cleanup.policy.inactivity(),
         )
     }
 

@@ -111,9 +111,9 @@ pub struct ListParams {
     pub created_from: Option<String>,
     /// ISO-8601; `createdAt < createdTo`.
     pub created_to: Option<String>,
-    /// ISO-8601; `updatedAt >= lastUsedFrom`.
+    /// ISO-8601; last active (`lastActiveAt`) at or after this.
     pub last_used_from: Option<String>,
-    /// ISO-8601; `updatedAt < lastUsedTo`.
+    /// ISO-8601; last active (`lastActiveAt`) before this.
     pub last_used_to: Option<String>,
     /// Page size (bounds and default: `limits.page` of the cleanup status).
     pub limit: Option<u32>,
@@ -146,9 +146,12 @@ pub struct SessionView {
     pub device_type: String,
     #[serde(with = "iso")]
     pub created_at: OffsetDateTime,
-    /// Last used.
     #[serde(with = "iso")]
     pub updated_at: OffsetDateTime,
+    /// Last used: the later of `updatedAt` and the activity recorded at checks (to within
+    /// `SESSION_ACTIVITY_RESOLUTION_SECONDS`); `updatedAt` with activity tracking off.
+    #[serde(with = "iso")]
+    pub last_active_at: OffsetDateTime,
     #[serde(with = "iso")]
     pub expires_at: OffsetDateTime,
     pub status: SessionStatus,
