@@ -14,6 +14,11 @@ use super::tables::{Schema, q};
 
 const TABLE: &str = "\"sessionkeeper_activity\"";
 
+/// Whether the activity table holds any row: uncorrelated, so both databases evaluate it once
+/// per statement, and with the table empty (tracking just turned on, or the bench) no session
+/// costs a probe.
+const ANY: &str = "EXISTS (SELECT 1 FROM \"sessionkeeper_activity\")";
+
 #[derive(Debug, Clone)]
 pub struct LastActive {
     id: String,
@@ -36,7 +41,9 @@ impl LastActive {
     /// activity table stores it.
     fn millis(&self, at: &str) -> String {
         match self.backend {
-            Backend::Postgres => format!("(EXTRACT(EPOCH FROM {at}) * 1000)"),
+            // Rounded up: for a whole number of milliseconds `a`, `a >= x` is `a >= ceil(x)`,
+            // and a bigint on both sides keeps the comparison cheap.
+            Backend::Postgres => format!("CAST(CEIL(EXTRACT(EPOCH FROM {at}) * 1000) AS BIGINT)"),
             // Better Auth's ISO text; `julianday` is exact to well under a millisecond here.
             Backend::Sqlite => {
                 format!("CAST(ROUND((julianday({at}) - 2440587.5) * 86400000.0) AS INTEGER)")
@@ -60,7 +67,10 @@ impl LastActive {
         if !self.on {
             return upd;
         }
-        format!("({upd} AND NOT {})", self.stored_since(a, cut))
+        format!(
+            "({upd} AND (NOT {ANY} OR NOT {}))",
+            self.stored_since(a, cut)
+        )
     }
 
     /// Session alias `a` was last active at or after `cut` (the negation of [`Self::before`]).
@@ -69,7 +79,7 @@ impl LastActive {
         if !self.on {
             return upd;
         }
-        format!("({upd} OR {})", self.stored_since(a, cut))
+        format!("({upd} OR ({ANY} AND {}))", self.stored_since(a, cut))
     }
 
     /// Session alias `a`'s last activity, as a timestamp read like `updatedAt`.
@@ -80,7 +90,7 @@ impl LastActive {
         }
         let stored = |expr: &str| {
             format!(
-                "(SELECT {expr} FROM {TABLE} sk_act WHERE sk_act.\"sessionId\" = {a}.{id})",
+                "CASE WHEN {ANY} THEN (SELECT {expr} FROM {TABLE} sk_act WHERE sk_act.\"sessionId\" = {a}.{id}) END",
                 id = self.id
             )
         };
@@ -124,7 +134,7 @@ mod tests {
     fn tracking_on_reads_the_activity_table_by_its_key() {
         let l = LastActive::new(&Schema::default(), Backend::Postgres);
         let before = l.before("s", "$2");
-        assert!(before.starts_with("(s.\"updatedAt\" < $2 AND NOT EXISTS"));
+        assert!(before.starts_with("(s.\"updatedAt\" < $2 AND (NOT EXISTS"));
         assert!(before.contains("sk_act.\"sessionId\" = s.\"id\""));
         assert!(l.value("r").contains("GREATEST(r.\"updatedAt\""));
     }

@@ -151,6 +151,7 @@ impl AdminService {
             users_over_limit: count(raw.users_over_limit),
             max_sessions_per_user: policy.max_sessions_per_user,
             inactivity_days: policy.inactivity_days,
+            inactivity_seconds: policy.inactivity_seconds,
             sessions_by_tenant: raw
                 .by_tenant
                 .into_iter()

@@ -50,6 +50,9 @@ pub struct SessionStats {
     pub users_over_limit: u64,
     pub max_sessions_per_user: u32,
     pub inactivity_days: u32,
+    /// `SESSION_INACTIVITY_TIMEOUT_SECONDS`, which overrides the days; absent when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_seconds: Option<i64>,
     pub sessions_by_tenant: Vec<TenantCount>,
     pub top_users: Vec<UserCount>,
     pub by_browser: Vec<NameCount>,
