@@ -10,10 +10,9 @@ use crate::Args;
 use crate::engine::{Engine, Location};
 use crate::load::{self, Stats};
 use crate::report::Machine;
-use crate::scenario::{get_session_calls, migrate_sessionkeeper, plan, print_run};
+use crate::scenario::{get_session_calls, plan, print_run};
 use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
-use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -44,7 +43,6 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
     let (run_id, env) = Env::for_run(args, "skbench_activity")?;
-    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut text = String::new();
     let _ = writeln!(text, "## skbench --activity results\n");
@@ -71,12 +69,7 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let _ = writeln!(text, "|---|---|---|---|---|---|");
     for &engine in engines {
         let tag = format!("{run_id}_{}", engine.name().to_lowercase());
-        let db = match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_sk")),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_sk.db")),
-            },
-        };
+        let db = env.location(engine, &format!("{tag}_sk"));
         let result = measure_engine(args, &env, engine, &tag, &db, &data).await;
         db.destroy().await;
         let (off, on) = result?;
@@ -96,7 +89,7 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
         );
     }
     if engines.contains(&Engine::Postgres) {
-        let db = Location::postgres(&args.pg_url, &format!("{run_id}_flush"));
+        let db = env.location(Engine::Postgres, &format!("{run_id}_flush"));
         let result = flush_rate(args, &db).await;
         db.destroy().await;
         text.push_str(&result?);
@@ -120,11 +113,7 @@ async fn measure_engine(
     data: &Dataset,
 ) -> Result<(Side, Side), String> {
     println!("skbench --activity: {}: seeding", engine.name());
-    db.create().await?;
-    migrate_sessionkeeper(env, db).await?;
-    let conn = db.open().await?;
-    data.insert(&conn, TokenStorage::Hashed).await?;
-    conn.close().await;
+    env.seed_sessionkeeper(db, data).await?;
     let cookies = get_session_calls(env, data, args.cookies);
     let (mut off, mut on) = (Side::default(), Side::default());
     for round in 0..args.activity_rounds {

@@ -8,10 +8,9 @@ use crate::Args;
 use crate::engine::{Engine, Location};
 use crate::load::{self, Stats};
 use crate::report::Machine;
-use crate::scenario::{get_session_calls, migrate_sessionkeeper, plan, print_run, sign_in_calls};
+use crate::scenario::{get_session_calls, plan, print_run, sign_in_calls};
 use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
-use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write as _;
 
 /// A mode of the run: its name, the server's extra environment, where its runs go.
@@ -67,7 +66,6 @@ fn errors(runs: &[Stats]) -> u64 {
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
     let (run_id, env) = Env::for_run(args, "skbench_limiter")?;
-    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut text = String::new();
     let _ = writeln!(text, "## skbench --limiter results\n");
@@ -95,12 +93,7 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let _ = writeln!(text, "|---|---|---|---|---|---|---|---|");
     for &engine in engines {
         let tag = format!("{run_id}_{}", engine.name().to_lowercase());
-        let db = match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_sk")),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_sk.db")),
-            },
-        };
+        let db = env.location(engine, &format!("{tag}_sk"));
         let result = measure_engine(args, &env, engine, &tag, &db, &data).await;
         db.destroy().await;
         let (off, ons) = result?;
@@ -142,11 +135,7 @@ async fn measure_engine(
     data: &Dataset,
 ) -> Result<(Side, Vec<(&'static str, Side)>), String> {
     println!("skbench --limiter: {}: seeding", engine.name());
-    db.create().await?;
-    migrate_sessionkeeper(env, db).await?;
-    let conn = db.open().await?;
-    data.insert(&conn, TokenStorage::Hashed).await?;
-    conn.close().await;
+    env.seed_sessionkeeper(db, data).await?;
     let cookies = get_session_calls(env, data, args.cookies);
     let sign_ins = sign_in_calls(data);
     let mut off = Side::default();

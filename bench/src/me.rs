@@ -12,7 +12,6 @@ use crate::scenario::{COOKIE_NAME, plan, print_run};
 use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
 use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -33,17 +32,11 @@ fn worst_p99(runs: &[Stats]) -> f64 {
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
     let (run_id, env) = Env::for_run(args, "skbench_me")?;
-    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut outcomes = Vec::new();
     for &engine in engines {
         let tag = format!("{run_id}_{}", engine.name().to_lowercase());
-        let loc = match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_ba")),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_ba.db")),
-            },
-        };
+        let loc = env.location(engine, &format!("{tag}_ba"));
         let result = run_engine(args, &env, engine, &tag, &loc, &data).await;
         loc.destroy().await;
         outcomes.push(result?);
@@ -70,19 +63,7 @@ async fn run_engine(
         "skbench: {}: creating and seeding Better Auth's database",
         engine.name()
     );
-    loc.create().await?;
-    let ba = Server::start(
-        Kind::BetterAuth,
-        env,
-        loc,
-        &format!("{tag}-migrate"),
-        &Call::ok(),
-    )
-    .await?;
-    ba.stop().await;
-    let db = loc.open().await?;
-    data.insert(&db, TokenStorage::Plain).await?;
-    db.close().await;
+    env.seed_better_auth(loc, tag, data).await?;
 
     let signer = CookieSigner::new(&env.secret);
     let sessions = data.sessions.iter().take(args.cookies);

@@ -13,7 +13,6 @@ use crate::scenario::{COOKIE_NAME, plan, print_run};
 use crate::seed::Dataset;
 use crate::servers::{Env, Kind, Server};
 use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::token::TokenStorage;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -36,23 +35,12 @@ fn worst_p99(runs: &[Stats]) -> f64 {
 pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
     let machine = Machine::probe(&args.pg_url).await;
     let (run_id, env) = Env::for_run(args, "skbench_redis")?;
-    let log_dir = env.log_dir.clone();
     let data = Dataset::generate(args.users, args.sessions_per_user);
     let mut outcomes = Vec::new();
     for &engine in engines {
         let tag = format!("{run_id}_{}", engine.name().to_lowercase());
-        let loc = match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_ba")),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_ba.db")),
-            },
-        };
-        let owned_loc = match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_sk")),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_sk.db")),
-            },
-        };
+        let loc = env.location(engine, &format!("{tag}_ba"));
+        let owned_loc = env.location(engine, &format!("{tag}_sk"));
         let result = run_engine(args, &env, engine, &tag, &loc, &data).await;
         loc.destroy().await;
         let mut outcome = result?;
@@ -85,19 +73,7 @@ async fn run_engine(
         "skbench: {}: creating and seeding Better Auth's database",
         engine.name()
     );
-    loc.create().await?;
-    let ba = Server::start(
-        Kind::BetterAuth,
-        env,
-        loc,
-        &format!("{tag}-migrate"),
-        &Call::ok(),
-    )
-    .await?;
-    ba.stop().await;
-    let db = loc.open().await?;
-    data.insert(&db, TokenStorage::Plain).await?;
-    db.close().await;
+    env.seed_better_auth(loc, tag, data).await?;
 
     let signer = CookieSigner::new(&env.secret);
     let gets: Vec<Call> = data
@@ -178,11 +154,7 @@ async fn run_owned(
     data: &Dataset,
 ) -> Result<(Vec<Stats>, Vec<Stats>), String> {
     println!("skbench: owned mode: creating and seeding sessionkeeper's database");
-    loc.create().await?;
-    crate::scenario::migrate_sessionkeeper(env, loc).await?;
-    let db = loc.open().await?;
-    data.insert(&db, TokenStorage::Hashed).await?;
-    db.close().await;
+    env.seed_sessionkeeper(loc, data).await?;
     let gets = crate::scenario::get_session_calls(env, data, args.cookies);
     let prefix = owned_prefix(tag);
     let quiet = [("AUTOMATIC_SESSION_CLEANUP", "false")];

@@ -8,7 +8,6 @@ use crate::report::{EngineReport, Machine, ServerReport};
 use crate::seed::{self, Dataset};
 use crate::servers::{self, Env, Kind, Server};
 use sessionkeeper::domain::cookie::CookieSigner;
-use sessionkeeper::domain::token::TokenStorage;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
@@ -64,12 +63,8 @@ pub async fn run_all(args: &Args, engines: &[Engine]) -> Result<(), String> {
                 "sqlite"
             }
         );
-        let locations = [Kind::SessionKeeper, Kind::BetterAuth].map(|k| match engine {
-            Engine::Postgres => Location::postgres(&args.pg_url, &format!("{tag}_{}", k.slug())),
-            Engine::Sqlite => Location::Sqlite {
-                path: log_dir.join(format!("{tag}_{}.db", k.slug())),
-            },
-        });
+        let locations = [Kind::SessionKeeper, Kind::BetterAuth]
+            .map(|k| env.location(engine, &format!("{tag}_{}", k.slug())));
         let result = run_engine(args, &env, engine, &tag, &locations, &data).await;
         for l in &locations {
             l.destroy().await;
@@ -105,25 +100,9 @@ async fn run_engine(
         engine.name()
     );
     let [sk_db, ba_db] = locations;
-    for l in locations {
-        l.create().await?;
-    }
     // Each server makes its own schema; the rows are then written the way Better Auth writes them.
-    migrate_sessionkeeper(env, sk_db).await?;
-    let ba = Server::start(
-        Kind::BetterAuth,
-        env,
-        ba_db,
-        &format!("{tag}-migrate"),
-        &Call::ok(),
-    )
-    .await?;
-    ba.stop().await;
-    for (l, storage) in [(sk_db, TokenStorage::Hashed), (ba_db, TokenStorage::Plain)] {
-        let db = l.open().await?;
-        data.insert(&db, storage).await?;
-        db.close().await;
-    }
+    env.seed_sessionkeeper(sk_db, data).await?;
+    env.seed_better_auth(ba_db, tag, data).await?;
 
     let cookies = get_session_calls(env, data, args.cookies);
     let sign_ins = sign_in_calls(data);

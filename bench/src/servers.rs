@@ -1,7 +1,9 @@
 //! Starting, watching and stopping the two servers under test, as child processes on loopback.
 
-use crate::engine::Location;
+use crate::engine::{Engine, Location};
 use crate::load::{self, Call};
+use crate::seed::Dataset;
+use sessionkeeper::domain::token::TokenStorage;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -47,6 +49,8 @@ pub struct Env {
     pub ba_server: PathBuf,
     pub secret: String,
     pub log_dir: PathBuf,
+    /// The administrative PostgreSQL URL under which the run's databases are made.
+    pub pg_url: String,
 }
 
 impl Env {
@@ -66,9 +70,51 @@ impl Env {
             ba_server: args.ba_server.clone(),
             secret: sessionkeeper::domain::ids::generate_id(48),
             log_dir,
+            pg_url: args.pg_url.clone(),
         };
         Ok((run_id, env))
     }
+
+    /// The run's database `name` on `engine`: a PostgreSQL database, or a SQLite file in the
+    /// log folder.
+    pub fn location(&self, engine: Engine, name: &str) -> Location {
+        match engine {
+            Engine::Postgres => Location::postgres(&self.pg_url, name),
+            Engine::Sqlite => Location::Sqlite {
+                path: self.log_dir.join(format!("{name}.db")),
+            },
+        }
+    }
+
+    /// Creates sessionkeeper's database at `db` (its own migration) and writes `data` into it
+    /// (hashed tokens, as owned mode stores them).
+    pub async fn seed_sessionkeeper(&self, db: &Location, data: &Dataset) -> Result<(), String> {
+        db.create().await?;
+        crate::scenario::migrate_sessionkeeper(self, db).await?;
+        insert(db, data, TokenStorage::Hashed).await
+    }
+
+    /// Creates Better Auth's database at `db` (its own server makes the schema, started once
+    /// under `tag`) and writes `data` into it as Better Auth does (plain tokens).
+    pub async fn seed_better_auth(
+        &self,
+        db: &Location,
+        tag: &str,
+        data: &Dataset,
+    ) -> Result<(), String> {
+        db.create().await?;
+        let migrate = format!("{tag}-migrate");
+        let ba = Server::start(Kind::BetterAuth, self, db, &migrate, &Call::ok()).await?;
+        ba.stop().await;
+        insert(db, data, TokenStorage::Plain).await
+    }
+}
+
+async fn insert(db: &Location, data: &Dataset, storage: TokenStorage) -> Result<(), String> {
+    let conn = db.open().await?;
+    let result = data.insert(&conn, storage).await;
+    conn.close().await;
+    result
 }
 
 pub struct Server {

@@ -3,7 +3,7 @@
 
 use super::pacing::{self, RangeSizer};
 use super::{CleanupError, CleanupService, LEASE_NAME};
-use crate::domain::cleanup_plan::Layer;
+use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
 use crate::domain::clock::truncate_ms;
 use crate::domain::run::{CleanupRun, LayerCounts, Outcome, Trigger};
 use crate::domain::{CleanupPolicy, Scope};
@@ -83,7 +83,7 @@ impl CleanupService {
         self.live().running_run_id = Some(run_id.clone());
         let gauges_before = if derives_gauges(&policy) && !matches!(lease, Some(Err(_))) {
             self.store
-                .session_gauges(started_at, policy.inactivity_days)
+                .session_gauges_at(started_at, inactive_cutoff(&policy, started_at))
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot count the sessions by status"))
                 .ok()
@@ -281,10 +281,10 @@ impl CleanupService {
     fn start_gauge_refresh(&self, policy: &CleanupPolicy) {
         let store = self.store.clone();
         let now = self.clock.now();
-        let days = policy.inactivity_days;
+        let cutoff = inactive_cutoff(policy, now);
         let gauges = self.gauges.clone();
         let task = tokio::spawn(async move {
-            match store.session_gauges(now, days).await {
+            match store.session_gauges_at(now, cutoff).await {
                 Ok(g) => set_gauges(&gauges, g),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh the session gauges"),
             }

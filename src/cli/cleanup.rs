@@ -175,7 +175,10 @@ fn summary(run: &CleanupRun) -> String {
             "inactive",
             p.clean_inactive_sessions,
             run.counts.inactive,
-            format!(" (> {} days)", p.inactivity_days),
+            match p.inactivity_seconds {
+                Some(secs) => format!(" (> {secs} s idle)"),
+                None => format!(" (> {} days)", p.inactivity_days),
+            },
         )),
         Some((
             "excess",

@@ -136,6 +136,8 @@ impl Config {
         }
         // The cleanup's `absolute` layer sweeps by the timeout the checks enforce.
         self.cleanup.policy.absolute_timeout_seconds = self.check_policy().absolute_seconds;
+        // ...and its `inactive` layer by the idle timeout they enforce.
+        self.cleanup.policy.inactivity_seconds = self.session.inactivity_seconds.map(i64::from);
         if !seen.contains("session.secure_cookies") {
             self.session.secure_cookies = self.base_url.scheme() == "https";
         }

@@ -465,3 +465,18 @@ fn webhook_settings_are_checked() {
     let e = err(&[("SESSION_HISTORY_RETENTION_DAYS", "-1")]);
     assert!(e.contains("SESSION_HISTORY_RETENTION_DAYS"), "{e}");
 }
+
+#[test]
+fn the_inactivity_seconds_reach_the_cleanup_policy() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.cleanup.policy.inactivity_seconds, None);
+    assert_eq!(c.cleanup.policy.inactivity(), time::Duration::days(30));
+    let c = load(&[
+        ("SESSION_INACTIVITY_TIMEOUT_DAYS", "9"),
+        ("SESSION_INACTIVITY_TIMEOUT_SECONDS", "600"),
+    ])
+    .unwrap();
+    assert_eq!(c.cleanup.policy.inactivity_seconds, Some(600));
+    assert_eq!(c.cleanup.policy.inactivity(), time::Duration::seconds(600));
+    assert_eq!(c.cleanup.policy.inactivity_days, 9, "kept, overridden");
+}

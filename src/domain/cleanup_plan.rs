@@ -45,9 +45,9 @@ pub struct SessionMeta {
     pub updated_at: OffsetDateTime,
 }
 
-/// Sessions whose last activity (`updatedAt`) is before this instant are inactive.
+/// Sessions whose last activity is before this instant are inactive.
 pub fn inactive_cutoff(policy: &CleanupPolicy, now: OffsetDateTime) -> OffsetDateTime {
-    now - Duration::days(i64::from(policy.inactivity_days))
+    now - policy.inactivity()
 }
 
 /// Sessions created before this instant are past the absolute timeout. With the layer off, the

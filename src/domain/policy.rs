@@ -16,6 +16,20 @@ pub struct CleanupPolicy {
     /// policy's shape is unchanged for deployments that do not use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absolute_timeout_seconds: Option<i64>,
+    /// `SESSION_INACTIVITY_TIMEOUT_SECONDS`: overrides `inactivity_days` when set (what every
+    /// check enforces). Left out of the JSON when unset, as `absolute_timeout_seconds` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_seconds: Option<i64>,
+}
+
+impl CleanupPolicy {
+    /// How long a session may stay idle: the seconds override, else the days.
+    pub fn inactivity(&self) -> Duration {
+        match self.inactivity_seconds {
+            Some(s) => Duration::seconds(s),
+            None => Duration::days(i64::from(self.inactivity_days)),
+        }
+    }
 }
 
 impl Default for CleanupPolicy {
@@ -27,6 +41,7 @@ impl Default for CleanupPolicy {
             enforce_session_limits: true,
             max_sessions_per_user: 10,
             absolute_timeout_seconds: None,
+            inactivity_seconds: None,
         }
     }
 }

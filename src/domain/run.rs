@@ -121,6 +121,9 @@ pub struct SampleEntry {
     pub expires_at: OffsetDateTime,
     #[serde(with = "iso")]
     pub updated_at: OffsetDateTime,
+    /// Last used: the later of `updatedAt` and the stored activity.
+    #[serde(with = "iso")]
+    pub last_active_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -23,9 +23,14 @@ pub struct StatusCutoffs {
 
 impl StatusCutoffs {
     pub fn new(now: OffsetDateTime, inactivity_days: u32) -> Self {
+        Self::idle_for(now, time::Duration::days(i64::from(inactivity_days)))
+    }
+
+    /// Inactive past `inactivity` (see `CleanupPolicy::inactivity`).
+    pub fn idle_for(now: OffsetDateTime, inactivity: time::Duration) -> Self {
         Self {
             now,
-            inactive_before: now - time::Duration::days(i64::from(inactivity_days)),
+            inactive_before: now - inactivity,
         }
     }
 

@@ -52,6 +52,8 @@ pub struct AdminSession {
     pub user_agent: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The later of `updatedAt` and the stored activity (`updatedAt` with tracking off).
+    pub last_active_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub impersonated_by: Option<String>,
 }
@@ -64,7 +66,7 @@ pub struct DeleteCriteria {
     pub tenant: Option<String>,
     /// `createdAt < created_before`.
     pub created_before: Option<OffsetDateTime>,
-    /// `updatedAt < used_before`.
+    /// Last active (`lastActiveAt`) before `used_before`.
     pub used_before: Option<OffsetDateTime>,
     /// `expiresAt < expired_at`.
     pub expired_at: Option<OffsetDateTime>,

@@ -12,6 +12,7 @@ use super::admin::{
 };
 use super::ended_sql::{Del, recorded};
 use super::engine::Dialect;
+use super::last_active::LastActive;
 use super::statements::leak;
 use super::tables::rows::{ADMIN_SESSION, pick, select, session_columns, user_columns};
 use super::tables::{Schema, TenantColumn, q};
@@ -101,11 +102,12 @@ pub struct AdminSql {
     s_id: String,
     s_user: String,
     s_created: String,
-    s_updated: String,
     s_expires: String,
     s_ip: String,
     s_ua: String,
     u_id: String,
+    /// A session's last activity (see [`LastActive`]).
+    last: LastActive,
     /// The admin session columns, joined user alias `u` (see `rows::decode_admin_session`).
     session_cols: String,
     user_cols: String,
@@ -129,12 +131,14 @@ impl AdminSql {
         let st = q(&s.table);
         let ut = q(&u.table);
         let del = |sql: String, first: usize| Del::new(schema, dialect, sql, first);
+        let last = LastActive::new(schema, dialect.backend);
         let session_cols = format!(
-            "{}, u.{} AS \"u_email\", u.{} AS \"u_name\", {} AS \"tenantId\"",
+            "{}, u.{} AS \"u_email\", u.{} AS \"u_name\", {} AS \"tenantId\", {} AS \"lastActiveAt\"",
             select("s", &pick(&session_columns(s), ADMIN_SESSION)),
             q(&u.email),
             q(&u.name),
             schema.tenant_expr("s", "u"),
+            last.value("s"),
         );
         let from_joined = format!(
             "{st} s LEFT JOIN {ut} u ON u.{} = s.{}",
@@ -189,11 +193,11 @@ impl AdminSql {
             s_id: col(&s.id),
             s_user: col(&s.user_id),
             s_created: col(&s.created_at),
-            s_updated: col(&s.updated_at),
             s_expires: col(&s.expires_at),
             s_ip: col(&s.ip_address),
             s_ua: col(&s.user_agent),
             u_id: format!("u.{}", q(&u.id)),
+            last,
             session_cols,
             st,
             ut,
@@ -254,18 +258,30 @@ impl AdminSql {
         }
     }
 
+    /// Last active at or after (`since`) or before `at`.
+    fn last_used_cond(&self, b: &mut Builder, since: bool, at: Option<OffsetDateTime>) {
+        if let Some(t) = at {
+            let p = b.arg(Arg::Time(Some(t)));
+            b.cond(if since {
+                self.last.since("s", &p)
+            } else {
+                self.last.before("s", &p)
+            });
+        }
+    }
+
     fn status_cond(&self, b: &mut Builder, status: SessionStatus, c: &StatusCutoffs) {
         let now = b.arg(Arg::Time(Some(c.now)));
-        let (exp, upd) = (&self.s_expires, &self.s_updated);
+        let exp = &self.s_expires;
         let cond = match status {
             SessionStatus::Expired => format!("{exp} < {now}"),
             SessionStatus::Inactive => {
                 let cut = b.arg(Arg::Time(Some(c.inactive_before)));
-                format!("{exp} >= {now} AND {upd} < {cut}")
+                format!("{exp} >= {now} AND {}", self.last.before("s", &cut))
             }
             SessionStatus::Active => {
                 let cut = b.arg(Arg::Time(Some(c.inactive_before)));
-                format!("{exp} >= {now} AND {upd} >= {cut}")
+                format!("{exp} >= {now} AND {}", self.last.since("s", &cut))
             }
         };
         b.cond(cond);
@@ -281,8 +297,8 @@ impl AdminSql {
         self.contains_cond(b, &self.s_ua, &f.user_agent);
         self.time_cond(b, &self.s_created, ">=", f.created_from);
         self.time_cond(b, &self.s_created, "<", f.created_to);
-        self.time_cond(b, &self.s_updated, ">=", f.last_used_from);
-        self.time_cond(b, &self.s_updated, "<", f.last_used_to);
+        self.last_used_cond(b, true, f.last_used_from);
+        self.last_used_cond(b, false, f.last_used_to);
     }
 
     fn newest_first(&self) -> String {
@@ -334,7 +350,7 @@ impl AdminSql {
                 self.eq_cond(&mut b, &self.s_user, &c.user_id);
                 self.tenant_cond(&mut b, &c.tenant);
                 self.time_cond(&mut b, &self.s_created, "<", c.created_before);
-                self.time_cond(&mut b, &self.s_updated, "<", c.used_before);
+                self.last_used_cond(&mut b, false, c.used_before);
                 self.time_cond(&mut b, &self.s_expires, "<", c.expired_at);
                 self.eq_cond(&mut b, &self.s_ip, &c.ip);
                 self.contains_cond(&mut b, &self.s_ua, &c.user_agent);
@@ -435,7 +451,8 @@ impl AdminSql {
         let max = b.arg(Arg::Int(i64::from(sq.max_sessions_per_user)));
         let top = b.arg(Arg::Int(i64::from(sq.top_users.max(1))));
         let scope = self.stats_scope(&mut b, sq);
-        let (exp, upd, user) = (&self.s_expires, &self.s_updated, &self.s_user);
+        let (exp, user) = (&self.s_expires, &self.s_user);
+        let idle = self.last.before("s", &cut);
         let (ut, uid) = (&self.ut, &self.u_id);
         let (email, name) = (q(&self.schema.user.email), q(&self.schema.user.name));
         let tenants = match &self.schema.tenant {
@@ -455,7 +472,7 @@ impl AdminSql {
         let sql = format!(
             "WITH per_user AS MATERIALIZED (SELECT {user} AS uid, COUNT(*) AS n, \
              SUM(CASE WHEN {exp} < {now} THEN 1 ELSE 0 END) AS expired, \
-             SUM(CASE WHEN {exp} >= {now} AND {upd} < {cut} THEN 1 ELSE 0 END) AS inactive \
+             SUM(CASE WHEN {exp} >= {now} AND {idle} THEN 1 ELSE 0 END) AS inactive \
              FROM {st} s{scope} GROUP BY {user}) \
              SELECT 0 AS \"kind\", NULL AS \"id\", NULL AS \"email\", NULL AS \"name\", \
              CAST(COALESCE(SUM(n), 0) AS BIGINT) AS \"n\", CAST(COALESCE(SUM(expired), 0) AS BIGINT) AS \"expired\", \
@@ -517,8 +534,9 @@ impl AdminSql {
         };
         let (created, st) = (&self.s_created, &self.st);
         let oldest = format!(
-            "(SELECT MIN({created}) FROM {st} s WHERE {} >= {now} AND {} >= {cut}{tenant}) AS \"oldest\"",
-            self.s_expires, self.s_updated
+            "(SELECT MIN({created}) FROM {st} s WHERE {} >= {now} AND {}{tenant}) AS \"oldest\"",
+            self.s_expires,
+            self.last.since("s", &cut)
         );
         let sql = if tenant.is_empty() {
             let mut cols: Vec<String> = bounds

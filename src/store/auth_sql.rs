@@ -83,9 +83,10 @@ impl AuthSql {
         }
         let insert_session = insert_sql(&st, &session_insert_cols);
 
+        // Least recently active first, by the stored activity too (see `LastActive`).
         let activity_asc = format!(
-            "{} ASC, {} ASC, {} ASC",
-            q(&s.updated_at),
+            "{} ASC, s.{} ASC, s.{} ASC",
+            super::last_active::LastActive::new(schema, dialect.backend).value("s"),
             q(&s.created_at),
             q(&s.id)
         );
@@ -145,7 +146,7 @@ impl AuthSql {
             )),
             evict_least_active: del(
                 format!(
-                    "DELETE FROM {st} WHERE {id} IN (SELECT {id} FROM {st} WHERE {uid} = $1 AND {exp} >= $2 ORDER BY {activity_asc} LIMIT $3)",
+                    "DELETE FROM {st} WHERE {id} IN (SELECT s.{id} FROM {st} s WHERE s.{uid} = $1 AND s.{exp} >= $2 ORDER BY {activity_asc} LIMIT $3)",
                     id = q(&s.id),
                     uid = q(&s.user_id),
                     exp = q(&s.expires_at),

@@ -204,6 +204,16 @@ pub trait CleanupStore: Send + Sync {
         &self,
         now: OffsetDateTime,
         inactivity_days: u32,
+    ) -> Result<SessionGauges> {
+        let before = now - time::Duration::days(i64::from(inactivity_days));
+        self.session_gauges_at(now, before).await
+    }
+    /// [`Self::session_gauges`], unexpired sessions last active before `inactive_before`
+    /// counting as inactive.
+    async fn session_gauges_at(
+        &self,
+        now: OffsetDateTime,
+        inactive_before: OffsetDateTime,
     ) -> Result<SessionGauges>;
     /// Deletes up to `limit` expired sessions; returns how many went.
     async fn delete_expired_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64>;
@@ -291,6 +301,7 @@ fn decode_sample<R: Read>(row: &R, layer: Layer) -> std::result::Result<SampleEn
         layer,
         expires_at: row.time("expiresAt")?,
         updated_at: row.time("updatedAt")?,
+        last_active_at: row.time("lastActiveAt")?,
     })
 }
 
@@ -397,12 +408,11 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         Ok(out)
     }
 
-    async fn session_gauges(
+    async fn session_gauges_at(
         &self,
         now: OffsetDateTime,
-        inactivity_days: u32,
+        cutoff: OffsetDateTime,
     ) -> Result<SessionGauges> {
-        let cutoff = now - time::Duration::days(i64::from(inactivity_days));
         let args = Args::<DB>::new().time(now).time(cutoff).finish()?;
         let row = DB::scan_table(&self.pool, self.sql.cleanup.gauges, args, self.pooler).await?;
         let (total, expired, inactive) =

@@ -10,6 +10,7 @@
 
 use super::ended_sql::Del;
 use super::engine::Dialect;
+use super::last_active::LastActive;
 use super::statements::leak;
 use super::tables::rows::{RUN_COLUMNS, pick, select, session_columns};
 use super::tables::{Schema, q};
@@ -59,23 +60,30 @@ impl CleanupSql {
             q(&s.updated_at),
             q(&s.created_at),
         );
+        // Last activity: `updatedAt`, or the later of it and our stored activity.
+        let last = LastActive::new(schema, dialect.backend);
         let survivor = |a: &str| {
             format!(
-                "(NOT $4 OR {a}.{exp} >= $1) AND (NOT $5 OR {a}.{exp} < $1 OR {a}.{upd} >= $2) \
-                 AND ({a}.{exp} < $1 OR {a}.{created} >= $6)"
+                "(NOT $4 OR {a}.{exp} >= $1) AND (NOT $5 OR {a}.{exp} < $1 OR {}) \
+                 AND ({a}.{exp} < $1 OR {a}.{created} >= $6)",
+                last.since(a, "$2")
             )
         };
         let sample = |alias: &str| {
-            select(
-                alias,
-                &pick(
-                    &session_columns(s),
-                    ["id", "userId", "expiresAt", "updatedAt"],
+            format!(
+                "{}, {} AS \"lastActiveAt\"",
+                select(
+                    alias,
+                    &pick(
+                        &session_columns(s),
+                        ["id", "userId", "expiresAt", "updatedAt"],
+                    ),
                 ),
+                last.value(alias)
             )
         };
         let (sample_s, sample_r) = (sample("s"), sample("r"));
-        let activity_desc = format!("s.{upd} DESC, s.{created} DESC, s.{id} DESC");
+        let activity_desc = format!("{} DESC, s.{created} DESC, s.{id} DESC", last.value("s"));
         // Each user's survivors, most recently active first; ranks above the limit are excess.
         let ranked = |extra: &str| {
             format!(
@@ -123,6 +131,8 @@ impl CleanupSql {
              \"runId\" = excluded.\"runId\", \"expiresAt\" = excluded.\"expiresAt\" \
              WHERE {lease_table}.\"expiresAt\" < {now} OR {lease_table}.\"holder\" = excluded.\"holder\""
         );
+
+        let idle = last.before("s", "$2");
 
         let run_cols = RUN_COLUMNS.map(q).join(", ");
         // One placeholder per column, and one for the instance.
@@ -174,7 +184,7 @@ impl CleanupSql {
             // that the absolute layer removes first.
             count_inactive: scoped(
                 &format!(
-                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2 \
+                    "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND {idle} \
                      AND s.{created} >= $3"
                 ),
                 "s",
@@ -191,7 +201,7 @@ impl CleanupSql {
             sample_inactive: scoped(
                 &format!(
                     "SELECT {sample_s} FROM {st} s \
-                     WHERE s.{exp} >= $1 AND s.{upd} < $2 AND s.{created} >= $3"
+                     WHERE s.{exp} >= $1 AND {idle} AND s.{created} >= $3"
                 ),
                 "s",
                 5,
@@ -209,7 +219,7 @@ impl CleanupSql {
             gauges: leak(format!(
                 "SELECT COUNT(*) AS \"total\", \
                  CAST(COALESCE(SUM(CASE WHEN s.{exp} < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"expired\", \
-                 CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND s.{upd} < $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
+                 CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND {idle} THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
                  FROM {st} s"
             )),
             delete_expired: del(
@@ -224,7 +234,7 @@ impl CleanupSql {
             delete_inactive: del(
                 scoped(
                     &format!(
-                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{upd} < $2 \
+                        "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND {idle} \
                          AND s.{created} >= $3"
                     ),
                     "s",

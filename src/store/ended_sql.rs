@@ -5,6 +5,7 @@
 
 use super::Backend;
 use super::engine::Dialect;
+use super::last_active::LastActive;
 use super::statements::leak;
 use super::tables::{Schema, TenantColumn, q};
 use crate::domain::ending::Ending;
@@ -83,15 +84,15 @@ impl Del {
     }
 }
 
-/// The `SELECT` list of a record from session alias `s` (with its tenant as `tenant`).
-fn record_select(schema: &Schema, s: &str, tenant: &str, first: usize) -> String {
+/// The `SELECT` list of a record from session alias `s` (with its tenant as `tenant` and its
+/// last activity as `last`).
+fn record_select(schema: &Schema, s: &str, tenant: &str, last: &str, first: usize) -> String {
     let c = &schema.session;
     format!(
-        "{s}.{id}, {s}.{uid}, {tenant}, {s}.{created}, {s}.{upd}, {s}.{ip}, {s}.{ua}, ${at}, ${reason}, COALESCE(${actor}, {s}.{uid})",
+        "{s}.{id}, {s}.{uid}, {tenant}, {s}.{created}, {last}, {s}.{ip}, {s}.{ua}, ${at}, ${reason}, COALESCE(${actor}, {s}.{uid})",
         id = q(&c.id),
         uid = q(&c.user_id),
         created = q(&c.created_at),
-        upd = q(&c.updated_at),
         ip = q(&c.ip_address),
         ua = q(&c.user_agent),
         reason = first,
@@ -127,13 +128,15 @@ fn event_select(schema: &Schema, s: &str, tenant: &str, first: usize) -> String 
 }
 
 /// The two inserts of a recorded delete reading session alias `s` from `source` (a `FROM`
-/// body) filtered by `filter` (a `WHERE` clause or empty), its tenant read as `tenant`:
+/// body) filtered by `filter` (a `WHERE` clause or empty), its tenant read as `tenant` and its
+/// last activity as `last`:
 /// records, and events (one per receiver below parameter `first + 3`). No `ORDER BY`: one
 /// delete ends each session once, so the order of its rows in the outbox says nothing.
 fn inserts(
     schema: &Schema,
     s: &str,
     tenant: &str,
+    last: &str,
     first: usize,
     source: &str,
     filter: &str,
@@ -147,7 +150,7 @@ fn inserts(
     (
         format!(
             "INSERT INTO {TABLE} ({COLUMNS}) SELECT {} FROM {source} {}",
-            record_select(schema, s, tenant, first),
+            record_select(schema, s, tenant, last, first),
             filter.strip_suffix(" AND").unwrap_or("")
         ),
         format!(
@@ -165,27 +168,29 @@ fn inserts(
 /// a fixed cost per batch that made the heap walk shrink its ranges to a block each.
 fn returning(schema: &Schema, delete: &str) -> String {
     let c = &schema.session;
+    // The deleted row by its alias, or by the table's name when it has none.
+    let st = q(&c.table);
+    let after = delete
+        .find(&st)
+        .map(|i| &delete[i + st.len()..])
+        .unwrap_or("");
+    let alias = match after.split_whitespace().next() {
+        Some(a) if !a.eq_ignore_ascii_case("WHERE") => a.to_owned(),
+        _ => st,
+    };
+    // `updatedAt` carries the last activity into the record.
+    let last = LastActive::new(schema, Backend::Postgres).value(&alias);
     let mut cols = vec![
         q(&c.id),
         q(&c.user_id),
         q(&c.created_at),
-        q(&c.updated_at),
+        format!("{last} AS {}", q(&c.updated_at)),
         q(&c.ip_address),
         q(&c.user_agent),
     ];
     match &schema.tenant {
         TenantColumn::Session(t) => cols.push(q(t)),
         TenantColumn::User(t) => {
-            // The deleted row by its alias, or by the table's name when it has none.
-            let st = q(&c.table);
-            let after = delete
-                .find(&st)
-                .map(|i| &delete[i + st.len()..])
-                .unwrap_or("");
-            let alias = match after.split_whitespace().next() {
-                Some(a) if !a.eq_ignore_ascii_case("WHERE") => a.to_owned(),
-                _ => st,
-            };
             cols.push(format!(
                 "(SELECT u.{} FROM {} u WHERE u.{} = {alias}.{}) AS sk_tenant",
                 q(t),
@@ -211,7 +216,8 @@ fn returned_tenant(schema: &Schema, d: &str) -> String {
 /// as `[records, events, both]`.
 fn pg_ctes(schema: &Schema, d: &str, first: usize) -> [String; 3] {
     let tenant = returned_tenant(schema, d);
-    let (rec, ev) = inserts(schema, d, &tenant, first, d, "");
+    let last = format!("{d}.{}", q(&schema.session.updated_at));
+    let (rec, ev) = inserts(schema, d, &tenant, &last, first, d, "");
     [
         format!("rec AS ({rec})"),
         format!("ev AS ({ev})"),
@@ -238,7 +244,8 @@ pub fn recorded(schema: &Schema, backend: Backend, delete: &str, first: usize) -
             let filter = format!("WHERE x.{id} IN (SELECT {id} {rest})");
             let source = format!("{} x{}", q(&schema.session.table), user_join(schema, "x"));
             let tenant = schema.tenant_expr("x", "u");
-            let (rec, ev) = inserts(schema, "x", &tenant, first, &source, &filter);
+            let last = LastActive::new(schema, backend).value("x");
+            let (rec, ev) = inserts(schema, "x", &tenant, &last, first, &source, &filter);
             [rec, ev, String::new()]
         }
     }

@@ -23,6 +23,7 @@ pub mod cleanup_sql;
 pub mod ended;
 pub mod ended_sql;
 pub mod engine;
+pub mod last_active;
 mod lookup_batch;
 mod lookup_pool;
 pub mod outbox;

@@ -64,6 +64,7 @@ fn policy(expired: bool, inactive: bool, excess: bool) -> CleanupPolicy {
         enforce_session_limits: excess,
         max_sessions_per_user: 3,
         absolute_timeout_seconds: None,
+        inactivity_seconds: None,
     }
 }
 

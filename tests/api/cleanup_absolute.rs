@@ -48,6 +48,7 @@ fn policy(expired: bool, absolute: bool) -> CleanupPolicy {
         enforce_session_limits: true,
         max_sessions_per_user: 3,
         absolute_timeout_seconds: absolute.then_some(TEN_DAYS),
+        inactivity_seconds: None,
     }
 }
 

@@ -55,6 +55,7 @@ fn policies() -> impl Strategy<Value = CleanupPolicy> {
             enforce_session_limits: l,
             max_sessions_per_user: max,
             absolute_timeout_seconds: abs.map(|d| d * 86_400),
+            inactivity_seconds: None,
         })
 }
 

@@ -46,6 +46,7 @@ all_stores!(
             enforce_session_limits: false,
             max_sessions_per_user: 10,
             absolute_timeout_seconds: None,
+            inactivity_seconds: None,
         };
 
         let dry = app

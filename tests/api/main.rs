@@ -22,6 +22,7 @@ mod compat;
 mod config_check;
 mod config_errors;
 mod dashboard;
+mod last_active;
 mod limits;
 mod lookups;
 mod observability;

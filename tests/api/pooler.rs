@@ -92,6 +92,7 @@ const POLICY: CleanupPolicy = CleanupPolicy {
     enforce_session_limits: false,
     max_sessions_per_user: 10,
     absolute_timeout_seconds: None,
+    inactivity_seconds: None,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

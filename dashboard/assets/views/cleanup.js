@@ -149,7 +149,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
       ['Automatic cleanup', h('span', { 'data-field': 'enabled', text: st.enabled ? `on, every ${every}` : 'off' })],
       ['State', st.running ? h('span', { 'data-field': 'running' }, h('span', { class: 'badge running', text: 'running' }), ` ${st.runningRunId ?? 'on another instance'}${sofar}`) : h('span', { 'data-field': 'running', text: 'idle' })],
       ['Next run', st.nextRunAt ? h('span', {}, timeEl(h, st.nextRunAt), ` (${date(st.nextRunAt)})`) : h('span', { class: 'muted', text: 'not scheduled' })],
-      ['Policy', `${p.cleanExpiredTokens ? 'expired' : '—'} · ${p.cleanInactiveSessions ? `inactive > ${p.inactivityDays} d` : '—'} · ${p.enforceSessionLimits ? `limit ${p.maxSessionsPerUser}/user` : 'no limit'}`],
+      ['Policy', `${p.cleanExpiredTokens ? 'expired' : '—'} · ${p.cleanInactiveSessions ? `inactive > ${p.inactivitySeconds ? `${p.inactivitySeconds} s` : `${p.inactivityDays} d`}` : '—'} · ${p.enforceSessionLimits ? `limit ${p.maxSessionsPerUser}/user` : 'no limit'}`],
       ['Runs so far', `${num(st.totals.runs)} (${num(st.totals.failedRuns)} failed) on instance ${st.instanceId}`],
       ['Deleted so far', `${num(st.totals.deleted.expired)} expired · ${num(st.totals.deleted.inactive)} inactive · ${num(st.totals.deleted.excess)} over limit`],
       st.unrecordedRuns ? ['Not yet recorded', h('span', { class: 'badge failed', text: `${st.unrecordedRuns} runs wait for the database` })] : null,
@@ -181,7 +181,7 @@ export function renderCleanup(root, { who, confirm, toast }) {
               h('td', { 'data-label': 'Session' }, h('span', { class: 'mono', text: x.sessionId })),
               h('td', { 'data-label': 'User' }, h('span', { class: 'mono', text: x.userId })),
               h('td', { 'data-label': 'Why', text: x.layer }),
-              h('td', { 'data-label': 'Last used' }, timeEl(h, x.updatedAt)),
+              h('td', { 'data-label': 'Last used' }, timeEl(h, x.lastActiveAt || x.updatedAt)),
               h('td', { 'data-label': 'Expires' }, timeEl(h, x.expiresAt)))))))
         : null,
       run.dryRun && run.total > sample.length && sample.length ? h('p', { class: 'muted', text: `Showing ${sample.length} of ${run.total}.` }) : null,

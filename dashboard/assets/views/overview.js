@@ -9,7 +9,7 @@ const CARDS = [
   { key: 'totalSessions', label: 'Total sessions' },
   { key: 'totalActiveSessions', label: 'Active' },
   { key: 'expiredSessions', label: 'Expired', hint: () => 'past their expiry' },
-  { key: 'inactiveSessions', label: 'Inactive', hint: (s) => `unused ${s.inactivityDays}+ days` },
+  { key: 'inactiveSessions', label: 'Inactive', hint: (s) => (s.inactivitySeconds ? `unused ${s.inactivitySeconds}+ s` : `unused ${s.inactivityDays}+ days`) },
   { key: 'usersOverLimit', label: 'Over the limit', hint: (s) => `users with > ${s.maxSessionsPerUser}`, warn: true },
   { key: 'usersWithSessions', label: 'Users', hint: () => 'with sessions' },
   { key: 'createdLast24h', label: 'New in 24 h' },

@@ -176,7 +176,7 @@ export function renderSessions(root, { who, params, setParams, confirm, toast })
         s.impersonatedBy ? h('span', { class: 'badge', text: `impersonated by ${s.impersonatedBy}` }) : null),
       h('td', { 'data-label': 'IP address' }, h('span', { class: 'mono', text: s.ipAddress || '–' })),
       h('td', { 'data-label': 'Created' }, timeEl(h, s.createdAt)),
-      h('td', { 'data-label': 'Last used' }, timeEl(h, s.updatedAt)),
+      h('td', { 'data-label': 'Last used' }, timeEl(h, s.lastActiveAt || s.updatedAt)),
       h('td', { 'data-label': 'Expires' }, timeEl(h, s.expiresAt)),
       h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${s.status}`, text: s.status })),
       h('td', { 'data-label': 'Actions' },

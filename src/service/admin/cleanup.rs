@@ -92,6 +92,8 @@ impl CleanupRequest {
         }
         if let Some(d) = self.inactivity_days {
             p.inactivity_days = bounded("inactivityDays", d, limits::INACTIVITY_DAYS)?;
+            // Days asked for by the caller replace the configured seconds.
+            p.inactivity_seconds = None;
         }
         if let Some(v) = self.enforce_session_limits {
             p.enforce_session_limits = v;

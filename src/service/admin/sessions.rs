@@ -77,7 +77,7 @@ fn ranked(map: HashMap<String, u64>, extra: u64) -> Vec<NameCount> {
 pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
     let d = device::parse(s.user_agent.as_deref());
     SessionView {
-        status: cutoffs.status(s.expires_at, s.updated_at),
+        status: cutoffs.status(s.expires_at, s.last_active_at),
         user: SessionUser {
             id: s.user_id.clone(),
             email: s.email,
@@ -93,6 +93,7 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
         device_type: d.device_type,
         created_at: s.created_at,
         updated_at: s.updated_at,
+        last_active_at: s.last_active_at,
         expires_at: s.expires_at,
         impersonated_by: s.impersonated_by,
     }
@@ -100,9 +101,9 @@ pub(crate) fn view(s: AdminSession, cutoffs: &StatusCutoffs) -> SessionView {
 
 impl AdminService {
     pub fn status_cutoffs(&self) -> StatusCutoffs {
-        StatusCutoffs::new(
+        StatusCutoffs::idle_for(
             self.core.now(),
-            self.core.config().cleanup.policy.inactivity_days,
+            self.core.config().cleanup.policy.inactivity(),
         )
     }
 
@@ -152,6 +153,7 @@ impl AdminService {
             users_over_limit: count(raw.users_over_limit),
             max_sessions_per_user: policy.max_sessions_per_user,
             inactivity_days: policy.inactivity_days,
+            inactivity_seconds: policy.inactivity_seconds,
             sessions_by_tenant: raw
                 .by_tenant
                 .into_iter()

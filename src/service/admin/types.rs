@@ -57,6 +57,9 @@ pub struct SessionStats {
     pub users_over_limit: u64,
     pub max_sessions_per_user: u32,
     pub inactivity_days: u32,
+    /// `SESSION_INACTIVITY_TIMEOUT_SECONDS`, which overrides the days; absent when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_seconds: Option<i64>,
     pub sessions_by_tenant: Vec<TenantCount>,
     pub top_users: Vec<UserCount>,
     pub by_browser: Vec<NameCount>,
@@ -118,9 +121,9 @@ pub struct ListParams {
     pub created_from: Option<String>,
     /// ISO-8601; `createdAt < createdTo`.
     pub created_to: Option<String>,
-    /// ISO-8601; `updatedAt >= lastUsedFrom`.
+    /// ISO-8601; last active (`lastActiveAt`) at or after this.
     pub last_used_from: Option<String>,
-    /// ISO-8601; `updatedAt < lastUsedTo`.
+    /// ISO-8601; last active (`lastActiveAt`) before this.
     pub last_used_to: Option<String>,
     /// Page size (bounds and default: `limits.page` of the cleanup status).
     pub limit: Option<u32>,
@@ -153,9 +156,12 @@ pub struct SessionView {
     pub device_type: String,
     #[serde(with = "iso")]
     pub created_at: OffsetDateTime,
-    /// Last used.
     #[serde(with = "iso")]
     pub updated_at: OffsetDateTime,
+    /// Last used: the later of `updatedAt` and the activity recorded at checks (to within
+    /// `SESSION_ACTIVITY_RESOLUTION_SECONDS`); `updatedAt` with activity tracking off.
+    #[serde(with = "iso")]
+    pub last_active_at: OffsetDateTime,
     #[serde(with = "iso")]
     pub expires_at: OffsetDateTime,
     pub status: SessionStatus,

@@ -40,7 +40,7 @@ pub struct HeapSql {
 pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     let s = &schema.session;
     let st = q(&s.table);
-    let (exp, upd, created) = (q(&s.expires_at), q(&s.updated_at), q(&s.created_at));
+    let (exp, created) = (q(&s.expires_at), q(&s.created_at));
     // The recorded forms take the ending's parameters after the tenant's.
     let range_delete = |pred: &str, n: usize| -> [Del; 2] {
         let (from, to) = (n + 1, n + 2);
@@ -80,7 +80,9 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     };
     let expired = format!("s.{exp} < $1");
     let absolute = format!("s.{exp} >= $1 AND s.{created} < $2");
-    let inactive = format!("s.{exp} >= $1 AND s.{upd} < $2 AND s.{created} >= $3");
+    let idle = crate::store::last_active::LastActive::new(schema, crate::store::Backend::Postgres)
+        .before("s", "$2");
+    let inactive = format!("s.{exp} >= $1 AND {idle} AND s.{created} >= $3");
     HeapSql {
         session_table: leak(st.clone()),
         heap_blocks: "SELECT CASE WHEN CAST(current_setting('server_version_num') AS INT) >= 140000 \

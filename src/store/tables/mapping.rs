@@ -188,6 +188,7 @@ impl Schema {
                 .clone()
                 .map_or(TenantColumn::Absent, TenantColumn::Session),
         };
+        schema.activity = config.session.activity_tracking;
         schema
     }
 }

@@ -129,6 +129,7 @@ pub fn decode_admin_session<R: Read>(r: &R) -> Result<AdminSession, sqlx::Error>
         user_agent: r.opt_text("userAgent")?,
         created_at: r.time("createdAt")?,
         updated_at: r.time("updatedAt")?,
+        last_active_at: r.time("lastActiveAt")?,
         expires_at: r.time("expiresAt")?,
         impersonated_by: r.opt_text("impersonatedBy")?,
     })

@@ -12,6 +12,10 @@ pub struct Schema {
     /// Better Auth's `verification` table (e-mail verification, password reset, OTP values),
     /// swept by the cleanup's `verifications` layer; only its `id` and `expiresAt` are read.
     pub verification: String,
+    /// Whether a session's last activity is the later of `updatedAt` and our stored activity
+    /// (`sessionkeeper_activity`, `SESSION_ACTIVITY_TRACKING`); `updatedAt` alone when off.
+    /// Part of the schema so each choice gets its own statements (see `store/last_active.rs`).
+    pub activity: bool,
 }
 
 /// Where a session's tenant is read from (the `TENANT_SOURCE` setting).
@@ -124,6 +128,7 @@ impl Default for Schema {
                 tenant_id: Some(s("tenantId")),
             },
             verification: s("verification"),
+            activity: true,
             session: SessionColumns {
                 table: s("session"),
                 id: s("id"),
