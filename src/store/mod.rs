@@ -33,6 +33,7 @@ pub mod sql_store;
 pub mod sqlite;
 pub mod statements;
 pub mod tables;
+pub mod tenant_policy;
 pub mod ts;
 
 // The paths these modules had before they moved into `tables/`.
@@ -132,6 +133,7 @@ pub trait Store:
     + outbox::OutboxStore
     + rate_limit::RateLimitStore
     + tables::catalog::CatalogStore
+    + tenant_policy::TenantPolicyStore
     + Send
     + Sync
     + 'static

@@ -9,6 +9,7 @@ mod cleanup;
 mod history;
 mod locks;
 mod sessions;
+mod tenant_policy;
 pub mod tenant_rule;
 pub mod types;
 pub mod users;
