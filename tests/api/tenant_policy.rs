@@ -164,6 +164,13 @@ both_stores!(
             (json!({"maxSessionsPerUser": "3"}), "maxSessionsPerUser"),
             (json!({"maxSessions": 3}), "maxSessions"),
             (json!({}), "at least one"),
+            // Looser than the global policy (10 per user, 30 days idle): refused while the
+            // cleanup applies the global policy to every tenant.
+            (json!({"maxSessionsPerUser": 11}), "MAX_SESSIONS_PER_USER"),
+            (
+                json!({"inactivityTimeoutSeconds": 30 * 86_400 + 1}),
+                "SESSION_INACTIVITY_TIMEOUT",
+            ),
         ] {
             let res = put_policy(&app, "A", body.clone()).await;
             assert_eq!(
