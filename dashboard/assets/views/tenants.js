@@ -29,7 +29,7 @@ export function renderTenants(root, { who, params, setParams, confirm, toast }) 
       h('span', { class: 'muted', text: 'Per-tenant limits and timeouts; an unset value falls back to the global policy.' })),
     error,
     h('section', { class: 'panel', 'aria-labelledby': 'tenant-pick-title' },
-      h('h2', { id: 'tenant-pick-title', class: 'sr-only', text: 'Tenant' }),
+      h('h2', { id: 'tenant-pick-title', class: 'sr-only', text: 'Choose a tenant' }),
       h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); show(); } },
         field('Tenant', tenantInput).wrap,
         h('div', { class: 'buttons' }, load))),
@@ -100,7 +100,8 @@ export function renderTenants(root, { who, params, setParams, confirm, toast }) 
         h('table', { class: 'stack tenant-policy' },
           h('thead', {}, h('tr', {}, ['Setting', 'Tenant', 'In force'].map((c) => h('th', { scope: 'col', text: c })))),
           h('tbody', {}, rows))),
-      form);
+      // replaceChildren would write a null as the text "null".
+      ...(form ? [form] : []));
   }
 
   async function show() {
