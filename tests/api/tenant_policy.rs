@@ -365,18 +365,20 @@ both_stores!(
 
 both_stores!(
     the_tenant_cap_and_user_limit_deny_under_concurrent_sign_ins,
-    crate::admin::support::with_token().set("SESSION_LIMIT_STRATEGY", "deny"),
+    crate::admin::support::with_token()
+        .set("SESSION_LIMIT_STRATEGY", "deny")
+        .set("DATABASE_MAX_CONNECTIONS", "20"),
     |app| async move {
         let policy = json!({"maxSessionsPerTenant": 6, "maxSessionsPerUser": 2});
         assert_eq!(put_policy(&app, "A", policy).await.status, 200);
         let mut users = Vec::new();
-        for i in 0..5 {
+        for i in 0..20 {
             users.push(member(&app, &format!("u{i}@example.com"), "A", false).await);
         }
         let b = member(&app, "b@example.com", "B", false).await;
         let app = Arc::new(app);
         let mut tasks = Vec::new();
-        for i in 0..60 {
+        for i in 0..200 {
             let app = app.clone();
             let user = users[i % users.len()].clone();
             tasks.push(tokio::spawn(async move { issue(&app, &user).await }));
@@ -389,7 +391,7 @@ both_stores!(
                 Err(e) => panic!("unexpected {e}"),
             }
         }
-        assert_eq!((ok, denied), (6, 54));
+        assert_eq!((ok, denied), (6, 194));
         let mut total = 0;
         for u in &users {
             let n = live_ids(&app, u).await.len();
@@ -417,7 +419,8 @@ both_stores!(
 
 both_stores!(
     the_tenant_cap_holds_under_concurrent_evicting_sign_ins,
-    crate::admin::support::with_token(),
+    // Enough connections for many sign-ins of different users to overlap.
+    crate::admin::support::with_token().set("DATABASE_MAX_CONNECTIONS", "20"),
     |app| async move {
         assert_eq!(
             put_policy(&app, "A", json!({"maxSessionsPerTenant": 5}))
@@ -426,12 +429,12 @@ both_stores!(
             200
         );
         let mut users = Vec::new();
-        for i in 0..8 {
+        for i in 0..20 {
             users.push(member(&app, &format!("e{i}@example.com"), "A", false).await);
         }
         let app = Arc::new(app);
         let mut tasks = Vec::new();
-        for i in 0..64 {
+        for i in 0..200 {
             let app = app.clone();
             let user = users[i % users.len()].clone();
             tasks.push(tokio::spawn(async move { issue(&app, &user).await }));
