@@ -283,6 +283,8 @@ impl AuthService {
         let tenant_cap = tenant
             .as_deref()
             .zip(tenant_policy.and_then(|p| p.max_sessions_per_tenant));
+        // Whose sessions an eviction removed: the tenant cap reaches other users' too.
+        let mut evicted_users = vec![user.id.clone()];
         let evicted = match (limit, strategy, tenant_cap) {
             (_, _, Some((tenant, tenant_max))) => {
                 let caps = TenantCaps {
@@ -291,10 +293,12 @@ impl AuthService {
                     tenant_max,
                     deny: strategy == LimitStrategy::Deny,
                 };
-                store
+                let evicted = store
                     .insert_session_capped(&session, caps, now, record.as_ref(), events.as_ref())
                     .await?
-                    .ok_or_else(limit_reached)?
+                    .ok_or_else(limit_reached)?;
+                evicted_users = evicted.users;
+                evicted.count
             }
             (Some(max), LimitStrategy::Deny, None) => {
                 if !store
@@ -317,8 +321,12 @@ impl AuthService {
             metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
             m::sessions_ended(EndReason::Evicted, evicted);
             // The sign-in stands; a Redis fault is left to the next cleanup sweep.
-            if let Err(e) = self.core.secondary_reconcile_user(&user.id).await {
-                tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+            evicted_users.sort();
+            evicted_users.dedup();
+            for id in &evicted_users {
+                if let Err(e) = self.core.secondary_reconcile_user(id).await {
+                    tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+                }
             }
         }
         let data = SessionWithUser { session, user };

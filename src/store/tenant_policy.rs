@@ -37,11 +37,23 @@ pub struct TenantCaps<'a> {
     pub deny: bool,
 }
 
+/// What a capped sign-in evicted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evicted {
+    pub count: u64,
+    /// The users whose sessions went (the signing-in user's own included), so that their
+    /// copies in the app's Redis can go too.
+    pub users: Vec<String>,
+}
+
 /// The tenant statements of one schema.
 #[derive(Debug, Clone)]
 pub struct TenantSql {
     /// `$1` tenant, `$2` now: the tenant's unexpired sessions as `n`.
     pub count_active: &'static str,
+    /// `$1` tenant, `$2` now, `$3` how many: the users of the sessions
+    /// [`evict_least_active`](Self::evict_least_active) deletes, as `u`.
+    pub least_active_users: &'static str,
     /// `$1` tenant, `$2` now, `$3` how many: evicts the tenant's least recently active.
     pub evict_least_active: Del,
     /// Serialises one tenant's capped sign-ins (PostgreSQL; SQLite's write transaction
@@ -61,16 +73,20 @@ impl TenantSql {
             q(&s.updated_at),
             q(&s.created_at)
         );
+        let least_active =
+            format!("FROM {st} k WHERE {tenant} AND k.{exp} >= $2 ORDER BY {order} LIMIT $3");
         Self {
+            least_active_users: leak(format!(
+                "SELECT k.{} AS \"u\" {least_active}",
+                q(&s.user_id)
+            )),
             count_active: leak(format!(
                 "SELECT COUNT(*) AS \"n\" FROM {st} k WHERE {tenant} AND k.{exp} >= $2"
             )),
             evict_least_active: Del::new(
                 schema,
                 dialect,
-                format!(
-                    "DELETE FROM {st} WHERE {id} IN (SELECT k.{id} FROM {st} k WHERE {tenant} AND k.{exp} >= $2 ORDER BY {order} LIMIT $3)"
-                ),
+                format!("DELETE FROM {st} WHERE {id} IN (SELECT k.{id} {least_active})"),
                 4,
             ),
             lock_tenant: "SELECT COUNT(*) AS \"n\" FROM (SELECT pg_advisory_xact_lock(hashtext('sessionkeeper.tenant'), hashtext($1))) l",
@@ -90,7 +106,7 @@ pub trait TenantPolicyStore: Send + Sync {
     /// Inserts a session of a tenant with a tenant-wide cap, in one transaction serialised per
     /// user and per tenant: first the per-user limit, then the tenant cap, each evicting the
     /// least recently active (recorded with `evicted`) or, under `deny`, refusing. `None` when
-    /// refused (nothing written), else how many sessions were evicted.
+    /// refused (nothing written), else what was evicted.
     async fn insert_session_capped(
         &self,
         session: &Session,
@@ -98,7 +114,7 @@ pub trait TenantPolicyStore: Send + Sync {
         now: OffsetDateTime,
         evicted: Option<&Ending>,
         events: Option<&SessionEvents>,
-    ) -> Result<Option<u64>>;
+    ) -> Result<Option<Evicted>>;
 }
 
 fn decode<R: Read>(r: &R) -> std::result::Result<StoredTenantPolicy, sqlx::Error> {
@@ -183,14 +199,14 @@ impl<DB: Engine> TenantPolicyStore for SqlStore<DB> {
         now: OffsetDateTime,
         evicted_end: Option<&Ending>,
         events: Option<&SessionEvents>,
-    ) -> Result<Option<u64>> {
+    ) -> Result<Option<Evicted>> {
         let q = &self.sql.tenant;
         self.note_general_wait();
         let mut tx = self.begin_write().await?;
         // Always user first, then tenant: every capped sign-in takes the two in this order.
         let mine = self.active_after_insert(&mut tx, session, now).await?;
         DB::lock_user(&mut *tx, q.lock_tenant, caps.tenant, self.pooler).await?;
-        let mut evicted = 0;
+        let mut evicted = Evicted::default();
         if let Some(max) = caps.user_max {
             let over = mine - i64::from(max);
             if over > 0 && caps.deny {
@@ -199,7 +215,8 @@ impl<DB: Engine> TenantPolicyStore for SqlStore<DB> {
             }
             if over > 0 {
                 let args = || Args::new().text(&session.user_id).time(now).int(over);
-                evicted += self
+                evicted.users.push(session.user_id.clone());
+                evicted.count += self
                     .delete_ending_in(
                         &mut *tx,
                         &self.sql.auth.evict_least_active,
@@ -221,7 +238,14 @@ impl<DB: Engine> TenantPolicyStore for SqlStore<DB> {
         }
         if over > 0 {
             let args = || Args::new().text(caps.tenant).time(now).int(over);
-            evicted += self
+            // Read under the tenant's lock: every capped sign-in of the tenant waits for it.
+            let rows = self
+                .fetch_all_in(&mut *tx, q.least_active_users, args())
+                .await?;
+            for r in &rows {
+                evicted.users.push(r.text("u")?);
+            }
+            evicted.count += self
                 .delete_ending_in(&mut *tx, &q.evict_least_active, &args, evicted_end)
                 .await?;
         }

@@ -545,3 +545,63 @@ both_stores!(
         assert!(!alive(&other, &cookie).await);
     }
 );
+
+/// With Redis as the owned-mode session cache: a session evicted by the tenant cap belongs to
+/// another user than the one signing in, and its cached copy must go too.
+async fn tenant_cap_eviction_reaches_the_redis_cache(db: Db) {
+    let Some(mut conn) = crate::secondary_node::redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let prefix = format!("sk-tenantcap-{}:", new_id());
+    let settings = crate::admin::support::with_token()
+        .set("SESSION_STORAGE", "both")
+        .set("REDIS_URL", crate::secondary_node::REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix);
+    let app = spawn_on(test_db, settings).await.expect("app starts");
+    let a1 = member(&app, "a1@example.com", "A", false).await;
+    let a2 = member(&app, "a2@example.com", "A", false).await;
+    assert_eq!(
+        put_policy(&app, "A", json!({"maxSessionsPerTenant": 1}))
+            .await
+            .status,
+        200
+    );
+    let core = app.keeper.core();
+    let issued = app
+        .keeper
+        .auth()
+        .issue_session(a1.clone(), true, ClientInfo::default())
+        .await
+        .unwrap();
+    let cookie = format!(
+        "{}={}",
+        core.cookies().session_token,
+        core.signer().sign_for_cookie(&issued.token)
+    );
+    assert!(alive(&app, &cookie).await, "cached and live");
+    issue(&app, &a2).await.unwrap();
+    assert!(live_ids(&app, &a1).await.is_empty(), "evicted by the cap");
+    assert!(
+        !alive(&app, &cookie).await,
+        "the evicted session's cached copy is gone too"
+    );
+    drop(app);
+    crate::secondary_node::drop_prefix(&mut conn, &prefix).await;
+}
+
+mod tenant_cap_eviction_with_redis {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        tenant_cap_eviction_reaches_the_redis_cache(Db::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        tenant_cap_eviction_reaches_the_redis_cache(Db::Postgres).await
+    }
+}
