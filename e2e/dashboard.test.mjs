@@ -398,6 +398,40 @@ try {
   await shot('cleanup-desktop');
   await phoneShot('cleanup');
 
+  // ---- Tenant policy -----------------------------------------------------------------------
+  step('tenant policy');
+  await go('Tenant policy');
+  await page.getByLabel('Tenant', { exact: true }).fill(fx.tenantA);
+  await page.getByRole('button', { name: 'Show policy' }).click();
+  await page.locator('table.tenant-policy').waitFor();
+  const policyPath = `/api/admin/tenants/${encodeURIComponent(fx.tenantA)}/policy`;
+  const unset = await apiGet(policyPath);
+  eq(unset.updatedAt, null, 'tenant A starts without a policy');
+  const cell = (k, which) => page.locator(`table.tenant-policy [data-field="${k}"] [data-value="${which}"]`);
+  eq((await cell('maxSessionsPerUser', 'effective').innerText()).trim(), String(unset.effective.maxSessionsPerUser), 'the global per-user limit is shown in force');
+  eq((await cell('maxSessionsPerUser', 'own').innerText()).trim(), 'none', 'no value of its own');
+  await page.getByLabel('Max sessions in the tenant').fill('50');
+  await page.getByLabel('Inactivity timeout (seconds)').fill('3600');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await cell('maxSessionsPerTenant', 'own').filter({ hasText: '50' }).waitFor();
+  const saved = await apiGet(policyPath);
+  eq([saved.maxSessionsPerTenant, saved.inactivityTimeoutSeconds, saved.maxSessionsPerUser, saved.absoluteTimeoutSeconds], [50, 3600, null, null], 'the API holds what the form saved');
+  eq((await cell('inactivityTimeoutSeconds', 'effective').innerText()).trim(), (3600).toLocaleString('en-US'), 'the tenant value is in force');
+  // A value the server refuses: its message and code are shown, nothing changes.
+  await page.getByLabel('Max sessions per user').fill(String(unset.effective.maxSessionsPerUser + 1));
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.locator('#tenant-policy .form-error').filter({ hasText: 'VALIDATION_ERROR' }).waitFor();
+  eq((await apiGet(policyPath)).maxSessionsPerUser, null, 'a refused save changes nothing');
+  await assertNamedControls('tenant policy');
+  await shot('tenant-policy-desktop');
+  await phoneShot('tenant-policy');
+  await page.getByRole('button', { name: 'Remove policy' }).click();
+  const removal = await confirmDialog(new RegExp(`^Remove the policy of tenant ${escapeRe(fx.tenantA)}\\?$`));
+  await removal.dialog.getByRole('button', { name: 'Remove policy' }).click();
+  await page.locator('#tenant-policy [data-field="updated"]').filter({ hasText: 'no policy of its own' }).waitFor();
+  eq((await apiGet(policyPath)).updatedAt, null, 'the policy is removed');
+  await assertClean('tenant policy');
+
   // ---- Audit log ---------------------------------------------------------------------------
   step('audit log');
   await go('Audit log');
@@ -439,6 +473,13 @@ try {
   check(rows.length > 0 && rows.every((r) => r.tenant === fx.tenantA), 'a URL naming tenant B still lists tenant A only');
   eq(await apiStatus(`/api/admin/sessions/stats?tenantId=${fx.tenantB}`), 403, 'the API refuses tenant B to the tenant admin');
   await shot('tenant-admin-sessions-desktop');
+  await go('Tenant policy');
+  await page.locator('table.tenant-policy').waitFor();
+  const ownTenant = page.getByLabel('Tenant', { exact: true });
+  check(await ownTenant.isDisabled(), 'the tenant admin\'s tenant is fixed');
+  eq(await ownTenant.inputValue(), fx.tenantA, 'the tenant admin sees tenant A\'s policy');
+  eq(await page.getByRole('button', { name: 'Save policy' }).count(), 0, 'a tenant admin cannot edit the policy');
+  eq(await apiStatus(`/api/admin/tenants/${encodeURIComponent(fx.tenantB)}/policy`), 403, 'the API refuses tenant B\'s policy to the tenant admin');
   await assertClean('tenant admin');
   await signOut();
 

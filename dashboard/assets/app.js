@@ -9,6 +9,7 @@ import { renderSessions } from './views/sessions.js';
 import { renderCleanup } from './views/cleanup.js';
 import { renderAudit } from './views/audit.js';
 import { renderHistory } from './views/history.js';
+import { renderTenants } from './views/tenants.js';
 
 const VIEWS = {
   overview: { title: 'Overview', render: renderOverview },
@@ -16,6 +17,7 @@ const VIEWS = {
   cleanup: { title: 'Cleanup', render: renderCleanup },
   history: { title: 'History', render: renderHistory },
   audit: { title: 'Audit log', render: renderAudit },
+  tenants: { title: 'Tenant policy', render: renderTenants },
 };
 
 const main = document.getElementById('main');

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod run;
 pub mod scope;
 pub mod session_status;
+pub mod tenant_policy;
 pub mod timefmt;
 pub mod token;
 

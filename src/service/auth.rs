@@ -12,6 +12,7 @@ use crate::domain::policy::{CheckPolicy, LimitStrategy, PolicyEnd};
 use crate::domain::timefmt;
 use crate::domain::token::{TokenStorage, parse_session_ref, session_ref};
 use crate::metrics::{self as m, EndReason};
+use crate::store::tenant_policy::TenantCaps;
 use crate::store::{SessionEvents, StoreError};
 use serde_json::json;
 use std::sync::Arc;
@@ -65,6 +66,13 @@ fn from_millis(ms: i64) -> Option<time::OffsetDateTime> {
 
 /// Better Auth lowercases e-mails and rejects what zod's `email()` rejects; this accepts the
 /// common `local@domain.tld` form.
+fn limit_reached() -> Error {
+    Error::Forbidden {
+        code: "SESSION_LIMIT_REACHED",
+        message: "Session limit reached: sign out of another session first".into(),
+    }
+}
+
 fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= input::EMAIL_LEN
@@ -240,12 +248,10 @@ impl AuthService {
             Duration::days(1)
         };
         let token = new_id();
-        let check = self.core.config().check_policy();
-        let session = Session {
+        let mut session = Session {
             id: new_id(),
             token: self.core.token_key(&token),
-            // Never past the absolute timeout.
-            expires_at: check.slid_expiry(now, now, lifetime.whole_seconds()),
+            expires_at: now + lifetime,
             created_at: now,
             updated_at: now,
             ip_address: Some(client.ip_address),
@@ -254,23 +260,52 @@ impl AuthService {
             impersonated_by: None,
             active_organization_id: None,
         };
+        let tenant = self.core.tenant_of(&session, &user).map(str::to_owned);
+        let tenant_policy = self.core.tenant_policies().get(tenant.as_deref());
+        // Never past the absolute timeout (the tenant's, where it set one).
+        session.expires_at = self.core.check_policy_for(tenant.as_deref()).slid_expiry(
+            now,
+            now,
+            lifetime.whole_seconds(),
+        );
         let policy = &self.core.config().cleanup.policy;
-        let limit = policy
+        let global_limit = policy
             .enforce_session_limits
             .then_some(policy.max_sessions_per_user);
+        let limit = match &tenant_policy {
+            Some(p) => p.user_limit(global_limit),
+            None => global_limit,
+        };
         let record = self.core.ending(Why::EvictedLimit, &Actor::Service);
         let events = self.session_events(&user, &session);
         let store = self.core.store();
-        let evicted = match (limit, self.core.config().session.limit_strategy) {
-            (Some(max), LimitStrategy::Deny) => {
+        let strategy = self.core.config().session.limit_strategy;
+        let tenant_cap = tenant
+            .as_deref()
+            .zip(tenant_policy.and_then(|p| p.max_sessions_per_tenant));
+        // Whose sessions an eviction removed: the tenant cap reaches other users' too.
+        let mut evicted_users = vec![user.id.clone()];
+        let evicted = match (limit, strategy, tenant_cap) {
+            (_, _, Some((tenant, tenant_max))) => {
+                let caps = TenantCaps {
+                    user_max: limit,
+                    tenant,
+                    tenant_max,
+                    deny: strategy == LimitStrategy::Deny,
+                };
+                let evicted = store
+                    .insert_session_capped(&session, caps, now, record.as_ref(), events.as_ref())
+                    .await?
+                    .ok_or_else(limit_reached)?;
+                evicted_users = evicted.users;
+                evicted.count
+            }
+            (Some(max), LimitStrategy::Deny, None) => {
                 if !store
                     .insert_session_unless_full(&session, max, now, events.as_ref())
                     .await?
                 {
-                    return Err(Error::Forbidden {
-                        code: "SESSION_LIMIT_REACHED",
-                        message: "Session limit reached: sign out of another session first".into(),
-                    });
+                    return Err(limit_reached());
                 }
                 0
             }
@@ -286,8 +321,12 @@ impl AuthService {
             metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
             m::sessions_ended(EndReason::Evicted, evicted);
             // The sign-in stands; a Redis fault is left to the next cleanup sweep.
-            if let Err(e) = self.core.secondary_reconcile_user(&user.id).await {
-                tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+            evicted_users.sort();
+            evicted_users.dedup();
+            for id in &evicted_users {
+                if let Err(e) = self.core.secondary_reconcile_user(id).await {
+                    tracing::warn!(error = %e, "cannot remove evicted sessions from Redis");
+                }
             }
         }
         let data = SessionWithUser { session, user };
@@ -371,7 +410,8 @@ impl AuthService {
             }
             return Ok(SessionCheck::Expired);
         }
-        let policy = self.core.config().check_policy();
+        let tenant = self.core.tenant_of(&data.session, &data.user);
+        let policy = self.core.check_policy_for(tenant);
         if let Some(end) = self.policy_end(&data.session, &policy, now).await {
             if delete_expired {
                 self.remove_by_policy(&data.session, end).await?;

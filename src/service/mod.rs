@@ -20,6 +20,7 @@ mod hashing;
 pub mod presented;
 pub mod rate_limit;
 mod shared;
+pub mod tenant_policies;
 mod validator;
 
 pub use account::{PasswordChange, PasswordChanged};
@@ -79,6 +80,7 @@ impl SessionKeeper {
         if tracking {
             core.track_activity();
         }
+        core.watch_tenant_policies();
         Self {
             auth: AuthService::new(core.clone()),
             admin: AdminService::new(core.clone(), cleanup),

@@ -5,6 +5,7 @@ use super::Result;
 use super::activity::{ActivityTracker, Flushed};
 use super::hashing::HashingPool;
 use super::rate_limit::RateLimiter;
+use super::tenant_policies::TenantPolicies;
 use crate::config::{Config, Mode};
 use crate::domain::Clock;
 use crate::domain::cookie::{CookieNames, CookieSigner};
@@ -29,6 +30,8 @@ pub struct Core {
     activity: std::sync::OnceLock<Arc<ActivityTracker>>,
     /// Redis, when the Better Auth app keeps its sessions there too (`SESSION_STORAGE=both`).
     secondary: Option<Arc<SecondaryStorage>>,
+    /// The per-tenant policies, copied in memory (see [`super::tenant_policies`]).
+    tenant_policies: Arc<TenantPolicies>,
 }
 
 impl Core {
@@ -61,6 +64,7 @@ impl Core {
             token_storage,
             hashing: HashingPool::new(),
             activity: std::sync::OnceLock::new(),
+            tenant_policies: Arc::default(),
             config,
             store,
             clock,
@@ -259,6 +263,49 @@ impl Core {
         ));
         ActivityTracker::spawn(&tracker, self.clock.clone());
         let _ = self.activity.set(tracker);
+    }
+
+    /// Keeps the in-memory copy of the tenant policies fresh (the server; the read-only
+    /// validator enforces the global policy only).
+    pub(super) fn watch_tenant_policies(&self) {
+        TenantPolicies::spawn(&self.tenant_policies, self.store.clone());
+    }
+
+    /// The per-tenant policies in force on this instance.
+    pub fn tenant_policies(&self) -> &TenantPolicies {
+        &self.tenant_policies
+    }
+
+    /// Reads the tenant policies from the store now (after a change; other instances pick it
+    /// up within [`super::tenant_policies::REFRESH`]).
+    pub async fn reload_tenant_policies(&self) -> Result<()> {
+        Ok(self.tenant_policies.reload(self.store.as_ref()).await?)
+    }
+
+    /// The tenant of a session, as `TENANT_SOURCE` says: its user's tenant column or its
+    /// active organization.
+    pub fn tenant_of<'a>(
+        &self,
+        session: &'a crate::domain::Session,
+        user: &'a crate::domain::User,
+    ) -> Option<&'a str> {
+        match self.config.admin.tenant_source {
+            crate::config::TenantSource::UserColumn => user.tenant_id.as_deref(),
+            crate::config::TenantSource::ActiveOrganization => {
+                session.active_organization_id.as_deref()
+            }
+        }
+        .filter(|t| !t.is_empty())
+    }
+
+    /// The check policy of a session in `tenant`: the tenant's timeouts where it set them,
+    /// else the global ones.
+    pub fn check_policy_for(&self, tenant: Option<&str>) -> crate::domain::policy::CheckPolicy {
+        let global = self.config.check_policy();
+        match self.tenant_policies.get(tenant) {
+            Some(p) => p.check_policy(global),
+            None => global,
+        }
     }
 
     /// The activity tracker, when checks record activity.

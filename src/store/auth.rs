@@ -266,7 +266,7 @@ impl<DB: Engine> Store for SqlStore<DB> {
 impl<DB: Engine> SqlStore<DB> {
     /// Locks the user (serialising their sign-ins) and counts their unexpired sessions, plus
     /// the one about to be written.
-    async fn active_after_insert(
+    pub(super) async fn active_after_insert(
         &self,
         tx: &mut sqlx::Transaction<'static, DB>,
         session: &Session,
@@ -284,7 +284,7 @@ impl<DB: Engine> SqlStore<DB> {
 
     /// Writes the session, with its `session.created` (and, for a device not seen in the
     /// window, `session.new-device`) events in the same transaction.
-    async fn write_session(
+    pub(super) async fn write_session(
         &self,
         tx: &mut sqlx::Transaction<'static, DB>,
         session: &Session,

@@ -35,6 +35,7 @@ pub mod sqlite;
 pub mod statements;
 pub mod stats_snapshot;
 pub mod tables;
+pub mod tenant_policy;
 pub mod ts;
 
 // The paths these modules had before they moved into `tables/`.
@@ -135,6 +136,7 @@ pub trait Store:
     + rate_limit::RateLimitStore
     + stats_snapshot::StatsSnapshotStore
     + tables::catalog::CatalogStore
+    + tenant_policy::TenantPolicyStore
     + Send
     + Sync
     + 'static

@@ -15,6 +15,7 @@ use super::ended_sql::EndedSql;
 use super::outbox::OutboxSql;
 use super::postgres::HeapSql;
 use super::tables::Schema;
+use super::tenant_policy::TenantSql;
 use std::sync::Mutex;
 
 pub struct Statements {
@@ -24,6 +25,7 @@ pub struct Statements {
     pub cleanup: CleanupSql,
     pub ended: EndedSql,
     pub outbox: OutboxSql,
+    pub tenant: TenantSql,
     /// PostgreSQL's heap walk; `None` elsewhere.
     pub heap: Option<HeapSql>,
 }
@@ -43,6 +45,7 @@ pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
         cleanup: CleanupSql::new(schema, dialect),
         ended: EndedSql::new(),
         outbox: OutboxSql::new(dialect.claim_lock),
+        tenant: TenantSql::new(schema, dialect),
         heap: dialect.heap_walk_sql.map(|build| build(schema)),
     }));
     cache.push((schema.clone(), backend, built));

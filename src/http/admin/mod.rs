@@ -10,6 +10,7 @@ pub mod locks;
 pub mod openapi;
 pub mod params;
 pub mod sessions;
+pub mod tenant_policy;
 pub mod webhooks;
 pub mod whoami;
 
@@ -17,7 +18,7 @@ use super::AppState;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 /// Every admin route as `(method, path, handler)`: the router is built from this table and the
 /// contract test checks each entry against the OpenAPI document.
@@ -60,6 +61,21 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "delete",
             "/api/admin/sign-in-locks/{email}",
             delete(locks::clear),
+        ),
+        (
+            "get",
+            "/api/admin/tenants/{tenantId}/policy",
+            get(tenant_policy::get),
+        ),
+        (
+            "put",
+            "/api/admin/tenants/{tenantId}/policy",
+            put(tenant_policy::put),
+        ),
+        (
+            "delete",
+            "/api/admin/tenants/{tenantId}/policy",
+            delete(tenant_policy::delete),
         ),
         ("get", "/api/admin/openapi.json", get(openapi::serve)),
         (

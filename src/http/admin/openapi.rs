@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types' `ToSchema`, so it cannot drift from the code.
 
-use super::{audit, better_auth, cleanup, ended, locks, sessions, webhooks, whoami};
+use super::{audit, better_auth, cleanup, ended, locks, sessions, tenant_policy, webhooks, whoami};
 use crate::domain::limits::{self, PageSize, Range};
+use crate::domain::tenant_policy::{MAX_SESSIONS_PER_TENANT, TIMEOUT_SECONDS};
 use axum::Json;
 use utoipa::openapi::schema::{Object, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -32,6 +33,9 @@ use utoipa::{Modify, OpenApi};
         webhooks::resend,
         locks::list,
         locks::clear,
+        tenant_policy::get,
+        tenant_policy::put,
+        tenant_policy::delete,
         better_auth::list_users,
         better_auth::list_user_sessions,
         better_auth::revoke_user_session,
@@ -96,6 +100,18 @@ impl Modify for Bounds {
                     "CleanupRequest",
                     "maxSessionsPerUser",
                     limits::MAX_SESSIONS_PER_USER,
+                ),
+                (
+                    "TenantPolicy",
+                    "maxSessionsPerUser",
+                    limits::MAX_SESSIONS_PER_USER,
+                ),
+                ("TenantPolicy", "inactivityTimeoutSeconds", TIMEOUT_SECONDS),
+                ("TenantPolicy", "absoluteTimeoutSeconds", TIMEOUT_SECONDS),
+                (
+                    "TenantPolicy",
+                    "maxSessionsPerTenant",
+                    MAX_SESSIONS_PER_TENANT,
                 ),
                 (
                     "BulkDeleteRequest",

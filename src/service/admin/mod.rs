@@ -11,6 +11,7 @@ mod locks;
 mod recount_gate;
 mod sessions;
 mod stats_snapshot;
+mod tenant_policy;
 pub mod tenant_rule;
 pub mod types;
 pub mod users;

@@ -602,3 +602,41 @@ pub struct FailedEventView {
 pub struct ResendResult {
     pub resent: bool,
 }
+
+/// A tenant's session policy as stored (`null`: falls back to the global policy), who last
+/// set it, and the policy in force for the tenant's sessions.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TenantPolicyView {
+    pub tenant_id: String,
+    pub max_sessions_per_user: Option<u32>,
+    pub inactivity_timeout_seconds: Option<u32>,
+    pub absolute_timeout_seconds: Option<u32>,
+    pub max_sessions_per_tenant: Option<u32>,
+    /// When the policy was last written (`null`: the tenant has none).
+    #[serde(with = "iso_opt")]
+    pub updated_at: Option<OffsetDateTime>,
+    /// Who last wrote it: `admin:<userId>` or `service`.
+    pub updated_by: Option<String>,
+    pub effective: EffectiveTenantPolicy,
+}
+
+/// What the tenant's sessions are held to: its own values, else the global settings
+/// (`null`: no such limit or timeout).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveTenantPolicy {
+    pub max_sessions_per_user: Option<u32>,
+    pub inactivity_timeout_seconds: Option<i64>,
+    pub absolute_timeout_seconds: Option<i64>,
+    pub max_sessions_per_tenant: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct DeletedBody {
+    /// False when the tenant had no policy.
+    pub deleted: bool,
+}
