@@ -42,6 +42,16 @@ struct Batches<'a> {
     last_renewal: Instant,
     /// Block ranges for the physical-order walks, learnt across the run's layers.
     sizer: RangeSizer,
+    /// The tenants with a policy that this run applies.
+    tenants: &'a [TenantPass],
+}
+
+/// One tenant's own passes in a run: its policy over the global one, confined to its sessions.
+pub(super) struct TenantPass {
+    scope: Scope,
+    policy: CleanupPolicy,
+    /// `maxSessionsPerTenant`.
+    cap: Option<u32>,
 }
 
 impl CleanupService {
@@ -81,7 +91,13 @@ impl CleanupService {
             }),
         };
         self.live().running_run_id = Some(run_id.clone());
-        let gauges_before = if derives_gauges(&policy) && !matches!(lease, Some(Err(_))) {
+        let (tenants, tenants_failed) = match self.tenant_passes(&policy, &scope).await {
+            Ok(t) => (t, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        // A tenant's layers remove sessions the global status calls active.
+        let derivable = derives_gauges(&policy) && tenants.is_empty();
+        let gauges_before = if derivable && !matches!(lease, Some(Err(_))) {
             self.store
                 .session_gauges_at(started_at, inactive_cutoff(&policy, started_at))
                 .await
@@ -92,16 +108,22 @@ impl CleanupService {
         };
 
         let mut sample = None;
-        let (counts, result) = match lease {
-            None => match self.preview(&criteria).await {
+        let (counts, result) = match (lease, tenants_failed) {
+            (lease, Some(e)) => {
+                if let Some(Ok(_)) = lease {
+                    self.release().await;
+                }
+                (LayerCounts::default(), Err(Halt::from(e)))
+            }
+            (None, None) => match self.preview(&criteria, &tenants).await {
                 Ok((counts, entries)) => {
                     sample = Some(entries);
                     (counts, Ok(()))
                 }
                 Err(e) => (LayerCounts::default(), Err(Halt::from(e))),
             },
-            Some(Err(e)) => (LayerCounts::default(), Err(Halt::from(e))),
-            Some(Ok(_acquired)) => {
+            (Some(Err(e)), None) => (LayerCounts::default(), Err(Halt::from(e))),
+            (Some(Ok(_acquired)), None) => {
                 let record = CleanupRun {
                     run_id: run_id.clone(),
                     trigger,
@@ -118,7 +140,8 @@ impl CleanupService {
                     sample: None,
                 };
                 self.begin_record(&record).await;
-                self.delete_under_lease(token, record, criteria).await
+                self.delete_under_lease(token, record, criteria, &tenants)
+                    .await
             }
         };
 
@@ -160,6 +183,36 @@ impl CleanupService {
             }
         }
         Ok(run)
+    }
+
+    /// The tenants with a stored policy that a run in `scope` applies (a tenant-scoped run:
+    /// its own tenant's only). With none stored, one read of the small policy table.
+    async fn tenant_passes(
+        &self,
+        global: &CleanupPolicy,
+        scope: &Scope,
+    ) -> Result<Vec<TenantPass>, StoreError> {
+        let stored = self.store.list_tenant_policies().await?;
+        Ok(stored
+            .into_iter()
+            .filter(|t| !t.policy.is_empty())
+            .filter(|t| scope.tenant().is_none_or(|s| s == t.tenant_id))
+            .map(|t| TenantPass {
+                policy: t.policy.cleanup_policy(global),
+                cap: t.policy.max_sessions_per_tenant,
+                scope: Scope::Tenant(t.tenant_id),
+            })
+            .collect())
+    }
+
+    async fn release(&self) {
+        if let Err(e) = self
+            .store
+            .release_lease(LEASE_NAME, &self.instance_id)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
+        }
     }
 
     /// Takes the lease for a real run: `Err` when another holder has it, `Ok(Err)` when the
@@ -211,6 +264,7 @@ impl CleanupService {
         token: &CancellationToken,
         record: CleanupRun,
         criteria: Criteria<'_>,
+        tenants: &[TenantPass],
     ) -> (LayerCounts, Result<(), Halt>) {
         let run_id = record.run_id.clone();
         let mut batches = Batches {
@@ -222,18 +276,13 @@ impl CleanupService {
             counts: LayerCounts::default(),
             last_renewal: Instant::now(),
             sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
+            tenants,
         };
         let result = batches.delete_all().await;
         if result.is_ok() && criteria.scope.tenant().is_none() {
             self.prune_history(criteria.now).await;
         }
-        if let Err(e) = self
-            .store
-            .release_lease(LEASE_NAME, &self.instance_id)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot release the cleanup lease; it expires on its own");
-        }
+        self.release().await;
         (batches.counts, result)
     }
 
@@ -255,22 +304,102 @@ impl CleanupService {
         }
     }
 
+    /// Counts and a sample of what a real run would delete. A real run applies each tenant's
+    /// policy to the tenant's sessions before the global layers (which then find none of
+    /// them left to remove), so the tenant's share of the global counts is replaced by its
+    /// own counts, and its cap takes what its layers leave over the cap.
     async fn preview(
         &self,
         criteria: &Criteria<'_>,
+        tenants: &[TenantPass],
     ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
         let mut counts = self.store.cleanup_counts(criteria).await?;
+        for t in tenants {
+            let global = Criteria {
+                scope: &t.scope,
+                ..*criteria
+            };
+            let own = Criteria {
+                policy: &t.policy,
+                ..global
+            };
+            let g = self.store.cleanup_counts(&global).await?;
+            let e = self.store.cleanup_counts(&own).await?;
+            counts.absolute = (counts.absolute + e.absolute).saturating_sub(g.absolute);
+            counts.inactive = (counts.inactive + e.inactive).saturating_sub(g.inactive);
+            counts.excess = (counts.excess + e.excess).saturating_sub(g.excess);
+            if let (Some(cap), Some(tenant)) = (t.cap, t.scope.tenant()) {
+                let active = self.store.count_tenant_active(tenant, criteria.now).await?;
+                let left = active.saturating_sub(e.absolute + e.inactive + e.excess);
+                counts.excess += left.saturating_sub(u64::from(cap));
+            }
+        }
         if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
             match self.store.count_expired_verifications(criteria.now).await {
                 Ok(n) => counts.verifications = n,
                 Err(e) => tracing::warn!(error = %e, "cannot count expired verification rows"),
             }
         }
-        let sample = self
-            .store
-            .cleanup_sample(criteria, self.config.sample_size)
-            .await?;
+        let limit = self.config.sample_size;
+        let mut sample = self.store.cleanup_sample(criteria, limit).await?;
+        for t in tenants {
+            self.sample_tenant(criteria, t, &mut sample).await?;
+        }
         Ok((counts, sample))
+    }
+
+    /// Adds to a dry run's sample what tenant `t`'s own layers and cap would remove, up to
+    /// the sample's size.
+    async fn sample_tenant(
+        &self,
+        criteria: &Criteria<'_>,
+        t: &TenantPass,
+        sample: &mut Vec<crate::domain::run::SampleEntry>,
+    ) -> Result<(), StoreError> {
+        let limit = self.config.sample_size as usize;
+        let own = Criteria {
+            policy: &t.policy,
+            scope: &t.scope,
+            ..*criteria
+        };
+        let e = self.store.cleanup_counts(&own).await?;
+        let removed = e.absolute + e.inactive + e.excess;
+        // The expired layer comes first in a sample: read past it.
+        let wide = u32::try_from(removed + e.expired).unwrap_or(u32::MAX);
+        let by_layers = self.store.cleanup_sample(&own, wide).await?;
+        let mut gone: std::collections::HashSet<String> =
+            by_layers.iter().map(|s| s.session_id.clone()).collect();
+        let add = |entry: crate::domain::run::SampleEntry,
+                       sample: &mut Vec<crate::domain::run::SampleEntry>| {
+            if sample.len() < limit && !sample.iter().any(|s| s.session_id == entry.session_id) {
+                sample.push(entry);
+            }
+        };
+        for entry in by_layers {
+            add(entry, sample);
+        }
+        let (Some(cap), Some(tenant)) = (t.cap, t.scope.tenant()) else {
+            return Ok(());
+        };
+        let active = self.store.count_tenant_active(tenant, criteria.now).await?;
+        let over = active.saturating_sub(removed).saturating_sub(u64::from(cap));
+        if over == 0 || sample.len() >= limit {
+            return Ok(());
+        }
+        // The least recently active that the tenant's layers leave: read past those they take.
+        let n = u32::try_from(over.min(limit as u64) + removed).unwrap_or(u32::MAX);
+        let mut taken = 0;
+        for entry in self
+            .store
+            .sample_tenant_least_active(tenant, criteria.now, n)
+            .await?
+        {
+            if taken < over && gone.insert(entry.session_id.clone()) {
+                taken += 1;
+                add(entry, sample);
+            }
+        }
+        Ok(())
     }
 
     /// Refreshes the session gauges right after a run whose policy does not let them be
@@ -352,11 +481,15 @@ fn set_gauges(last: &Mutex<Option<SessionGauges>>, g: SessionGauges) {
     }
 }
 
-impl Batches<'_> {
+impl<'a> Batches<'a> {
     async fn delete_all(&mut self) -> Result<(), Halt> {
         let policy = *self.criteria.policy;
         if policy.clean_expired_tokens {
             self.delete_per_row(RowLayer::Expired).await?;
+        }
+        let tenants = self.tenants;
+        for t in tenants {
+            self.tenant_layers(t).await?;
         }
         if self.criteria.absolute_on() {
             self.delete_per_row(RowLayer::Absolute).await?;
@@ -374,6 +507,70 @@ impl Batches<'_> {
             self.delete_orphan_activity().await?;
         }
         self.sweep_secondary().await
+    }
+
+    /// A tenant's own layers over its sessions (absolute, inactive, excess by its policy,
+    /// then its cap), before the global ones: these then find none of its sessions to
+    /// remove, as its values are never looser than the global ones.
+    async fn tenant_layers(&mut self, t: &'a TenantPass) -> Result<(), Halt> {
+        let global = self.criteria;
+        self.criteria = Criteria {
+            policy: &t.policy,
+            scope: &t.scope,
+            ..global
+        };
+        let done = self.tenant_layers_scoped(t.cap).await;
+        self.criteria = global;
+        done
+    }
+
+    async fn tenant_layers_scoped(&mut self, cap: Option<u32>) -> Result<(), Halt> {
+        let policy = *self.criteria.policy;
+        // Through the indexes: a walk of the whole heap for one tenant costs too much.
+        if self.criteria.absolute_on() {
+            self.delete_indexed(RowLayer::Absolute).await?;
+        }
+        if policy.clean_inactive_sessions {
+            self.delete_indexed(RowLayer::Inactive).await?;
+        }
+        if policy.enforce_session_limits {
+            self.delete_excess().await?;
+        }
+        if let Some(cap) = cap {
+            self.delete_over_cap(cap).await?;
+        }
+        Ok(())
+    }
+
+    /// The tenant cap: its least recently active unexpired sessions over `cap`, counted as
+    /// `excess`, a batch at a time.
+    async fn delete_over_cap(&mut self, cap: u32) -> Result<(), Halt> {
+        let Some(tenant) = self.criteria.scope.tenant() else {
+            return Ok(());
+        };
+        let batch = self.service.config.batch_size;
+        loop {
+            self.check_stop()?;
+            let store = &self.service.store;
+            let started = Instant::now();
+            let active = store.count_tenant_active(tenant, self.criteria.now).await?;
+            let over = active.saturating_sub(u64::from(cap));
+            if over == 0 {
+                return Ok(());
+            }
+            let n = u32::try_from(over).unwrap_or(u32::MAX).min(batch);
+            let span = batch_span(Layer::Excess);
+            let deleted = store
+                .delete_tenant_least_active(&self.criteria, n)
+                .instrument(span.clone())
+                .await?;
+            span.record("deleted", deleted);
+            self.deleted(Layer::Excess, deleted);
+            if deleted == 0 {
+                return Ok(());
+            }
+            self.between_batches(started.elapsed()).await?;
+        }
     }
 
     /// With the app's Redis: removes there what the layers removed from the database (and
@@ -472,6 +669,11 @@ impl Batches<'_> {
         {
             return self.walk_heap(walk, layer, end).await;
         }
+        self.delete_indexed(layer).await
+    }
+
+    /// A per-row layer in batches through the layer's index.
+    async fn delete_indexed(&mut self, layer: RowLayer) -> Result<(), Halt> {
         let batch = self.service.config.batch_size;
         loop {
             self.check_stop()?;

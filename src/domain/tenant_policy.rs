@@ -2,7 +2,7 @@
 //! for that tenant's sessions; `None` falls back to the global policy.
 
 use super::limits::{self, Range};
-use super::policy::CheckPolicy;
+use super::policy::{CheckPolicy, CleanupPolicy};
 use serde::{Deserialize, Serialize};
 
 /// `maxSessionsPerTenant`: active sessions of one tenant.
@@ -70,6 +70,29 @@ impl TenantPolicy {
                 .absolute_timeout_seconds
                 .map(i64::from)
                 .or(global.absolute_seconds),
+        }
+    }
+
+    /// The cleanup policy for this tenant's sessions: its values where set, else `global`'s.
+    /// A layer the tenant sets runs for it even when the global switch is off.
+    pub fn cleanup_policy(&self, global: &CleanupPolicy) -> CleanupPolicy {
+        CleanupPolicy {
+            clean_inactive_sessions: global.clean_inactive_sessions
+                || self.inactivity_timeout_seconds.is_some(),
+            inactivity_seconds: self
+                .inactivity_timeout_seconds
+                .map(i64::from)
+                .or(global.inactivity_seconds),
+            enforce_session_limits: global.enforce_session_limits
+                || self.max_sessions_per_user.is_some(),
+            max_sessions_per_user: self
+                .max_sessions_per_user
+                .unwrap_or(global.max_sessions_per_user),
+            absolute_timeout_seconds: self
+                .absolute_timeout_seconds
+                .map(i64::from)
+                .or(global.absolute_timeout_seconds),
+            ..*global
         }
     }
 

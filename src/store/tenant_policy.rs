@@ -5,10 +5,14 @@ use super::Result;
 use super::SessionEvents;
 use super::ended_sql::Del;
 use super::engine::{Args, Dialect, Engine, Read};
+use super::cleanup::Criteria;
 use super::sql_store::SqlStore;
 use super::statements::leak;
+use super::tables::rows::{pick, select, session_columns};
 use super::tables::{Schema, q};
 use crate::domain::Session;
+use crate::domain::cleanup_plan::Layer;
+use crate::domain::run::SampleEntry;
 use crate::domain::ending::Ending;
 use crate::domain::tenant_policy::TenantPolicy;
 use time::OffsetDateTime;
@@ -56,6 +60,9 @@ pub struct TenantSql {
     pub least_active_users: &'static str,
     /// `$1` tenant, `$2` now, `$3` how many: evicts the tenant's least recently active.
     pub evict_least_active: Del,
+    /// `$1` tenant, `$2` now, `$3` how many: the sessions `evict_least_active` would take
+    /// first, as the cleanup's sample rows.
+    pub sample_least_active: &'static str,
     /// Serialises one tenant's capped sign-ins (PostgreSQL; SQLite's write transaction
     /// already serialises every sign-in).
     pub lock_tenant: &'static str,
@@ -67,15 +74,28 @@ impl TenantSql {
         let st = q(&s.table);
         let (id, exp) = (q(&s.id), q(&s.expires_at));
         let tenant = schema.tenant_filter("k", 1);
-        // The order of the per-user eviction: least recently active first.
+        let last = super::last_active::LastActive::new(schema, dialect.backend);
+        // Least recently active first, by the stored activity too, as the per-user eviction.
         let order = format!(
-            "k.{} ASC, k.{} ASC, k.{id} ASC",
-            q(&s.updated_at),
+            "{} ASC, k.{} ASC, k.{id} ASC",
+            last.value("k"),
             q(&s.created_at)
+        );
+        let sample_columns = format!(
+            "{}, {} AS \"lastActiveAt\"",
+            select(
+                "k",
+                &pick(
+                    &session_columns(s),
+                    ["id", "userId", "expiresAt", "updatedAt"]
+                )
+            ),
+            last.value("k")
         );
         let least_active =
             format!("FROM {st} k WHERE {tenant} AND k.{exp} >= $2 ORDER BY {order} LIMIT $3");
         Self {
+            sample_least_active: leak(format!("SELECT {sample_columns} {least_active}")),
             least_active_users: leak(format!(
                 "SELECT k.{} AS \"u\" {least_active}",
                 q(&s.user_id)
@@ -115,6 +135,19 @@ pub trait TenantPolicyStore: Send + Sync {
         evicted: Option<&Ending>,
         events: Option<&SessionEvents>,
     ) -> Result<Option<Evicted>>;
+    /// The unexpired sessions of `tenant` at `now`.
+    async fn count_tenant_active(&self, tenant: &str, now: OffsetDateTime) -> Result<u64>;
+    /// The cleanup's tenant cap: deletes the `n` least recently active unexpired sessions of
+    /// the run's tenant (`c.scope`), recorded as the `excess` layer's.
+    async fn delete_tenant_least_active(&self, c: &Criteria<'_>, n: u32) -> Result<u64>;
+    /// The `n` sessions [`Self::delete_tenant_least_active`] would take first, as sample
+    /// entries of the `excess` layer.
+    async fn sample_tenant_least_active(
+        &self,
+        tenant: &str,
+        now: OffsetDateTime,
+        n: u32,
+    ) -> Result<Vec<SampleEntry>>;
 }
 
 fn decode<R: Read>(r: &R) -> std::result::Result<StoredTenantPolicy, sqlx::Error> {
@@ -252,6 +285,47 @@ impl<DB: Engine> TenantPolicyStore for SqlStore<DB> {
         self.write_session(&mut tx, session, now, events).await?;
         tx.commit().await?;
         Ok(Some(evicted))
+    }
+
+    async fn count_tenant_active(&self, tenant: &str, now: OffsetDateTime) -> Result<u64> {
+        let args = Args::new().text(tenant).time(now);
+        let n = self.fetch_one(self.sql.tenant.count_active, args).await?.int("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn sample_tenant_least_active(
+        &self,
+        tenant: &str,
+        now: OffsetDateTime,
+        n: u32,
+    ) -> Result<Vec<SampleEntry>> {
+        let args = Args::new().text(tenant).time(now).int(i64::from(n));
+        let rows = self
+            .fetch_all(self.sql.tenant.sample_least_active, args)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SampleEntry {
+                    session_id: r.text("id")?,
+                    user_id: r.text("userId")?,
+                    layer: Layer::Excess,
+                    expires_at: r.time("expiresAt")?,
+                    updated_at: r.time("updatedAt")?,
+                    last_active_at: r.time("lastActiveAt")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_tenant_least_active(&self, c: &Criteria<'_>, n: u32) -> Result<u64> {
+        let Some(tenant) = c.scope.tenant() else {
+            return Ok(0);
+        };
+        let args = || Args::new().text(tenant).time(c.now).int(i64::from(n));
+        let end = c.ending(Layer::Excess);
+        Ok(self
+            .delete_ending(&self.sql.tenant.evict_least_active, args, end.as_ref())
+            .await?)
     }
 }
 

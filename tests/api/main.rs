@@ -44,6 +44,7 @@ mod shared_node;
 mod shutdown;
 mod sign_in_timing;
 mod slow_clients;
+mod tenant_cleanup;
 mod tenant_policy;
 mod traces;
 mod verifications;
