@@ -370,7 +370,7 @@ impl CleanupService {
         let mut gone: std::collections::HashSet<String> =
             by_layers.iter().map(|s| s.session_id.clone()).collect();
         let add = |entry: crate::domain::run::SampleEntry,
-                       sample: &mut Vec<crate::domain::run::SampleEntry>| {
+                   sample: &mut Vec<crate::domain::run::SampleEntry>| {
             if sample.len() < limit && !sample.iter().any(|s| s.session_id == entry.session_id) {
                 sample.push(entry);
             }
@@ -382,7 +382,9 @@ impl CleanupService {
             return Ok(());
         };
         let active = self.store.count_tenant_active(tenant, criteria.now).await?;
-        let over = active.saturating_sub(removed).saturating_sub(u64::from(cap));
+        let over = active
+            .saturating_sub(removed)
+            .saturating_sub(u64::from(cap));
         if over == 0 || sample.len() >= limit {
             return Ok(());
         }

@@ -130,6 +130,34 @@ mod tests {
     }
 
     #[test]
+    fn the_cleanup_policy_takes_the_tenants_values_and_turns_their_layers_on() {
+        let global = CleanupPolicy {
+            clean_inactive_sessions: false,
+            enforce_session_limits: false,
+            ..CleanupPolicy::default()
+        };
+        let p = TenantPolicy {
+            inactivity_timeout_seconds: Some(60),
+            max_sessions_per_user: Some(2),
+            ..TenantPolicy::default()
+        };
+        let c = p.cleanup_policy(&global);
+        assert!(c.clean_inactive_sessions && c.enforce_session_limits);
+        assert_eq!(c.inactivity(), time::Duration::seconds(60));
+        assert_eq!(c.max_sessions_per_user, 2);
+        assert_eq!(c.absolute_timeout_seconds, None);
+        assert_eq!(TenantPolicy::default().cleanup_policy(&global), global);
+        let abs = TenantPolicy {
+            absolute_timeout_seconds: Some(3600),
+            ..TenantPolicy::default()
+        };
+        assert_eq!(
+            abs.cleanup_policy(&global).absolute_timeout_seconds,
+            Some(3600)
+        );
+    }
+
+    #[test]
     fn bounds_name_the_field() {
         let p = TenantPolicy {
             max_sessions_per_tenant: Some(0),

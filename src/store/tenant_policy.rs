@@ -3,17 +3,17 @@
 
 use super::Result;
 use super::SessionEvents;
+use super::cleanup::Criteria;
 use super::ended_sql::Del;
 use super::engine::{Args, Dialect, Engine, Read};
-use super::cleanup::Criteria;
 use super::sql_store::SqlStore;
 use super::statements::leak;
 use super::tables::rows::{pick, select, session_columns};
 use super::tables::{Schema, q};
 use crate::domain::Session;
 use crate::domain::cleanup_plan::Layer;
-use crate::domain::run::SampleEntry;
 use crate::domain::ending::Ending;
+use crate::domain::run::SampleEntry;
 use crate::domain::tenant_policy::TenantPolicy;
 use time::OffsetDateTime;
 
@@ -289,7 +289,10 @@ impl<DB: Engine> TenantPolicyStore for SqlStore<DB> {
 
     async fn count_tenant_active(&self, tenant: &str, now: OffsetDateTime) -> Result<u64> {
         let args = Args::new().text(tenant).time(now);
-        let n = self.fetch_one(self.sql.tenant.count_active, args).await?.int("n")?;
+        let n = self
+            .fetch_one(self.sql.tenant.count_active, args)
+            .await?
+            .int("n")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

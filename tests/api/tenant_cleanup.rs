@@ -63,7 +63,11 @@ async fn dry_then_real(app: &TestApp, scope: Scope) -> CleanupRun {
         .await
         .unwrap();
     assert_eq!(dry.outcome, Outcome::Ok, "{:?}", dry.error);
-    assert_eq!(remaining(app, &users).await, before, "a dry run deletes nothing");
+    assert_eq!(
+        remaining(app, &users).await,
+        before,
+        "a dry run deletes nothing"
+    );
     let real = app
         .cleanup
         .run_once(Trigger::Manual, global(), false, scope)
@@ -109,7 +113,9 @@ async fn ended_in_a(app: &TestApp, run: &CleanupRun) -> BTreeSet<(String, String
 }
 
 fn pairs(v: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 /// A second, an hour, a day.
@@ -156,76 +162,71 @@ both_stores!(
     }
 );
 
-both_stores!(
-    a_tenants_absolute_timeout,
-    settings(),
-    |app| async move {
-        let t = app.clock_now();
-        let (s, _h, d) = units();
-        setup(
-            &app,
-            &[
-                meta("a-old", "a1", t + d, t - d - s, t - s),
-                meta("a-young", "a1", t + d, t - d + s, t - s),
-                meta("b-old", "b1", t + d, t - 5 * d, t - s),
-                meta("a-expired", "a2", t - s, t - 5 * d, t - 2 * d),
-            ],
-            TenantPolicy {
-                absolute_timeout_seconds: Some(86_400),
-                ..TenantPolicy::default()
-            },
-        )
-        .await;
-        let run = dry_then_real(&app, Scope::All).await;
-        assert_eq!(
-            (run.counts.expired, run.counts.absolute, run.total),
-            (1, 1, 2)
-        );
-        assert_eq!(
-            remaining(&app, &["a1", "a2", "b1"]).await,
-            set(&["a-young", "b-old"])
-        );
-        assert_eq!(
-            ended_in_a(&app, &run).await,
-            pairs(&[("a-old", "absolute-timeout"), ("a-expired", "expired")])
-        );
-    }
-);
+both_stores!(a_tenants_absolute_timeout, settings(), |app| async move {
+    let t = app.clock_now();
+    let (s, _h, d) = units();
+    setup(
+        &app,
+        &[
+            meta("a-old", "a1", t + d, t - d - s, t - s),
+            meta("a-young", "a1", t + d, t - d + s, t - s),
+            meta("b-old", "b1", t + d, t - 5 * d, t - s),
+            meta("a-expired", "a2", t - s, t - 5 * d, t - 2 * d),
+        ],
+        TenantPolicy {
+            absolute_timeout_seconds: Some(86_400),
+            ..TenantPolicy::default()
+        },
+    )
+    .await;
+    let run = dry_then_real(&app, Scope::All).await;
+    assert_eq!(
+        (run.counts.expired, run.counts.absolute, run.total),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        remaining(&app, &["a1", "a2", "b1"]).await,
+        set(&["a-young", "b-old"])
+    );
+    assert_eq!(
+        ended_in_a(&app, &run).await,
+        pairs(&[("a-old", "absolute-timeout"), ("a-expired", "expired")])
+    );
+});
 
-both_stores!(
-    a_tenants_per_user_limit,
-    settings(),
-    |app| async move {
-        let t = app.clock_now();
-        let (_s, h, d) = units();
-        let mut sessions = Vec::new();
-        for i in 1..=5 {
-            let (a, b) = (format!("a{i}"), format!("b{i}"));
-            sessions.push(meta(&a, "a1", t + d, t - d, t - i * h));
-            sessions.push(meta(&b, "b1", t + d, t - d, t - i * h));
-        }
-        setup(
-            &app,
-            &sessions,
-            TenantPolicy {
-                max_sessions_per_user: Some(2),
-                ..TenantPolicy::default()
-            },
-        )
-        .await;
-        let run = dry_then_real(&app, Scope::All).await;
-        assert_eq!((run.counts.excess, run.total), (3, 3));
-        assert_eq!(
-            remaining(&app, &["a1"]).await,
-            set(&["a1", "a2"]),
-            "the two most recently active stay"
-        );
-        assert_eq!(remaining(&app, &["b1"]).await.len(), 5);
-        let reasons: BTreeSet<String> =
-            ended_in_a(&app, &run).await.into_iter().map(|p| p.1).collect();
-        assert_eq!(reasons, set(&["evicted-limit"]));
+both_stores!(a_tenants_per_user_limit, settings(), |app| async move {
+    let t = app.clock_now();
+    let (_s, h, d) = units();
+    let mut sessions = Vec::new();
+    for i in 1..=5 {
+        let (a, b) = (format!("a{i}"), format!("b{i}"));
+        sessions.push(meta(&a, "a1", t + d, t - d, t - i * h));
+        sessions.push(meta(&b, "b1", t + d, t - d, t - i * h));
     }
-);
+    setup(
+        &app,
+        &sessions,
+        TenantPolicy {
+            max_sessions_per_user: Some(2),
+            ..TenantPolicy::default()
+        },
+    )
+    .await;
+    let run = dry_then_real(&app, Scope::All).await;
+    assert_eq!((run.counts.excess, run.total), (3, 3));
+    assert_eq!(
+        remaining(&app, &["a1"]).await,
+        set(&["a1", "a2"]),
+        "the two most recently active stay"
+    );
+    assert_eq!(remaining(&app, &["b1"]).await.len(), 5);
+    let reasons: BTreeSet<String> = ended_in_a(&app, &run)
+        .await
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(reasons, set(&["evicted-limit"]));
+});
 
 both_stores!(
     a_tenants_cap_keeps_its_most_recently_active,

@@ -165,7 +165,7 @@ both_stores!(
             (json!({"maxSessions": 3}), "maxSessions"),
             (json!({}), "at least one"),
             // Looser than the global policy (10 per user, 30 days idle): refused while the
-            // cleanup applies the global policy to every tenant.
+            // global cleanup layers still run over every tenant after its own.
             (json!({"maxSessionsPerUser": 11}), "MAX_SESSIONS_PER_USER"),
             (
                 json!({"inactivityTimeoutSeconds": 30 * 86_400 + 1}),

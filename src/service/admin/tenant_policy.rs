@@ -92,10 +92,10 @@ impl AdminService {
         Ok(DeletedBody { deleted })
     }
 
-    /// Why `p` allows what the global policy forbids, if it does. The cleanup still applies
-    /// the global policy to every tenant: a looser tenant value would let sign-in and checks
-    /// keep sessions that the next cleanup run removes. A stricter one is safe, as what it
-    /// ends is ended at sign-in and at check time.
+    /// Why `p` allows what the global policy forbids, if it does. The cleanup runs the global
+    /// layers over every tenant after the tenant's own: a looser tenant value would let
+    /// sign-in and checks keep sessions that the next cleanup run removes. A stricter one is
+    /// safe: the tenant's own cleanup layers, sign-in and checks end what it ends.
     fn looser_than_global(&self, p: &TenantPolicy) -> Option<String> {
         let config = self.core.config();
         let global = &config.cleanup.policy;
@@ -131,7 +131,7 @@ impl AdminService {
             return None;
         };
         Some(format!(
-            "{} may not exceed the global {} (the cleanup applies the global policy to every tenant)",
+            "{} may not exceed the global {} (the cleanup's global layers run over every tenant too)",
             field.0, field.1
         ))
     }
