@@ -52,6 +52,18 @@ async fn setup(app: &TestApp, sessions: &[SessionMeta], a: TenantPolicy) {
     put(app, "A", a).await;
 }
 
+/// Stores a last activity for session `id` as the activity flush does.
+async fn active_at(app: &TestApp, id: &str, at: time::OffsetDateTime) {
+    let ms = at.unix_timestamp_nanos() / 1_000_000;
+    exec_sql(
+        app,
+        &format!(
+            "INSERT INTO \"sessionkeeper_activity\" (\"sessionId\", \"lastActiveAt\") VALUES ('{id}', {ms})"
+        ),
+    )
+    .await;
+}
+
 /// A dry run, then the real run in the same scope: both count the same, and the dry run's
 /// sample names exactly what the real run deleted (when it fits the sample).
 async fn dry_then_real(app: &TestApp, scope: Scope) -> CleanupRun {
@@ -135,6 +147,8 @@ both_stores!(
                 meta("a-over", "a1", t + d, t - d, t - h - s),
                 meta("a-under", "a1", t + d, t - d, t - h + s),
                 meta("a2-over", "a2", t + d, t - d, t - 2 * h),
+                // `updatedAt` two hours ago, but used ten minutes ago: stays.
+                meta("a-used", "a2", t + d, t - d, t - 2 * h),
                 meta("b-idle", "b1", t + d, t - d, t - 20 * d),
                 // Idle past the global 30 days in A: the global fallback, still `inactive`.
                 meta("a-ancient", "a2", t + d, t - 40 * d, t - 31 * d),
@@ -145,11 +159,12 @@ both_stores!(
             },
         )
         .await;
+        active_at(&app, "a-used", t - 10 * Duration::minutes(1)).await;
         let run = dry_then_real(&app, Scope::All).await;
         assert_eq!((run.counts.inactive, run.total), (3, 3));
         assert_eq!(
             remaining(&app, &["a1", "a2", "b1"]).await,
-            set(&["a-under", "b-idle"])
+            set(&["a-under", "a-used", "b-idle"])
         );
         assert_eq!(
             ended_in_a(&app, &run).await,
@@ -256,6 +271,8 @@ both_stores!(
             },
         )
         .await;
+        // By last activity: a2-6, updated six hours ago, was used a minute ago.
+        active_at(&app, "a2-6", t - Duration::minutes(1)).await;
         let run = dry_then_real(&app, Scope::All).await;
         assert_eq!(
             (run.counts.inactive, run.counts.excess, run.total),
@@ -263,7 +280,7 @@ both_stores!(
         );
         assert_eq!(
             remaining(&app, &["a1", "a2"]).await,
-            set(&["a1-1", "a2-2", "a2-3"])
+            set(&["a1-1", "a2-2", "a2-6"])
         );
         assert_eq!(remaining(&app, &["b1"]).await.len(), 4);
         assert_eq!(
@@ -271,8 +288,8 @@ both_stores!(
             pairs(&[
                 ("a2-idle", "inactive"),
                 ("a1-4", "evicted-limit"),
-                ("a2-5", "evicted-limit"),
-                ("a2-6", "evicted-limit")
+                ("a2-3", "evicted-limit"),
+                ("a2-5", "evicted-limit")
             ])
         );
     }
