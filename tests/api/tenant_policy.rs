@@ -605,3 +605,39 @@ mod tenant_cap_eviction_with_redis {
         tenant_cap_eviction_reaches_the_redis_cache(Db::Postgres).await
     }
 }
+
+both_stores!(
+    the_tenant_cap_at_sign_in_ranks_by_the_stored_last_activity,
+    crate::admin::support::with_token(),
+    |app| async move {
+        let a1 = member(&app, "a1@example.com", "A", false).await;
+        let a2 = member(&app, "a2@example.com", "A", false).await;
+        let t0 = app.clock_now();
+        let (old, _) = session(&app, &a1, S::fresh(&app).used(t0 - secs(500))).await;
+        let (mid, _) = session(&app, &a2, S::fresh(&app).used(t0 - secs(300))).await;
+        let (new, _) = session(&app, &a1, S::fresh(&app).used(t0 - secs(100))).await;
+        // The oldest `updatedAt`, but the flush stored a use ten seconds ago.
+        let ms = (t0 - secs(10)).unix_timestamp_nanos() / 1_000_000;
+        crate::cleanup_seed::exec_sql(
+            &app,
+            &format!(
+                "INSERT INTO \"sessionkeeper_activity\" (\"sessionId\", \"lastActiveAt\") VALUES ('{}', {ms})",
+                old.id
+            ),
+        )
+        .await;
+        assert_eq!(
+            put_policy(&app, "A", json!({"maxSessionsPerTenant": 3}))
+                .await
+                .status,
+            200
+        );
+        let fresh = issue(&app, &a2).await.unwrap();
+        let mut a_all = live_ids(&app, &a1).await;
+        a_all.extend(live_ids(&app, &a2).await);
+        a_all.sort();
+        let mut want = vec![old.id.clone(), new.id.clone(), fresh];
+        want.sort();
+        assert_eq!(a_all, want, "{} evicted", mid.id);
+    }
+);
