@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+mod tenants;
+use tenants::TenantPass;
+
 /// Why a run ended early.
 enum Halt {
     Stopped,
@@ -44,14 +47,6 @@ struct Batches<'a> {
     sizer: RangeSizer,
     /// The tenants with a policy that this run applies.
     tenants: &'a [TenantPass],
-}
-
-/// One tenant's own passes in a run: its policy over the global one, confined to its sessions.
-pub(super) struct TenantPass {
-    scope: Scope,
-    policy: CleanupPolicy,
-    /// `maxSessionsPerTenant`.
-    cap: Option<u32>,
 }
 
 impl CleanupService {
@@ -185,26 +180,6 @@ impl CleanupService {
         Ok(run)
     }
 
-    /// The tenants with a stored policy that a run in `scope` applies (a tenant-scoped run:
-    /// its own tenant's only). With none stored, one read of the small policy table.
-    async fn tenant_passes(
-        &self,
-        global: &CleanupPolicy,
-        scope: &Scope,
-    ) -> Result<Vec<TenantPass>, StoreError> {
-        let stored = self.store.list_tenant_policies().await?;
-        Ok(stored
-            .into_iter()
-            .filter(|t| !t.policy.is_empty())
-            .filter(|t| scope.tenant().is_none_or(|s| s == t.tenant_id))
-            .map(|t| TenantPass {
-                policy: t.policy.cleanup_policy(global),
-                cap: t.policy.max_sessions_per_tenant,
-                scope: Scope::Tenant(t.tenant_id),
-            })
-            .collect())
-    }
-
     async fn release(&self) {
         if let Err(e) = self
             .store
@@ -315,24 +290,7 @@ impl CleanupService {
     ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
         let mut counts = self.store.cleanup_counts(criteria).await?;
         for t in tenants {
-            let global = Criteria {
-                scope: &t.scope,
-                ..*criteria
-            };
-            let own = Criteria {
-                policy: &t.policy,
-                ..global
-            };
-            let g = self.store.cleanup_counts(&global).await?;
-            let e = self.store.cleanup_counts(&own).await?;
-            counts.absolute = (counts.absolute + e.absolute).saturating_sub(g.absolute);
-            counts.inactive = (counts.inactive + e.inactive).saturating_sub(g.inactive);
-            counts.excess = (counts.excess + e.excess).saturating_sub(g.excess);
-            if let (Some(cap), Some(tenant)) = (t.cap, t.scope.tenant()) {
-                let active = self.store.count_tenant_active(tenant, criteria.now).await?;
-                let left = active.saturating_sub(e.absolute + e.inactive + e.excess);
-                counts.excess += left.saturating_sub(u64::from(cap));
-            }
+            self.count_tenant(criteria, t, &mut counts).await?;
         }
         if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
             match self.store.count_expired_verifications(criteria.now).await {
@@ -346,62 +304,6 @@ impl CleanupService {
             self.sample_tenant(criteria, t, &mut sample).await?;
         }
         Ok((counts, sample))
-    }
-
-    /// Adds to a dry run's sample what tenant `t`'s own layers and cap would remove, up to
-    /// the sample's size.
-    async fn sample_tenant(
-        &self,
-        criteria: &Criteria<'_>,
-        t: &TenantPass,
-        sample: &mut Vec<crate::domain::run::SampleEntry>,
-    ) -> Result<(), StoreError> {
-        let limit = self.config.sample_size as usize;
-        let own = Criteria {
-            policy: &t.policy,
-            scope: &t.scope,
-            ..*criteria
-        };
-        let e = self.store.cleanup_counts(&own).await?;
-        let removed = e.absolute + e.inactive + e.excess;
-        // The expired layer comes first in a sample: read past it.
-        let wide = u32::try_from(removed + e.expired).unwrap_or(u32::MAX);
-        let by_layers = self.store.cleanup_sample(&own, wide).await?;
-        let mut gone: std::collections::HashSet<String> =
-            by_layers.iter().map(|s| s.session_id.clone()).collect();
-        let add = |entry: crate::domain::run::SampleEntry,
-                   sample: &mut Vec<crate::domain::run::SampleEntry>| {
-            if sample.len() < limit && !sample.iter().any(|s| s.session_id == entry.session_id) {
-                sample.push(entry);
-            }
-        };
-        for entry in by_layers {
-            add(entry, sample);
-        }
-        let (Some(cap), Some(tenant)) = (t.cap, t.scope.tenant()) else {
-            return Ok(());
-        };
-        let active = self.store.count_tenant_active(tenant, criteria.now).await?;
-        let over = active
-            .saturating_sub(removed)
-            .saturating_sub(u64::from(cap));
-        if over == 0 || sample.len() >= limit {
-            return Ok(());
-        }
-        // The least recently active that the tenant's layers leave: read past those they take.
-        let n = u32::try_from(over.min(limit as u64) + removed).unwrap_or(u32::MAX);
-        let mut taken = 0;
-        for entry in self
-            .store
-            .sample_tenant_least_active(tenant, criteria.now, n)
-            .await?
-        {
-            if taken < over && gone.insert(entry.session_id.clone()) {
-                taken += 1;
-                add(entry, sample);
-            }
-        }
-        Ok(())
     }
 
     /// Refreshes the session gauges right after a run whose policy does not let them be
@@ -509,70 +411,6 @@ impl<'a> Batches<'a> {
             self.delete_orphan_activity().await?;
         }
         self.sweep_secondary().await
-    }
-
-    /// A tenant's own layers over its sessions (absolute, inactive, excess by its policy,
-    /// then its cap), before the global ones: these then find none of its sessions to
-    /// remove, as its values are never looser than the global ones.
-    async fn tenant_layers(&mut self, t: &'a TenantPass) -> Result<(), Halt> {
-        let global = self.criteria;
-        self.criteria = Criteria {
-            policy: &t.policy,
-            scope: &t.scope,
-            ..global
-        };
-        let done = self.tenant_layers_scoped(t.cap).await;
-        self.criteria = global;
-        done
-    }
-
-    async fn tenant_layers_scoped(&mut self, cap: Option<u32>) -> Result<(), Halt> {
-        let policy = *self.criteria.policy;
-        // Through the indexes: a walk of the whole heap for one tenant costs too much.
-        if self.criteria.absolute_on() {
-            self.delete_indexed(RowLayer::Absolute).await?;
-        }
-        if policy.clean_inactive_sessions {
-            self.delete_indexed(RowLayer::Inactive).await?;
-        }
-        if policy.enforce_session_limits {
-            self.delete_excess().await?;
-        }
-        if let Some(cap) = cap {
-            self.delete_over_cap(cap).await?;
-        }
-        Ok(())
-    }
-
-    /// The tenant cap: its least recently active unexpired sessions over `cap`, counted as
-    /// `excess`, a batch at a time.
-    async fn delete_over_cap(&mut self, cap: u32) -> Result<(), Halt> {
-        let Some(tenant) = self.criteria.scope.tenant() else {
-            return Ok(());
-        };
-        let batch = self.service.config.batch_size;
-        loop {
-            self.check_stop()?;
-            let store = &self.service.store;
-            let started = Instant::now();
-            let active = store.count_tenant_active(tenant, self.criteria.now).await?;
-            let over = active.saturating_sub(u64::from(cap));
-            if over == 0 {
-                return Ok(());
-            }
-            let n = u32::try_from(over).unwrap_or(u32::MAX).min(batch);
-            let span = batch_span(Layer::Excess);
-            let deleted = store
-                .delete_tenant_least_active(&self.criteria, n)
-                .instrument(span.clone())
-                .await?;
-            span.record("deleted", deleted);
-            self.deleted(Layer::Excess, deleted);
-            if deleted == 0 {
-                return Ok(());
-            }
-            self.between_batches(started.elapsed()).await?;
-        }
     }
 
     /// With the app's Redis: removes there what the layers removed from the database (and
