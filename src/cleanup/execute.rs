@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+mod redis_layers;
+
 /// Why a run ended early.
 enum Halt {
     Stopped,
@@ -82,8 +84,7 @@ impl CleanupService {
         };
         self.live().running_run_id = Some(run_id.clone());
         let gauges_before = if derives_gauges(&policy) && !matches!(lease, Some(Err(_))) {
-            self.store
-                .session_gauges(started_at, policy.inactivity_days)
+            self.count_sessions(started_at, policy.inactivity_days)
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot count the sessions by status"))
                 .ok()
@@ -249,22 +250,48 @@ impl CleanupService {
         }
     }
 
+    /// The Better Auth app's Redis when it holds the sessions alone (`SESSION_STORAGE=secondary`).
+    fn redis_alone(&self) -> Option<std::sync::Arc<crate::secondary::SecondaryStorage>> {
+        self.secondary.clone().filter(|r| r.holds_sessions_alone())
+    }
+
+    /// The session gauges, from wherever the sessions are.
+    async fn count_sessions(
+        &self,
+        now: time::OffsetDateTime,
+        inactivity_days: u32,
+    ) -> Result<SessionGauges, StoreError> {
+        match self.redis_alone() {
+            Some(redis) => redis_layers::redis_gauges(&redis, now, inactivity_days).await,
+            None => self.store.session_gauges(now, inactivity_days).await,
+        }
+    }
+
     async fn preview(
         &self,
         criteria: &Criteria<'_>,
     ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
+        if let Some(redis) = self.redis_alone() {
+            let (mut counts, sample) = self.redis_preview(&redis, criteria).await?;
+            self.count_verifications(criteria, &mut counts).await;
+            return Ok((counts, sample));
+        }
         let mut counts = self.store.cleanup_counts(criteria).await?;
+        self.count_verifications(criteria, &mut counts).await;
+        let sample = self
+            .store
+            .cleanup_sample(criteria, self.config.sample_size)
+            .await?;
+        Ok((counts, sample))
+    }
+
+    async fn count_verifications(&self, criteria: &Criteria<'_>, counts: &mut LayerCounts) {
         if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
             match self.store.count_expired_verifications(criteria.now).await {
                 Ok(n) => counts.verifications = n,
                 Err(e) => tracing::warn!(error = %e, "cannot count expired verification rows"),
             }
         }
-        let sample = self
-            .store
-            .cleanup_sample(criteria, self.config.sample_size)
-            .await?;
-        Ok((counts, sample))
     }
 
     /// Refreshes the session gauges right after a run whose policy does not let them be
@@ -274,11 +301,16 @@ impl CleanupService {
     /// the caller's wait. The next run, and `stop`, wait for it.
     fn start_gauge_refresh(&self, policy: &CleanupPolicy) {
         let store = self.store.clone();
+        let redis = self.redis_alone();
         let now = self.clock.now();
         let days = policy.inactivity_days;
         let gauges = self.gauges.clone();
         let task = tokio::spawn(async move {
-            match store.session_gauges(now, days).await {
+            let counted = match redis {
+                Some(redis) => redis_layers::redis_gauges(&redis, now, days).await,
+                None => store.session_gauges(now, days).await,
+            };
+            match counted {
                 Ok(g) => set_gauges(&gauges, g),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh the session gauges"),
             }
@@ -348,6 +380,13 @@ fn set_gauges(last: &Mutex<Option<SessionGauges>>, g: SessionGauges) {
 
 impl Batches<'_> {
     async fn delete_all(&mut self) -> Result<(), Halt> {
+        if let Some(redis) = self.service.redis_alone() {
+            self.delete_redis_layers(&redis).await?;
+            if self.sweeps_verifications() {
+                self.delete_verifications().await?;
+            }
+            return Ok(());
+        }
         let policy = *self.criteria.policy;
         if policy.clean_expired_tokens {
             self.delete_per_row(RowLayer::Expired).await?;

@@ -1,0 +1,193 @@
+//! The sessions of an app that keeps them in Redis only (`SESSION_STORAGE=secondary`), read a
+//! page of users at a time: one `SCAN` call over the `active-sessions-*` lists (never `KEYS`),
+//! then the listed `<prefix><token>` values and their TTLs in pipelines of bounded size. A
+//! user's sessions all come from one list, so each page holds whole users, which is what the
+//! excess layer decides on.
+
+use super::{ActiveRef, Result, SecondaryStorage, SessionRef, glob_escape, iso_ms};
+use crate::domain::cleanup_plan::SessionMeta;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+/// `SCAN ... COUNT`: keys Redis looks at per call, so one call stays well under a millisecond.
+const SCAN_COUNT: usize = 250;
+/// Reads per pipeline: a page's values go in pipelines of this many `GET`s and `PTTL`s.
+const READS_PER_PIPELINE: usize = 500;
+
+/// One session as Better Auth stored it in Redis.
+#[derive(Debug, Clone)]
+pub struct RedisSession {
+    pub token: String,
+    pub meta: SessionMeta,
+    /// `PTTL` of its key: -1 when Better Auth floored its TTL to "no expiry" (#10992).
+    pub pttl: i64,
+}
+
+/// A user's listed sessions.
+#[derive(Debug, Clone)]
+pub struct UserSessions {
+    pub user_id: String,
+    pub sessions: Vec<RedisSession>,
+    /// Listed tokens whose value is gone or unreadable: not sessions, only list entries.
+    pub dangling: Vec<String>,
+}
+
+impl UserSessions {
+    /// References for removing `tokens` of this user (the list is rewritten without them).
+    pub fn refs<'a>(&self, tokens: impl IntoIterator<Item = &'a str>) -> Vec<SessionRef> {
+        tokens
+            .into_iter()
+            .map(|t| SessionRef {
+                token: t.to_owned(),
+                user_id: Some(self.user_id.clone()),
+            })
+            .collect()
+    }
+}
+
+/// The fields of a stored `{session, user}` value that decide a session's fate.
+#[derive(Debug, Deserialize)]
+struct Value {
+    session: ValueSession,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValueSession {
+    id: String,
+    user_id: String,
+    expires_at: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn ms_time(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+/// A stored value's session, `None` when it is not one Better Auth wrote.
+fn parse_session(token: &str, raw: &str, pttl: i64) -> Option<RedisSession> {
+    let v: Value = serde_json::from_str(raw).ok()?;
+    let s = v.session;
+    let time = |iso: &str| iso_ms(iso).and_then(ms_time);
+    Some(RedisSession {
+        token: token.to_owned(),
+        meta: SessionMeta {
+            expires_at: time(&s.expires_at)?,
+            created_at: time(&s.created_at)?,
+            updated_at: time(&s.updated_at)?,
+            id: s.id,
+            user_id: s.user_id,
+        },
+        pttl,
+    })
+}
+
+/// A walk over every user's list, a page at a time.
+pub struct ListWalk<'a> {
+    redis: &'a SecondaryStorage,
+    pattern: String,
+    list_prefix: String,
+    cursor: u64,
+    done: bool,
+}
+
+impl<'a> ListWalk<'a> {
+    pub fn new(redis: &'a SecondaryStorage) -> Self {
+        Self {
+            pattern: format!("{}active-sessions-*", glob_escape(redis.prefix())),
+            list_prefix: format!("{}active-sessions-", redis.prefix()),
+            redis,
+            cursor: 0,
+            done: false,
+        }
+    }
+
+    /// The next page's users with their sessions; `None` once the walk is complete. A page
+    /// may be empty (`SCAN` found no list in the slots it looked at).
+    pub async fn next_page(&mut self) -> Result<Option<Vec<UserSessions>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let redis = self.redis;
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(self.cursor)
+            .arg("MATCH")
+            .arg(&self.pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .query_async(&mut redis.conn())
+            .await?;
+        self.cursor = next;
+        self.done = next == 0;
+        let users: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&self.list_prefix))
+            .collect();
+        let lists = redis.lists(&users).await?;
+        let mut page = Vec::with_capacity(users.len());
+        for (user, list) in users.iter().zip(lists) {
+            let list = list.unwrap_or_default();
+            page.push(redis.user_sessions(user, &list).await?);
+        }
+        Ok(Some(page))
+    }
+}
+
+impl SecondaryStorage {
+    /// The sessions a user's list names, with the entries that name nothing.
+    pub async fn user_sessions(&self, user_id: &str, list: &[ActiveRef]) -> Result<UserSessions> {
+        let mut out = UserSessions {
+            user_id: user_id.to_owned(),
+            sessions: Vec::with_capacity(list.len()),
+            dangling: Vec::new(),
+        };
+        for chunk in list.chunks(READS_PER_PIPELINE / 2) {
+            let mut pipe = redis::pipe();
+            for e in chunk {
+                let key = self.token_key(&e.token);
+                pipe.get(&key);
+                pipe.cmd("PTTL").arg(key);
+            }
+            let replies: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
+            for (e, pair) in chunk.iter().zip(replies.chunks(2)) {
+                let raw: Option<String> = pair
+                    .first()
+                    .and_then(|v| redis::from_redis_value(v.clone()).ok());
+                let pttl: i64 = pair
+                    .get(1)
+                    .and_then(|v| redis::from_redis_value(v.clone()).ok())
+                    .unwrap_or(-2);
+                match raw.and_then(|r| parse_session(&e.token, &r, pttl)) {
+                    Some(s) if s.meta.user_id == user_id => out.sessions.push(s),
+                    _ => out.dangling.push(e.token.clone()),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A user's sessions, read through the user's list.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<UserSessions> {
+        let list = self.active_refs(user_id).await?;
+        self.user_sessions(user_id, &list).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_better_auth_value_parses_and_junk_does_not() {
+        let raw = r#"{"session":{"id":"s1","token":"t","userId":"u1","expiresAt":"2026-12-08T00:00:00.000Z","createdAt":"2026-12-01T00:00:00.000Z","updatedAt":"2026-12-01T00:00:01.500Z","ipAddress":null,"userAgent":null},"user":{"id":"u1"}}"#;
+        let s = parse_session("t", raw, -1).map(|s| s.meta);
+        assert_eq!(s.as_ref().map(|m| m.id.as_str()), Some("s1"));
+        assert_eq!(
+            s.map(|m| m.updated_at.unix_timestamp_nanos() / 1_000_000),
+            Some(1_796_083_201_500)
+        );
+        assert!(parse_session("t", r#"{"session":{"id":"s1"}}"#, 10).is_none());
+        assert!(parse_session("t", "not json", 10).is_none());
+    }
+}
