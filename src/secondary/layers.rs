@@ -8,7 +8,10 @@ use super::sessions::{RedisSession, UserSessions};
 use crate::domain::CleanupPolicy;
 use crate::domain::cleanup_plan::{Layer, plan};
 use crate::domain::run::{LayerCounts, SampleEntry};
+use crate::domain::model::Session;
+use crate::store::Schema;
 use crate::store::cleanup::SessionGauges;
+use crate::store::tables::schema::TenantColumn;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -96,6 +99,7 @@ pub fn count_page(
 mod tests {
     use super::*;
     use crate::domain::cleanup_plan::SessionMeta;
+    use crate::domain::model::Session;
     use time::Duration;
     use time::macros::datetime;
 
@@ -108,6 +112,18 @@ mod tests {
                 expires_at: expires,
                 created_at: updated,
                 updated_at: updated,
+            },
+            session: Session {
+                id: id.into(),
+                token: format!("tok-{id}"),
+                expires_at: expires,
+                created_at: updated,
+                updated_at: updated,
+                ip_address: None,
+                user_agent: None,
+                user_id: "u".into(),
+                impersonated_by: None,
+                active_organization_id: None,
             },
             pttl: -1,
         }
@@ -151,5 +167,14 @@ mod tests {
         }];
         count_page(&mut g, &page, now, now - day * 30);
         assert_eq!((g.expired, g.inactive, g.active), (1, 1, 1));
+    }
+}
+
+/// A Redis session's tenant where the session itself carries it (`activeOrganizationId`);
+/// `None` leaves it to the record's statement (the user's tenant column, or none).
+pub fn tenant_of<'a>(schema: &Schema, s: &'a Session) -> Option<&'a str> {
+    match schema.tenant {
+        TenantColumn::Session(_) => s.active_organization_id.as_deref(),
+        _ => None,
     }
 }

@@ -4,10 +4,9 @@
 //! user's sessions all come from one list, so each page holds whole users, which is what the
 //! excess layer decides on.
 
-use super::{ActiveRef, Result, SecondaryStorage, SessionRef, glob_escape, iso_ms};
+use super::{ActiveRef, Result, SecondaryStorage, SessionRef, glob_escape};
 use crate::domain::cleanup_plan::SessionMeta;
-use serde::Deserialize;
-use time::OffsetDateTime;
+use crate::domain::model::Session;
 
 /// `SCAN ... COUNT`: keys Redis looks at per call, so one call stays well under a millisecond.
 const SCAN_COUNT: usize = 250;
@@ -19,6 +18,7 @@ const READS_PER_PIPELINE: usize = 500;
 pub struct RedisSession {
     pub token: String,
     pub meta: SessionMeta,
+    pub session: Session,
     /// `PTTL` of its key: -1 when Better Auth floored its TTL to "no expiry" (#10992).
     pub pttl: i64,
 }
@@ -45,40 +45,19 @@ impl UserSessions {
     }
 }
 
-/// The fields of a stored `{session, user}` value that decide a session's fate.
-#[derive(Debug, Deserialize)]
-struct Value {
-    session: ValueSession,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ValueSession {
-    id: String,
-    user_id: String,
-    expires_at: String,
-    created_at: String,
-    updated_at: String,
-}
-
-fn ms_time(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-}
-
 /// A stored value's session, `None` when it is not one Better Auth wrote.
 fn parse_session(token: &str, raw: &str, pttl: i64) -> Option<RedisSession> {
-    let v: Value = serde_json::from_str(raw).ok()?;
-    let s = v.session;
-    let time = |iso: &str| iso_ms(iso).and_then(ms_time);
+    let s = super::cache::parse_value(raw)?.session;
     Some(RedisSession {
         token: token.to_owned(),
         meta: SessionMeta {
-            expires_at: time(&s.expires_at)?,
-            created_at: time(&s.created_at)?,
-            updated_at: time(&s.updated_at)?,
-            id: s.id,
-            user_id: s.user_id,
+            id: s.id.clone(),
+            user_id: s.user_id.clone(),
+            expires_at: s.expires_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
         },
+        session: s,
         pttl,
     })
 }
@@ -180,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_better_auth_value_parses_and_junk_does_not() {
-        let raw = r#"{"session":{"id":"s1","token":"t","userId":"u1","expiresAt":"2026-12-08T00:00:00.000Z","createdAt":"2026-12-01T00:00:00.000Z","updatedAt":"2026-12-01T00:00:01.500Z","ipAddress":null,"userAgent":null},"user":{"id":"u1"}}"#;
+        let raw = r#"{"session":{"id":"s1","token":"t","userId":"u1","expiresAt":"2026-12-08T00:00:00.000Z","createdAt":"2026-12-01T00:00:00.000Z","updatedAt":"2026-12-01T00:00:01.500Z","ipAddress":null,"userAgent":null},"user":{"name":"A","email":"a@example.com","emailVerified":false,"image":null,"createdAt":"2026-12-01T00:00:00.000Z","updatedAt":"2026-12-01T00:00:00.000Z","id":"u1"}}"#;
         let s = parse_session("t", raw, -1).map(|s| s.meta);
         assert_eq!(s.as_ref().map(|m| m.id.as_str()), Some("s1"));
         assert_eq!(

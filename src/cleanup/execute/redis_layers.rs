@@ -8,7 +8,7 @@ use crate::cleanup::CleanupService;
 use crate::domain::cleanup_plan::{Layer, inactive_cutoff};
 use crate::domain::run::{LayerCounts, SampleEntry};
 use crate::secondary::SecondaryStorage;
-use crate::secondary::layers::{count_page, plan_page};
+use crate::secondary::layers::{count_page, plan_page, tenant_of};
 use crate::secondary::sessions::ListWalk;
 use crate::store::StoreError;
 use crate::store::cleanup::{Criteria, SessionGauges};
@@ -41,11 +41,22 @@ impl Batches<'_> {
             };
             let plan = plan_page(&page, &policy, self.criteria.now);
             redis.remove_sessions(&plan.removals).await.map_err(fail)?;
+            let schema = self.service.store.schema();
             for layer in Layer::ALL {
-                let n = plan.removed.iter().filter(|(_, l)| *l == layer).count() as u64;
-                if n > 0 {
-                    self.deleted(layer, n);
+                let gone: Vec<_> = plan
+                    .removed
+                    .iter()
+                    .filter(|(_, l)| *l == layer)
+                    .map(|(s, _)| (&s.session, tenant_of(schema, &s.session)))
+                    .collect();
+                if gone.is_empty() {
+                    continue;
                 }
+                if let Some(end) = self.criteria.ending(layer) {
+                    // After the removal: a record never claims a session that is still there.
+                    self.service.store.record_ended(&gone, &end).await?;
+                }
+                self.deleted(layer, gone.len() as u64);
             }
             self.between_batches(started.elapsed()).await?;
         }

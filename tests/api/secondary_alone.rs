@@ -1,0 +1,218 @@
+//! Shared mode next to the real Better Auth 1.7.25 keeping its sessions in Redis only
+//! (`secondaryStorage` through `@better-auth/redis-storage`, no `storeSessionInDatabase`, so
+//! no session table): `SESSION_STORAGE=secondary`. The Node app signs users in, the test ages
+//! their sessions in Redis, our cleanup removes them, and the Node app must then refuse every
+//! removed session and accept every survivor. Each test uses a key prefix of its own and
+//! deletes its keys afterwards.
+
+use crate::compat::compat_dir;
+use crate::helpers::*;
+use crate::secondary_node::{REDIS_URL, drop_prefix, redis, scan};
+use crate::shared_node::{Node, ba_env, start_node};
+use redis::AsyncCommands;
+use serde_json::Value;
+use sessionkeeper::domain::Scope;
+use sessionkeeper::domain::run::{Outcome, Trigger};
+use std::collections::BTreeMap;
+
+const SERVICE_TOKEN: &str = "service-token-0123456789abcdef";
+
+/// Rewrites a stored session's dates in place (as time passing would have left them):
+/// `updatedAt` and `expiresAt` shifted back by the given seconds; `persist` drops the key's
+/// TTL, as Better Auth does when it floors a TTL to 0 (#10992).
+async fn age(
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    updated_back: i64,
+    expires_back: i64,
+    persist: bool,
+) {
+    let raw: String = conn.get(key).await.unwrap();
+    let mut v: Value = serde_json::from_str(&raw).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let iso = |t: time::OffsetDateTime| {
+        let ms = t.unix_timestamp_nanos() / 1_000_000;
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap();
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    if updated_back > 0 {
+        v["session"]["updatedAt"] = iso(now - time::Duration::seconds(updated_back)).into();
+    }
+    if expires_back > 0 {
+        v["session"]["expiresAt"] = iso(now - time::Duration::seconds(expires_back)).into();
+    }
+    let json = serde_json::to_string(&v).unwrap();
+    if persist {
+        let () = conn.set(key, json).await.unwrap();
+    } else {
+        let () = redis::cmd("SET")
+            .arg(key)
+            .arg(json)
+            .arg("KEEPTTL")
+            .query_async(conn)
+            .await
+            .unwrap();
+    }
+}
+
+async fn cleanup_reads_redis_only_sessions(db: Db) {
+    let Some(dir) = compat_dir() else { return };
+    let Some(mut conn) = redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let prefix = format!("sk-test-{}:", sessionkeeper::domain::ids::generate_id(12));
+    let mut env = ba_env(&test_db, false);
+    env.extend([
+        ("BA_SECONDARY".to_string(), "secondary".to_string()),
+        ("REDIS_URL".into(), REDIS_URL.into()),
+        ("REDIS_PREFIX".into(), prefix.clone()),
+    ]);
+    let server = start_node(&dir, &env, &[]);
+    let node = Node::new(&server);
+
+    // Signed in through the Node app: `excess` three times, the others once each.
+    let mut sessions: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for who in ["expired", "floored", "inactive", "excess", "survivor"] {
+        let res = node.sign_up(&format!("{who}@example.com")).await;
+        let token = res.body["token"].as_str().unwrap().to_owned();
+        sessions.insert(who, vec![(res.session_cookie().unwrap(), token)]);
+    }
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let res = node.sign_in("excess@example.com").await;
+        let token = res.body["token"].as_str().unwrap().to_owned();
+        sessions
+            .get_mut("excess")
+            .unwrap()
+            .push((res.session_cookie().unwrap(), token));
+    }
+    let keys = scan(&mut conn, &format!("{prefix}active-sessions-*")).await;
+    assert_eq!(keys.len(), 5, "the Node app keeps its sessions in Redis");
+
+    // Time passes: one session expired (its key still holds it, with a TTL), one expired with
+    // no TTL at all (#10992), one idle for 40 days, and excess's first is the least recent.
+    let key = |who: &str, i: usize| format!("{prefix}{}", sessions[who][i].1);
+    age(&mut conn, &key("expired", 0), 8 * 86_400, 3_600, false).await;
+    age(&mut conn, &key("floored", 0), 8 * 86_400, 3_600, true).await;
+    age(&mut conn, &key("inactive", 0), 40 * 86_400, 0, false).await;
+    age(&mut conn, &key("excess", 0), 3_600, 0, false).await;
+    let ttl: i64 = conn.ttl(key("floored", 0)).await.unwrap();
+    assert_eq!(ttl, -1, "the floored session has no TTL");
+
+    let settings = Settings::new()
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("SESSION_STORAGE", "secondary")
+        .set("REDIS_URL", REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix)
+        .set("ADMIN_API_TOKEN", SERVICE_TOKEN)
+        .set("MAX_SESSIONS_PER_USER", "2")
+        .set("ENFORCE_SESSION_LIMITS", "true");
+    let app = spawn_on_clock(test_db, settings, true)
+        .await
+        .expect("sessionkeeper starts next to a Redis-only Node app");
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.body["redis"], "ok", "{:?}", ready.body);
+
+    // A dry run counts and samples from Redis and removes nothing.
+    let policy = app.keeper.core().config().cleanup.policy;
+    let dry = app
+        .cleanup
+        .run_once(Trigger::Manual, policy, true, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(dry.outcome, Outcome::Ok, "{:?}", dry.error);
+    let c = dry.counts;
+    assert_eq!((c.expired, c.inactive, c.excess), (2, 1, 1), "{c:?}");
+    let sample = dry.sample.clone().unwrap_or_default();
+    assert_eq!(sample.len(), 4, "{sample:?}");
+    let ttl: i64 = conn.ttl(key("floored", 0)).await.unwrap();
+    assert_eq!(ttl, -1, "a dry run leaves Redis alone");
+
+    let run = app
+        .cleanup
+        .run_once(Trigger::Manual, policy, false, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Ok, "{:?}", run.error);
+    assert_eq!(run.counts, dry.counts);
+    for (who, i) in [("expired", 0), ("floored", 0), ("inactive", 0), ("excess", 0)] {
+        let left: Option<String> = conn.get(key(who, i)).await.unwrap();
+        assert_eq!(left, None, "{who}'s session left Redis");
+    }
+
+    // Each removal left a termination record, as a database delete does.
+    let ended = app
+        .keeper
+        .core()
+        .store()
+        .list_ended(&sessionkeeper::store::ended::EndedQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut reasons: Vec<&str> = ended.iter().map(|e| e.reason.as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["evicted-limit", "expired", "expired", "inactive"], "{ended:?}");
+    assert!(ended.iter().all(|e| e.actor == format!("cleanup:{}", run.run_id)));
+
+    // The Node app refuses every removed session and accepts every survivor.
+    for who in ["expired", "floored", "inactive"] {
+        assert_eq!(node.whoami(&sessions[who][0].0).await, None, "{who}");
+    }
+    let mut excess = Vec::new();
+    for (cookie, _) in &sessions["excess"] {
+        excess.push(node.whoami(cookie).await);
+    }
+    let e = Some("excess@example.com".to_string());
+    assert_eq!(excess, vec![None, e.clone(), e], "the least recent went");
+    assert_eq!(
+        node.whoami(&sessions["survivor"][0].0).await.as_deref(),
+        Some("survivor@example.com")
+    );
+    // Better Auth's listSessions reads the list our removal rewrote.
+    let listed = node
+        .get("/api/auth/list-sessions", Some(&sessions["excess"][1].0))
+        .await;
+    let mut tokens: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["token"].as_str())
+        .collect();
+    tokens.sort_unstable();
+    let mut survivors = vec![
+        sessions["excess"][1].1.as_str(),
+        sessions["excess"][2].1.as_str(),
+    ];
+    survivors.sort_unstable();
+    assert_eq!(tokens, survivors);
+
+    // A second run finds nothing left to do.
+    let again = app
+        .cleanup
+        .run_once(Trigger::Manual, policy, false, Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(again.total, 0, "{:?}", again.counts);
+
+    drop(server);
+    drop(app);
+    drop_prefix(&mut conn, &prefix).await;
+}
+
+mod cleanup {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::cleanup_reads_redis_only_sessions(crate::helpers::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::cleanup_reads_redis_only_sessions(crate::helpers::Db::Postgres).await
+    }
+}
