@@ -4,7 +4,13 @@
 //! user's sessions all come from one list, so each page holds whole users, which is what the
 //! excess layer decides on.
 
-use super::{ActiveRef, Result, SecondaryStorage, SessionRef, glob_escape};
+use super::cache::epoch_ms;
+use super::{
+    ActiveRef, Result, SecondaryStorage, SessionRef, UPDATE_LIST, glob_escape, ttl_seconds, wall_ms,
+};
+use crate::domain::timefmt;
+use redis::AsyncCommands;
+use time::OffsetDateTime;
 use crate::domain::cleanup_plan::SessionMeta;
 use crate::domain::model::Session;
 
@@ -150,6 +156,53 @@ impl SecondaryStorage {
     pub async fn sessions_of(&self, user_id: &str) -> Result<UserSessions> {
         let list = self.active_refs(user_id).await?;
         self.user_sessions(user_id, &list).await
+    }
+}
+
+impl SecondaryStorage {
+    /// A slide, as Better Auth's `updateSession` writes it: the stored value keeps every field
+    /// but `expiresAt` and `updatedAt`, takes the TTL of the new expiry, and the user's list
+    /// entry moves with it. Written only over a value that is still there (`SET ... XX`), so a
+    /// removal in between is not undone; false when it was gone.
+    pub async fn slide_session(
+        &self,
+        token: &str,
+        user_id: &str,
+        expires_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+    ) -> Result<bool> {
+        let key = self.token_key(token);
+        let raw: Option<String> = self.conn().get(&key).await?;
+        let Some(mut value) = raw.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+        else {
+            return Ok(false);
+        };
+        let Some(session) = value.get_mut("session").and_then(|s| s.as_object_mut()) else {
+            return Ok(false);
+        };
+        session.insert("expiresAt".into(), timefmt::format(expires_at).into());
+        session.insert("updatedAt".into(), timefmt::format(updated_at).into());
+        let now = wall_ms();
+        let expires = epoch_ms(expires_at);
+        let ttl = ttl_seconds(expires, now);
+        if ttl == 0 {
+            return Ok(false);
+        }
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(value.to_string())
+            .arg("EX")
+            .arg(ttl)
+            .arg("XX")
+            .query_async(&mut self.conn())
+            .await?;
+        if set.is_none() {
+            return Ok(false);
+        }
+        let mut call = UPDATE_LIST.key(self.list_key(user_id));
+        call.arg(now).arg(token).arg(expires);
+        let _: i64 = call.invoke_async(&mut self.conn()).await?;
+        Ok(true)
     }
 }
 

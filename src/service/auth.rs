@@ -355,6 +355,14 @@ impl AuthService {
         let now = self.core.now();
         if data.session.is_expired(now) {
             let record = self.core.ending(Why::Expired, &Actor::Service);
+            if let Some(redis) = self.core.redis_alone() {
+                if delete_expired {
+                    let s = std::slice::from_ref(&data.session);
+                    let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+                    m::sessions_ended(EndReason::Expired, n);
+                }
+                return Ok(SessionCheck::Expired);
+            }
             if delete_expired
                 && self
                     .core
@@ -394,7 +402,16 @@ impl AuthService {
                 refreshed: false,
             });
         }
-        if !self
+        if let Some(redis) = self.core.redis_alone() {
+            let s = &data.session;
+            let slid = redis
+                .slide_session(&s.token, &s.user_id, expires_at, now)
+                .await
+                .map_err(|e| Error::Secondary(e.to_string()))?;
+            if !slid {
+                return Err(Error::FailedToGetSession);
+            }
+        } else if !self
             .core
             .store()
             .touch_session(&data.session.id, expires_at, now)
@@ -468,6 +485,12 @@ impl AuthService {
             PolicyEnd::AbsoluteTimeout => (Why::AbsoluteTimeout, EndReason::AbsoluteTimeout),
         };
         let record = self.core.ending(why, &Actor::Service);
+        if let Some(redis) = self.core.redis_alone() {
+            let s = std::slice::from_ref(session);
+            let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+            m::sessions_ended(reason, n);
+            return Ok(());
+        }
         if self
             .core
             .store()
@@ -491,6 +514,14 @@ impl AuthService {
     /// own user, read by the same statement.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         let record = self.core.ending(Why::SignedOut, &Actor::Owner);
+        if let Some(redis) = self.core.redis_alone() {
+            if let Some(found) = self.core.find_session(token).await? {
+                let s = std::slice::from_ref(&found.session);
+                let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+                m::sessions_ended(EndReason::SignOut, n);
+            }
+            return Ok(());
+        }
         let deleted = self
             .core
             .store()
@@ -529,11 +560,20 @@ impl AuthService {
         if fresh_age > 0 && now - current.session.created_at >= Duration::seconds(fresh_age) {
             return Err(Error::SessionNotFresh);
         }
-        let mut sessions = self
-            .core
-            .store()
-            .list_user_sessions(&current.user.id, Some(now), USER_SESSIONS_CAP)
-            .await?;
+        let mut sessions = match self.core.redis_alone() {
+            Some(redis) => {
+                let mut all = self.core.redis_user_sessions(redis, &current.user.id).await?;
+                all.retain(|s| s.expires_at > now);
+                all.truncate(USER_SESSIONS_CAP as usize);
+                all
+            }
+            None => {
+                self.core
+                    .store()
+                    .list_user_sessions(&current.user.id, Some(now), USER_SESSIONS_CAP)
+                    .await?
+            }
+        };
         sessions.retain(|s| s.impersonated_by.is_none());
         Ok(sessions)
     }
@@ -543,12 +583,20 @@ impl AuthService {
     /// caller's current session.
     pub async fn revoke_session(&self, current: &SessionWithUser, token: &str) -> Result<bool> {
         let target = match parse_session_ref(token) {
+            // Shared mode lists raw tokens, never handles; Redis has no index by id.
+            Some(_) if self.core.redis_alone().is_some() => None,
             Some(id) => self.core.store().find_session_by_id(id).await?,
             None => self.core.find_session(token).await?.map(|f| f.session),
         };
         match target {
             Some(s) if s.user_id == current.user.id => {
                 let record = self.user_ending(current);
+                if let Some(redis) = self.core.redis_alone() {
+                    let gone = std::slice::from_ref(&s);
+                    let n = self.core.end_in_redis(redis, gone, record.as_ref()).await?;
+                    m::sessions_ended(EndReason::Revoked, n);
+                    return Ok(s.id == current.session.id);
+                }
                 let deleted = self
                     .core
                     .store()
@@ -569,6 +617,15 @@ impl AuthService {
     }
 
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
+        if let Some(redis) = self.core.redis_alone() {
+            let record = self.user_ending(current);
+            let n = self
+                .core
+                .end_user_in_redis(redis, &current.user.id, None, None, record.as_ref())
+                .await?;
+            m::sessions_ended(EndReason::Revoked, n);
+            return Ok(n);
+        }
         let n = self
             .core
             .store()
@@ -587,6 +644,16 @@ impl AuthService {
     /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
     pub async fn revoke_other_sessions(&self, current: &SessionWithUser) -> Result<u64> {
         let now = self.core.now();
+        if let Some(redis) = self.core.redis_alone() {
+            let record = self.user_ending(current);
+            let except = Some(current.session.id.as_str());
+            let n = self
+                .core
+                .end_user_in_redis(redis, &current.user.id, except, Some(now), record.as_ref())
+                .await?;
+            m::sessions_ended(EndReason::Revoked, n);
+            return Ok(n);
+        }
         let n = self
             .core
             .store()

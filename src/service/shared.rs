@@ -118,6 +118,13 @@ impl Core {
         if crate::domain::input::has_forbidden(raw_token) {
             return Ok(None);
         }
+        if let Some(redis) = self.redis_alone() {
+            // Shared mode stores raw tokens: the key is the token, as the Node app writes it.
+            return redis
+                .cached_session(raw_token)
+                .await
+                .map_err(|e| super::Error::Secondary(e.to_string()));
+        }
         let key = self.token_key(raw_token);
         let Some(redis) = self.cache() else {
             return Ok(self.store.find_session(&key).await?);

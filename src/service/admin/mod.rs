@@ -8,6 +8,7 @@ mod audit;
 mod cleanup;
 mod history;
 mod locks;
+mod redis_admin;
 mod sessions;
 pub mod tenant_rule;
 pub mod types;

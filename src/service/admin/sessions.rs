@@ -106,6 +106,9 @@ impl AdminService {
     }
 
     pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
+        if self.core.redis_alone().is_some() {
+            return Err(super::redis_admin::unavailable("the session statistics"));
+        }
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let cutoffs = self.status_cutoffs();
         let now = cutoffs.now;
@@ -188,6 +191,9 @@ impl AdminService {
     }
 
     pub async fn list_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
+        if self.core.redis_alone().is_some() {
+            return Err(super::redis_admin::unavailable("the session listing"));
+        }
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let limit = page_limit(p.limit, limits::PAGE)?;
         let after = match p.cursor.as_deref() {
@@ -265,6 +271,23 @@ impl AdminService {
             c.keep_id = actor.session_id.clone();
         }
         let dry_run = req.dry_run.unwrap_or(false);
+        if let Some(redis) = self.core.redis_alone() {
+            let end = actor.ending(&self.core, EndReason::RevokedByAdmin);
+            let result = self
+                .bulk_in_redis(redis, &c, dry_run, end.as_ref())
+                .await?;
+            if !dry_run {
+                let record = Record {
+                    action: "sessions.bulk_delete",
+                    target: Some("sessions".to_owned()),
+                    criteria: Some(criteria_json),
+                    count: result.count,
+                    tenant: None,
+                };
+                self.audit(actor, record).await;
+            }
+            return Ok(result);
+        }
         if dry_run {
             let preview = self
                 .core
@@ -324,6 +347,9 @@ impl AdminService {
             code: "SESSION_NOT_FOUND",
             message: "Session not found".into(),
         };
+        if let Some(redis) = self.core.redis_alone() {
+            return self.revoke_session_in_redis(redis, actor, id).await;
+        }
         // Read first, so that the audit entry names the session's tenant for a global admin too.
         let found = self
             .core
