@@ -77,17 +77,27 @@ impl AuthService {
             .core
             .hashing(move || password::hash(&new_password, algorithm))
             .await?;
-        let end = if change.revoke_other_sessions {
-            let by = Actor::User(user_id.clone());
-            EndSessions::All(self.core.ending(EndReason::PasswordChanged, &by))
+        let by = Actor::User(user_id.clone());
+        let ending = self.core.ending(EndReason::PasswordChanged, &by);
+        let redis = self.core.redis_alone();
+        let end = if change.revoke_other_sessions && redis.is_none() {
+            EndSessions::All(ending.clone())
         } else {
             EndSessions::None
         };
-        let (_, ended) = self
+        let (_, mut ended) = self
             .core
             .store()
             .set_password(&user_id, &hash, self.core.now(), false, end)
             .await?;
+        if let Some(redis) = redis
+            && change.revoke_other_sessions
+        {
+            ended = self
+                .core
+                .end_user_in_redis(redis, &user_id, None, None, ending.as_ref())
+                .await?;
+        }
         tracing::info!(user_id = %user_id, sessions_ended = ended, "password changed");
         if ended > 0
             && let Err(e) = self.core.secondary_reconcile_user(&user_id).await

@@ -261,7 +261,28 @@ impl AuthService {
         let record = self.core.ending(Why::EvictedLimit, &Actor::Service);
         let events = self.session_events(&user, &session);
         let store = self.core.store();
-        let evicted = match (limit, self.core.config().session.limit_strategy) {
+        let strategy = self.core.config().session.limit_strategy;
+        if let Some(redis) = self.core.redis_alone() {
+            let data = SessionWithUser { session, user };
+            let deny = strategy == LimitStrategy::Deny;
+            let evicted = self
+                .core
+                .issue_in_redis(redis, &data, limit, deny, record.as_ref())
+                .await?;
+            metrics::counter!(m::SESSIONS_CREATED).increment(1);
+            if evicted > 0 {
+                metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
+                m::sessions_ended(EndReason::Evicted, evicted);
+            }
+            let SessionWithUser { session, user } = data;
+            return Ok(Issued {
+                user,
+                session,
+                token,
+                remember_me,
+            });
+        }
+        let evicted = match (limit, strategy) {
             (Some(max), LimitStrategy::Deny) => {
                 if !store
                     .insert_session_unless_full(&session, max, now, events.as_ref())

@@ -8,7 +8,7 @@ use super::shared::Core;
 use super::{Error, Result};
 use crate::config::Mode;
 use crate::domain::ending::Ending;
-use crate::domain::model::Session;
+use crate::domain::model::{Session, SessionWithUser};
 use crate::secondary::layers::tenant_of;
 use crate::secondary::{SecondaryStorage, SessionRef};
 use std::sync::Arc;
@@ -81,6 +81,49 @@ impl Core {
             .filter(|s| unexpired_at.is_none_or(|t| s.expires_at > t))
             .collect();
         self.end_in_redis(redis, &sessions, end).await
+    }
+
+    /// Writes a new session to Redis in Better Auth's layout (`createSession`: the value with
+    /// its TTL, and the user's list), so the Node app accepts it. The per-user limit is applied
+    /// first, from the user's list: `deny` refuses when it is full, otherwise the least
+    /// recently active sessions go. Unlike the database path this is not serialised per user
+    /// across instances: two simultaneous sign-ins of one user may both pass a full limit,
+    /// which the cleanup's excess layer corrects. Returns how many sessions were evicted.
+    pub(super) async fn issue_in_redis(
+        &self,
+        redis: &SecondaryStorage,
+        data: &SessionWithUser,
+        limit: Option<u32>,
+        deny: bool,
+        evicted: Option<&Ending>,
+    ) -> Result<u64> {
+        let now = self.now();
+        let mut n = 0;
+        if let Some(max) = limit {
+            let mut live: Vec<Session> = self
+                .redis_user_sessions(redis, &data.user.id)
+                .await?
+                .into_iter()
+                .filter(|s| s.expires_at > now)
+                .collect();
+            let max = max as usize;
+            if live.len() >= max {
+                if deny {
+                    return Err(Error::Forbidden {
+                        code: "SESSION_LIMIT_REACHED",
+                        message: "Session limit reached: sign out of another session first"
+                            .into(),
+                    });
+                }
+                live.sort_by(|a, b| {
+                    (a.updated_at, a.created_at, &a.id).cmp(&(b.updated_at, b.created_at, &b.id))
+                });
+                let over = live.len() + 1 - max;
+                n = self.end_in_redis(redis, &live[..over], evicted).await?;
+            }
+        }
+        redis.put_session(data).await.map_err(redis_error)?;
+        Ok(n)
     }
 
     /// The session with this id: Redis has no index by id, so the lists are walked a page at
