@@ -8,11 +8,11 @@ use super::cache::epoch_ms;
 use super::{
     ActiveRef, Result, SecondaryStorage, SessionRef, UPDATE_LIST, glob_escape, ttl_seconds, wall_ms,
 };
+use crate::domain::cleanup_plan::SessionMeta;
+use crate::domain::model::Session;
 use crate::domain::timefmt;
 use redis::AsyncCommands;
 use time::OffsetDateTime;
-use crate::domain::cleanup_plan::SessionMeta;
-use crate::domain::model::Session;
 
 /// `SCAN ... COUNT`: keys Redis looks at per call, so one call stays well under a millisecond.
 const SCAN_COUNT: usize = 250;

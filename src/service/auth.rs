@@ -583,7 +583,10 @@ impl AuthService {
         }
         let mut sessions = match self.core.redis_alone() {
             Some(redis) => {
-                let mut all = self.core.redis_user_sessions(redis, &current.user.id).await?;
+                let mut all = self
+                    .core
+                    .redis_user_sessions(redis, &current.user.id)
+                    .await?;
                 all.retain(|s| s.expires_at > now);
                 all.truncate(USER_SESSIONS_CAP as usize);
                 all

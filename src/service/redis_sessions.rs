@@ -111,8 +111,7 @@ impl Core {
                 if deny {
                     return Err(Error::Forbidden {
                         code: "SESSION_LIMIT_REACHED",
-                        message: "Session limit reached: sign out of another session first"
-                            .into(),
+                        message: "Session limit reached: sign out of another session first".into(),
                     });
                 }
                 live.sort_by(|a, b| {

@@ -226,7 +226,11 @@ impl Core {
     /// has are removed. A no-op without Redis.
     pub(super) async fn secondary_reconcile_user(&self, user_id: &str) -> Result<()> {
         // Without a session table there is nothing to reconcile with: removals go to Redis.
-        let Some(redis) = self.secondary.as_ref().filter(|r| !r.holds_sessions_alone()) else {
+        let Some(redis) = self
+            .secondary
+            .as_ref()
+            .filter(|r| !r.holds_sessions_alone())
+        else {
             return Ok(());
         };
         reconcile::reconcile_user(redis, self.store.as_ref(), user_id)
@@ -237,7 +241,11 @@ impl Core {
 
     /// After a removal that may span users (bulk delete): a sweep of every listed session.
     pub(super) async fn secondary_sweep(&self) -> Result<()> {
-        let Some(redis) = self.secondary.as_ref().filter(|r| !r.holds_sessions_alone()) else {
+        let Some(redis) = self
+            .secondary
+            .as_ref()
+            .filter(|r| !r.holds_sessions_alone())
+        else {
             return Ok(());
         };
         reconcile::sweep(redis, self.store.as_ref())

@@ -32,7 +32,8 @@ pub trait EndedStore: Send + Sync {
     /// Writes what `end` asks for (records, `session.ended` events) for sessions removed
     /// outside the database (an app that keeps its sessions in Redis only), in one
     /// transaction. `tenant` gives each session's tenant where the session carries it.
-    async fn record_ended(&self, sessions: &[(&Session, Option<&str>)], end: &Ending) -> Result<()>;
+    async fn record_ended(&self, sessions: &[(&Session, Option<&str>)], end: &Ending)
+    -> Result<()>;
 }
 
 #[async_trait]
@@ -70,7 +71,11 @@ impl<DB: Engine> EndedStore for SqlStore<DB> {
         Ok(out)
     }
 
-    async fn record_ended(&self, sessions: &[(&Session, Option<&str>)], end: &Ending) -> Result<()> {
+    async fn record_ended(
+        &self,
+        sessions: &[(&Session, Option<&str>)],
+        end: &Ending,
+    ) -> Result<()> {
         if sessions.is_empty() {
             return Ok(());
         }

@@ -139,7 +139,12 @@ async fn cleanup_reads_redis_only_sessions(db: Db) {
         .unwrap();
     assert_eq!(run.outcome, Outcome::Ok, "{:?}", run.error);
     assert_eq!(run.counts, dry.counts);
-    for (who, i) in [("expired", 0), ("floored", 0), ("inactive", 0), ("excess", 0)] {
+    for (who, i) in [
+        ("expired", 0),
+        ("floored", 0),
+        ("inactive", 0),
+        ("excess", 0),
+    ] {
         let left: Option<String> = conn.get(key(who, i)).await.unwrap();
         assert_eq!(left, None, "{who}'s session left Redis");
     }
@@ -157,8 +162,16 @@ async fn cleanup_reads_redis_only_sessions(db: Db) {
         .unwrap();
     let mut reasons: Vec<&str> = ended.iter().map(|e| e.reason.as_str()).collect();
     reasons.sort_unstable();
-    assert_eq!(reasons, ["evicted-limit", "expired", "expired", "inactive"], "{ended:?}");
-    assert!(ended.iter().all(|e| e.actor == format!("cleanup:{}", run.run_id)));
+    assert_eq!(
+        reasons,
+        ["evicted-limit", "expired", "expired", "inactive"],
+        "{ended:?}"
+    );
+    assert!(
+        ended
+            .iter()
+            .all(|e| e.actor == format!("cleanup:{}", run.run_id))
+    );
 
     // The Node app refuses every removed session and accepts every survivor.
     for who in ["expired", "floored", "inactive"] {
@@ -204,6 +217,226 @@ async fn cleanup_reads_redis_only_sessions(db: Db) {
     drop(server);
     drop(app);
     drop_prefix(&mut conn, &prefix).await;
+}
+
+async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Res {
+    app.send(
+        app.http
+            .request(method, format!("{}{path}", app.url))
+            .bearer_auth(SERVICE_TOKEN)
+            .json(&body),
+    )
+    .await
+}
+
+/// Sorted `token`s of a list-sessions answer.
+fn tokens(res: &Res) -> Vec<String> {
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let mut t: Vec<String> = res
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|s| s["token"].as_str().map(String::from))
+        .collect();
+    t.sort();
+    t
+}
+
+async fn auth_and_admin_paths_reach_redis(db: Db) {
+    let Some(dir) = compat_dir() else { return };
+    let Some(mut conn) = redis().await else {
+        return;
+    };
+    let Some(test_db) = TestDb::new(db).await else {
+        return;
+    };
+    let prefix = format!("sk-test-{}:", sessionkeeper::domain::ids::generate_id(12));
+    let mut env = ba_env(&test_db, false);
+    env.extend([
+        ("BA_SECONDARY".to_string(), "secondary".to_string()),
+        ("REDIS_URL".into(), REDIS_URL.into()),
+        ("REDIS_PREFIX".into(), prefix.clone()),
+    ]);
+    let server = start_node(&dir, &env, &[]);
+    let node = Node::new(&server);
+    let mut cookies = BTreeMap::new();
+    for who in ["revoked", "banned", "bulk", "survivor"] {
+        let res = node.sign_up(&format!("{who}@example.com")).await;
+        cookies.insert(who, res.session_cookie().unwrap());
+    }
+    let settings = Settings::new()
+        .set("SESSIONKEEPER_MODE", "shared")
+        .set("SESSION_STORAGE", "secondary")
+        .set("REDIS_URL", REDIS_URL)
+        .set("SECONDARY_STORAGE_PREFIX", &prefix)
+        .set("ADMIN_API_TOKEN", SERVICE_TOKEN);
+    let app = spawn_on_clock(test_db, settings, true)
+        .await
+        .expect("sessionkeeper starts next to a Redis-only Node app");
+
+    // Our get-session reads the Node app's sessions from Redis.
+    let mine = app
+        .get("/api/auth/get-session", Some(&cookies["survivor"]))
+        .await;
+    assert_eq!(
+        mine.body["user"]["email"], "survivor@example.com",
+        "{:?}",
+        mine.body
+    );
+
+    // A sign-in through us is written in Better Auth's layout: the Node app accepts it, and
+    // both list the same sessions.
+    let res = app
+        .post(
+            "/api/auth/sign-in/email",
+            None,
+            serde_json::json!({"email": "survivor@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let ours = res.session_cookie().unwrap();
+    assert_eq!(
+        node.whoami(&ours).await.as_deref(),
+        Some("survivor@example.com")
+    );
+    let theirs = tokens(&node.get("/api/auth/list-sessions", Some(&ours)).await);
+    assert_eq!(theirs.len(), 2);
+    assert_eq!(
+        tokens(
+            &app.get("/api/auth/list-sessions", Some(&cookies["survivor"]))
+                .await
+        ),
+        theirs
+    );
+
+    // An admin revoke by id, a ban and a bulk delete by user.
+    let id = |who: &'static str| {
+        let app = &app;
+        let cookie = cookies[who].clone();
+        async move {
+            app.get("/api/auth/get-session", Some(&cookie))
+                .await
+                .body
+                .clone()
+        }
+    };
+    let revoked = id("revoked").await;
+    let res = admin(
+        &app,
+        reqwest::Method::DELETE,
+        &format!(
+            "/api/admin/sessions/{}",
+            revoked["session"]["id"].as_str().unwrap()
+        ),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let banned = id("banned").await;
+    let res = admin(
+        &app,
+        reqwest::Method::POST,
+        "/api/auth/admin/ban-user",
+        serde_json::json!({"userId": banned["user"]["id"]}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["user"]["banned"], true, "{:?}", res.body);
+    let bulk = id("bulk").await;
+    let res = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/admin/sessions",
+        serde_json::json!({"userId": bulk["user"]["id"], "dryRun": true}),
+    )
+    .await;
+    assert_eq!(res.body["count"], 1, "{:?}", res.body);
+    let res = admin(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/admin/sessions",
+        serde_json::json!({"userId": bulk["user"]["id"]}),
+    )
+    .await;
+    assert_eq!(res.body["count"], 1, "{:?}", res.body);
+
+    // The Node app refuses every removed session and accepts every survivor; so do we.
+    for who in ["revoked", "banned", "bulk"] {
+        assert_eq!(node.whoami(&cookies[who]).await, None, "{who}");
+        let ours = app.get("/api/auth/get-session", Some(&cookies[who])).await;
+        assert_eq!(ours.body, Value::Null, "{who}");
+    }
+    assert!(node.whoami(&cookies["survivor"]).await.is_some());
+    assert!(node.whoami(&ours).await.is_some());
+
+    // A sign-out through us reaches the Node app.
+    let res = app
+        .post("/api/auth/sign-out", Some(&ours), serde_json::json!({}))
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(node.whoami(&ours).await, None);
+    assert_eq!(
+        tokens(
+            &node
+                .get("/api/auth/list-sessions", Some(&cookies["survivor"]))
+                .await
+        ),
+        tokens(
+            &app.get("/api/auth/list-sessions", Some(&cookies["survivor"]))
+                .await
+        )
+    );
+
+    // What Redis cannot answer is refused plainly.
+    let stats = admin(
+        &app,
+        reqwest::Method::GET,
+        "/api/admin/sessions/stats",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(stats.status, 400, "{:?}", stats.body);
+    assert_eq!(stats.body["code"], "NOT_AVAILABLE_WITH_SECONDARY_STORAGE");
+
+    // Each removal left its termination record.
+    let ended = app
+        .keeper
+        .core()
+        .store()
+        .list_ended(&sessionkeeper::store::ended::EndedQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut reasons: Vec<&str> = ended.iter().map(|e| e.reason.as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        [
+            "banned",
+            "revoked-by-admin",
+            "revoked-by-admin",
+            "signed-out"
+        ],
+        "{ended:?}"
+    );
+
+    drop(server);
+    drop(app);
+    drop_prefix(&mut conn, &prefix).await;
+}
+
+mod auth_and_admin {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::auth_and_admin_paths_reach_redis(crate::helpers::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::auth_and_admin_paths_reach_redis(crate::helpers::Db::Postgres).await
+    }
 }
 
 mod cleanup {

@@ -42,7 +42,9 @@ fn matches(c: &DeleteCriteria, s: &Session) -> bool {
         && c.created_before.is_none_or(|t| s.created_at < t)
         && c.used_before.is_none_or(|t| s.updated_at < t)
         && c.expired_at.is_none_or(|t| s.expires_at < t)
-        && c.ip.as_ref().is_none_or(|ip| s.ip_address.as_deref() == Some(ip.as_str()))
+        && c.ip
+            .as_ref()
+            .is_none_or(|ip| s.ip_address.as_deref() == Some(ip.as_str()))
         && c.user_agent.as_ref().is_none_or(|ua| {
             s.user_agent
                 .as_deref()

@@ -273,9 +273,7 @@ impl AdminService {
         let dry_run = req.dry_run.unwrap_or(false);
         if let Some(redis) = self.core.redis_alone() {
             let end = actor.ending(&self.core, EndReason::RevokedByAdmin);
-            let result = self
-                .bulk_in_redis(redis, &c, dry_run, end.as_ref())
-                .await?;
+            let result = self.bulk_in_redis(redis, &c, dry_run, end.as_ref()).await?;
             if !dry_run {
                 let record = Record {
                     action: "sessions.bulk_delete",
