@@ -449,3 +449,17 @@ mod cleanup {
         super::cleanup_reads_redis_only_sessions(crate::helpers::Db::Postgres).await
     }
 }
+
+/// Redis stops mid-run with the sessions in Redis only: the server stays up, `/readyz` says
+/// so, the run is recorded as failed, and the next run succeeds once Redis is back.
+mod redis_fault {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        crate::secondary_node::redis_fault_fails_the_run(
+            crate::helpers::Db::Sqlite,
+            "secondary",
+            6393,
+        )
+        .await
+    }
+}
