@@ -558,19 +558,23 @@ impl AdminService {
             .core
             .hashing(move || crate::domain::password::hash(&password, algorithm))
             .await?;
-        let (_, ended) = self
+        let ending = actor.ending(&self.core, EndReason::PasswordChanged);
+        let redis = self.core.redis_alone();
+        let end = match redis {
+            Some(_) => crate::store::account::EndSessions::None,
+            None => crate::store::account::EndSessions::All(ending.clone()),
+        };
+        let (_, mut ended) = self
             .core
             .store()
-            .set_password(
-                &user.id,
-                &hash,
-                self.core.now(),
-                true,
-                crate::store::account::EndSessions::All(
-                    actor.ending(&self.core, EndReason::PasswordChanged),
-                ),
-            )
+            .set_password(&user.id, &hash, self.core.now(), true, end)
             .await?;
+        if let Some(redis) = redis {
+            ended = self
+                .core
+                .end_user_in_redis(redis, &user.id, None, None, ending.as_ref())
+                .await?;
+        }
         let record = Record {
             action: "user.set_password",
             target: Some(format!("user:{}", user.id)),
