@@ -95,6 +95,15 @@ pub fn count_page(
     }
 }
 
+/// A Redis session's tenant where the session itself carries it (`activeOrganizationId`);
+/// `None` leaves it to the record's statement (the user's tenant column, or none).
+pub fn tenant_of<'a>(schema: &Schema, s: &'a Session) -> Option<&'a str> {
+    match schema.tenant {
+        TenantColumn::Session(_) => s.active_organization_id.as_deref(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,14 +176,5 @@ mod tests {
         }];
         count_page(&mut g, &page, now, now - day * 30);
         assert_eq!((g.expired, g.inactive, g.active), (1, 1, 1));
-    }
-}
-
-/// A Redis session's tenant where the session itself carries it (`activeOrganizationId`);
-/// `None` leaves it to the record's statement (the user's tenant column, or none).
-pub fn tenant_of<'a>(schema: &Schema, s: &'a Session) -> Option<&'a str> {
-    match schema.tenant {
-        TenantColumn::Session(_) => s.active_organization_id.as_deref(),
-        _ => None,
     }
 }
