@@ -310,6 +310,24 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
         theirs
     );
 
+    // The statistics count what the Node app and we created.
+    let stats = admin(
+        &app,
+        reqwest::Method::GET,
+        "/api/admin/sessions/stats",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(stats.status, 200, "{:?}", stats.body);
+    let b = &stats.body;
+    assert_eq!(b["totalSessions"], 5, "{b:?}");
+    assert_eq!(b["totalActiveSessions"], 5, "{b:?}");
+    assert_eq!(b["expiredSessions"], 0, "{b:?}");
+    assert_eq!(b["usersWithSessions"], 4, "{b:?}");
+    assert_eq!(b["createdLast24h"], 5, "{b:?}");
+    assert_eq!(b["topUsers"][0]["email"], "survivor@example.com", "{b:?}");
+    assert_eq!(b["topUsers"][0]["count"], 2, "{b:?}");
+
     // An admin revoke by id, a ban and a bulk delete by user.
     let id = |who: &'static str| {
         let app = &app;
@@ -389,15 +407,15 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
     );
 
     // What Redis cannot answer is refused plainly.
-    let stats = admin(
+    let list = admin(
         &app,
         reqwest::Method::GET,
-        "/api/admin/sessions/stats",
+        "/api/admin/sessions",
         Value::Null,
     )
     .await;
-    assert_eq!(stats.status, 400, "{:?}", stats.body);
-    assert_eq!(stats.body["code"], "NOT_AVAILABLE_WITH_SECONDARY_STORAGE");
+    assert_eq!(list.status, 400, "{:?}", list.body);
+    assert_eq!(list.body["code"], "NOT_AVAILABLE_WITH_SECONDARY_STORAGE");
 
     // Each removal left its termination record.
     let ended = app

@@ -15,7 +15,9 @@ use crate::domain::token::parse_session_ref;
 use crate::secondary::SecondaryStorage;
 use crate::secondary::sessions::ListWalk;
 use crate::service::{Error, Result};
-use crate::store::admin::DeleteCriteria;
+use crate::store::admin::{DeleteCriteria, StatsQuery, StatsRaw, TopUser};
+use crate::store::tables::schema::TenantColumn;
+use std::collections::HashMap;
 
 /// The error of an admin path that needs what Redis cannot give.
 pub(super) fn unavailable(what: &str) -> Error {
@@ -54,6 +56,93 @@ fn matches(c: &DeleteCriteria, s: &Session) -> bool {
 }
 
 impl AdminService {
+    /// The statistics' raw counts from one walk over every list, by the database statistics'
+    /// definitions. Sessions per tenant are given where the session carries its tenant (the
+    /// organization) or there is no tenant column; with a user-column tenant they are left
+    /// out (each user would be one more database read).
+    pub(super) async fn stats_in_redis(
+        &self,
+        redis: &SecondaryStorage,
+        q: &StatsQuery,
+    ) -> Result<StatsRaw> {
+        if q.tenant.is_some() {
+            return Err(unavailable("tenant-scoped session statistics"));
+        }
+        let (now, cut) = (q.cutoffs.now, q.cutoffs.inactive_before);
+        let mut raw = StatsRaw {
+            per_day: vec![0; q.days.len().saturating_sub(1)],
+            ..Default::default()
+        };
+        // Per user: sessions, and those not expired.
+        let mut per_user: Vec<(String, i64, i64)> = Vec::new();
+        let mut tenants: HashMap<Option<String>, i64> = HashMap::new();
+        let mut agents: HashMap<Option<String>, i64> = HashMap::new();
+        let by_org = matches!(self.core.store().schema().tenant, TenantColumn::Session(_));
+        let mut walk = ListWalk::new(redis);
+        while let Some(page) = walk
+            .next_page()
+            .await
+            .map_err(|e| Error::Secondary(e.to_string()))?
+        {
+            for user in page {
+                if user.sessions.is_empty() {
+                    continue;
+                }
+                let mut live = 0;
+                for s in user.sessions.iter().map(|r| &r.session) {
+                    raw.total += 1;
+                    if s.expires_at < now {
+                        raw.expired += 1;
+                    } else {
+                        live += 1;
+                        if s.updated_at < cut {
+                            raw.inactive += 1;
+                        } else if raw.oldest_active_created.is_none_or(|o| s.created_at < o) {
+                            raw.oldest_active_created = Some(s.created_at);
+                        }
+                    }
+                    if s.created_at >= q.created_since {
+                        raw.created_since += 1;
+                    }
+                    if let Some(i) = q
+                        .days
+                        .windows(2)
+                        .position(|w| s.created_at >= w[0] && s.created_at < w[1])
+                        && let Some(n) = raw.per_day.get_mut(i)
+                    {
+                        *n += 1;
+                    }
+                    let tenant = if by_org {
+                        s.active_organization_id.clone()
+                    } else {
+                        None
+                    };
+                    *tenants.entry(tenant).or_default() += 1;
+                    *agents.entry(s.user_agent.clone()).or_default() += 1;
+                }
+                per_user.push((user.user_id, user.sessions.len() as i64, live));
+            }
+        }
+        raw.users_with_sessions = per_user.len() as i64;
+        let max = i64::from(q.max_sessions_per_user);
+        raw.users_over_limit = per_user.iter().filter(|(_, _, live)| *live > max).count() as i64;
+        per_user.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (user_id, n, _) in per_user.into_iter().take(q.top_users.max(1) as usize) {
+            let user = self.core.store().find_user(&user_id).await?;
+            raw.top_users.push(TopUser {
+                email: user.as_ref().map(|u| u.email.clone()),
+                name: user.map(|u| u.name),
+                user_id,
+                count: n,
+            });
+        }
+        if !matches!(self.core.store().schema().tenant, TenantColumn::User(_)) {
+            raw.by_tenant = ranked(tenants, usize::MAX);
+        }
+        raw.by_agent = ranked(agents, q.agent_limit as usize);
+        Ok(raw)
+    }
+
     /// Better Auth's `revoke-user-session` by token (or listed handle) on Redis.
     pub(super) async fn revoke_user_session_in_redis(
         &self,
@@ -180,4 +269,12 @@ impl AdminService {
             sample: dry_run.then_some(sample),
         })
     }
+}
+
+/// Counts, largest first (ties by key), at most `limit`.
+fn ranked(counts: HashMap<Option<String>, i64>, limit: usize) -> Vec<(Option<String>, i64)> {
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(limit);
+    v
 }

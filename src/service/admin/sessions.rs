@@ -106,9 +106,6 @@ impl AdminService {
     }
 
     pub async fn session_stats(&self, actor: &Actor, p: StatsParams) -> Result<SessionStats> {
-        if self.core.redis_alone().is_some() {
-            return Err(super::redis_admin::unavailable("the session statistics"));
-        }
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let cutoffs = self.status_cutoffs();
         let now = cutoffs.now;
@@ -126,7 +123,10 @@ impl AdminService {
                 .map(|i| first_day + Duration::days(i))
                 .collect(),
         };
-        let raw = self.core.store().session_stats(&q).await?;
+        let raw = match self.core.redis_alone() {
+            Some(redis) => self.stats_in_redis(redis, &q).await?,
+            None => self.core.store().session_stats(&q).await?,
+        };
 
         let (mut browsers, mut systems, mut kinds) =
             (HashMap::new(), HashMap::new(), HashMap::new());
