@@ -110,32 +110,41 @@ impl<'a> ListWalk<'a> {
             .filter_map(|k| k.strip_prefix(&self.list_prefix))
             .collect();
         let lists = redis.lists(&users).await?;
-        let mut page = Vec::with_capacity(users.len());
-        for (user, list) in users.iter().zip(lists) {
-            let list = list.unwrap_or_default();
-            page.push(redis.user_sessions(user, &list).await?);
-        }
-        Ok(Some(page))
+        let listed: Vec<(&str, Vec<ActiveRef>)> = users
+            .into_iter()
+            .zip(lists)
+            .map(|(u, l)| (u, l.unwrap_or_default()))
+            .collect();
+        redis.read_users(&listed).await.map(Some)
     }
 }
 
 impl SecondaryStorage {
-    /// The sessions a user's list names, with the entries that name nothing.
-    pub async fn user_sessions(&self, user_id: &str, list: &[ActiveRef]) -> Result<UserSessions> {
-        let mut out = UserSessions {
-            user_id: user_id.to_owned(),
-            sessions: Vec::with_capacity(list.len()),
-            dangling: Vec::new(),
-        };
-        for chunk in list.chunks(READS_PER_PIPELINE / 2) {
+    /// The sessions each user's list names, with the entries that name nothing; the values
+    /// and TTLs of all the users are read together, in pipelines of bounded size.
+    async fn read_users(&self, listed: &[(&str, Vec<ActiveRef>)]) -> Result<Vec<UserSessions>> {
+        let entries: Vec<(usize, &ActiveRef)> = listed
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, list))| list.iter().map(move |e| (i, e)))
+            .collect();
+        let mut out: Vec<UserSessions> = listed
+            .iter()
+            .map(|(u, list)| UserSessions {
+                user_id: (*u).to_owned(),
+                sessions: Vec::with_capacity(list.len()),
+                dangling: Vec::new(),
+            })
+            .collect();
+        for chunk in entries.chunks(READS_PER_PIPELINE / 2) {
             let mut pipe = redis::pipe();
-            for e in chunk {
+            for (_, e) in chunk {
                 let key = self.token_key(&e.token);
                 pipe.get(&key);
                 pipe.cmd("PTTL").arg(key);
             }
             let replies: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
-            for (e, pair) in chunk.iter().zip(replies.chunks(2)) {
+            for ((i, e), pair) in chunk.iter().zip(replies.chunks(2)) {
                 let raw: Option<String> = pair
                     .first()
                     .and_then(|v| redis::from_redis_value(v.clone()).ok());
@@ -143,9 +152,12 @@ impl SecondaryStorage {
                     .get(1)
                     .and_then(|v| redis::from_redis_value(v.clone()).ok())
                     .unwrap_or(-2);
+                let Some(user) = out.get_mut(*i) else {
+                    continue;
+                };
                 match raw.and_then(|r| parse_session(&e.token, &r, pttl)) {
-                    Some(s) if s.meta.user_id == user_id => out.sessions.push(s),
-                    _ => out.dangling.push(e.token.clone()),
+                    Some(s) if s.meta.user_id == user.user_id => user.sessions.push(s),
+                    _ => user.dangling.push(e.token.clone()),
                 }
             }
         }
@@ -155,7 +167,12 @@ impl SecondaryStorage {
     /// A user's sessions, read through the user's list.
     pub async fn sessions_of(&self, user_id: &str) -> Result<UserSessions> {
         let list = self.active_refs(user_id).await?;
-        self.user_sessions(user_id, &list).await
+        let mut read = self.read_users(&[(user_id, list)]).await?;
+        Ok(read.pop().unwrap_or_else(|| UserSessions {
+            user_id: user_id.to_owned(),
+            sessions: Vec::new(),
+            dangling: Vec::new(),
+        }))
     }
 }
 
