@@ -115,6 +115,8 @@ mod tests {
     fn session(id: &str, expires: OffsetDateTime, updated: OffsetDateTime) -> RedisSession {
         RedisSession {
             token: format!("tok-{id}"),
+            email: "u@example.com".into(),
+            name: "U".into(),
             meta: SessionMeta {
                 id: id.into(),
                 user_id: "u".into(),

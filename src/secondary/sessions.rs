@@ -25,6 +25,9 @@ pub struct RedisSession {
     pub token: String,
     pub meta: SessionMeta,
     pub session: Session,
+    /// The user's email and name as the value holds them.
+    pub email: String,
+    pub name: String,
     /// `PTTL` of its key: -1 when Better Auth floored its TTL to "no expiry" (#10992).
     pub pttl: i64,
 }
@@ -53,8 +56,11 @@ impl UserSessions {
 
 /// A stored value's session, `None` when it is not one Better Auth wrote.
 fn parse_session(token: &str, raw: &str, pttl: i64) -> Option<RedisSession> {
-    let s = super::cache::parse_value(raw)?.session;
+    let value = super::cache::parse_value(raw)?;
+    let s = value.session;
     Some(RedisSession {
+        email: value.user.email,
+        name: value.user.name,
         token: token.to_owned(),
         meta: SessionMeta {
             id: s.id.clone(),
@@ -79,13 +85,28 @@ pub struct ListWalk<'a> {
 
 impl<'a> ListWalk<'a> {
     pub fn new(redis: &'a SecondaryStorage) -> Self {
+        Self::starting_at(redis, 0)
+    }
+
+    /// A walk resumed at a `SCAN` cursor an earlier walk reported (0 is the start).
+    pub fn starting_at(redis: &'a SecondaryStorage, cursor: u64) -> Self {
         Self {
             pattern: format!("{}active-sessions-*", glob_escape(redis.prefix())),
             list_prefix: format!("{}active-sessions-", redis.prefix()),
             redis,
-            cursor: 0,
+            cursor,
             done: false,
         }
+    }
+
+    /// The `SCAN` cursor the next page starts from; 0 once the walk is complete.
+    pub fn cursor(&self) -> u64 {
+        if self.done { 0 } else { self.cursor }
+    }
+
+    /// Whether every page has been read.
+    pub fn is_done(&self) -> bool {
+        self.done
     }
 
     /// The next page's users with their sessions; `None` once the walk is complete. A page

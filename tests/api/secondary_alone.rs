@@ -328,6 +328,108 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
     assert_eq!(b["topUsers"][0]["email"], "survivor@example.com", "{b:?}");
     assert_eq!(b["topUsers"][0]["count"], 2, "{b:?}");
 
+    // The admin session list walks Redis: every session the Node app and we created, each
+    // once, paged to the end; the filters apply.
+    let mut created: Vec<(String, String)> = Vec::new();
+    for who in ["revoked", "banned", "bulk", "survivor"] {
+        let listed = node
+            .get("/api/auth/list-sessions", Some(&cookies[who]))
+            .await;
+        for s in listed.body.as_array().unwrap() {
+            let id = s["id"].as_str().unwrap().to_owned();
+            created.push((id, format!("{who}@example.com")));
+        }
+    }
+    created.sort();
+    assert_eq!(created.len(), 5);
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            let res = admin(
+                app,
+                reqwest::Method::GET,
+                &format!("/api/admin/sessions?{query}"),
+                Value::Null,
+            )
+            .await;
+            assert_eq!(res.status, 200, "{query}: {:?}", res.body);
+            res.body
+        }
+    };
+    let all_pages = |query: &'static str| {
+        let list = &list;
+        async move {
+            let (mut seen, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+            loop {
+                let q = match &cursor {
+                    Some(c) => format!("{query}&cursor={c}"),
+                    None => query.to_owned(),
+                };
+                let body = list(q).await;
+                for s in body["sessions"].as_array().unwrap() {
+                    assert_eq!(s["status"], "active", "{s:?}");
+                    seen.push((
+                        s["id"].as_str().unwrap().to_owned(),
+                        s["user"]["email"].as_str().unwrap().to_owned(),
+                    ));
+                }
+                pages += 1;
+                assert!(pages < 1000, "the walk ends");
+                match body["nextCursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            seen.sort();
+            (seen, pages)
+        }
+    };
+    let (seen, pages) = all_pages("limit=2").await;
+    assert_eq!(seen, created, "each session once");
+    assert!(pages >= 3, "{pages} pages of 2");
+    let (seen, _) = all_pages("limit=50&status=active").await;
+    assert_eq!(seen, created);
+    let (seen, _) = all_pages("limit=50&status=inactive").await;
+    assert_eq!(seen, []);
+    let (seen, _) = all_pages("limit=50&createdFrom=2099-01-01T00:00:00Z").await;
+    assert_eq!(seen, []);
+    let (seen, _) =
+        all_pages("limit=50&lastUsedTo=2099-01-01T00:00:00Z&userAgent=no-such-agent").await;
+    assert_eq!(seen, []);
+    let survivor_id = mine.body["user"]["id"].as_str().unwrap();
+    let first = list(format!("userId={survivor_id}&limit=1")).await;
+    let second = list(format!(
+        "userId={survivor_id}&limit=1&cursor={}",
+        first["nextCursor"].as_str().expect("a second page")
+    ))
+    .await;
+    assert_eq!(second["nextCursor"], Value::Null, "{second:?}");
+    let (a, b) = (&first["sessions"][0], &second["sessions"][0]);
+    assert_eq!(a["userId"], survivor_id);
+    assert_eq!(b["userId"], survivor_id);
+    assert!(
+        a["createdAt"].as_str() >= b["createdAt"].as_str() && a["id"] != b["id"],
+        "one user's sessions newest first: {a:?} {b:?}"
+    );
+    let tenant = admin(
+        &app,
+        reqwest::Method::GET,
+        "/api/admin/sessions?tenantId=t1",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(tenant.status, 400, "{:?}", tenant.body);
+    assert_eq!(tenant.body["code"], "NOT_AVAILABLE_WITH_SECONDARY_STORAGE");
+    let foreign = admin(
+        &app,
+        reqwest::Method::GET,
+        "/api/admin/sessions?cursor=bm90LW91cnM",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(foreign.status, 400, "{:?}", foreign.body);
+    assert_eq!(foreign.body["code"], "INVALID_CURSOR");
+
     // An admin revoke by id, a ban and a bulk delete by user.
     let id = |who: &'static str| {
         let app = &app;
@@ -406,16 +508,10 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
         )
     );
 
-    // What Redis cannot answer is refused plainly.
-    let list = admin(
-        &app,
-        reqwest::Method::GET,
-        "/api/admin/sessions",
-        Value::Null,
-    )
-    .await;
-    assert_eq!(list.status, 400, "{:?}", list.body);
-    assert_eq!(list.body["code"], "NOT_AVAILABLE_WITH_SECONDARY_STORAGE");
+    // The list no longer holds the removed sessions.
+    let (seen, _) = all_pages("limit=50").await;
+    let left: Vec<&str> = seen.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(left, ["survivor@example.com"]);
 
     // Each removal left its termination record.
     let ended = app

@@ -9,6 +9,7 @@ mod cleanup;
 mod history;
 mod locks;
 mod redis_admin;
+mod redis_list;
 mod sessions;
 pub mod tenant_rule;
 pub mod types;

@@ -191,15 +191,8 @@ impl AdminService {
     }
 
     pub async fn list_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
-        if self.core.redis_alone().is_some() {
-            return Err(super::redis_admin::unavailable("the session listing"));
-        }
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let limit = page_limit(p.limit, limits::PAGE)?;
-        let after = match p.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
-        };
         let filter = SessionFilter {
             tenant: scope.tenant().map(str::to_owned),
             user_id: text("userId", p.user_id, ID_LEN)?,
@@ -212,6 +205,15 @@ impl AdminService {
             last_used_to: parse_time("lastUsedTo", p.last_used_to)?,
         };
         let cutoffs = self.status_cutoffs();
+        if let Some(redis) = self.core.redis_alone() {
+            return self
+                .list_in_redis(redis, &filter, &cutoffs, limit, p.cursor.as_deref())
+                .await;
+        }
+        let after = match p.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
+        };
         let page = SessionPage {
             filter,
             cutoffs,
