@@ -202,6 +202,13 @@ impl SecondaryStorage {
         Ok(raw.and_then(|r| parse_list(&r)).unwrap_or_default())
     }
 
+    /// Deletes a user's `active-sessions` list, as Better Auth's `deleteSessions` does once
+    /// it has removed the sessions the list names (a deleted user has none left to list).
+    pub async fn drop_list(&self, user_id: &str) -> Result<()> {
+        let _: i64 = self.conn().del(self.list_key(user_id)).await?;
+        Ok(())
+    }
+
     /// The stored values of `tokens`, in order (`None` when absent).
     async fn values(&self, tokens: &[&str]) -> Result<Vec<Option<String>>> {
         if tokens.is_empty() {

@@ -537,6 +537,61 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
         "{ended:?}"
     );
 
+    // The user's own delete-user removes their Redis sessions as Better Auth's deleteUser
+    // does (every listed key and the list), then the user.
+    let first = node.sign_up("deleted@example.com").await;
+    let second = node.sign_in("deleted@example.com").await;
+    let doomed: Vec<(String, String)> = [&first, &second]
+        .iter()
+        .map(|r| {
+            (
+                r.session_cookie().unwrap(),
+                r.body["token"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let user_id = first.body["user"]["id"].as_str().unwrap().to_owned();
+    let list_key = format!("{prefix}active-sessions-{user_id}");
+    let listed: Option<String> = conn.get(&list_key).await.unwrap();
+    assert!(listed.is_some(), "the Node app listed the sessions");
+    let res = app
+        .post(
+            "/api/auth/delete-user",
+            Some(&doomed[0].0),
+            serde_json::json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["success"], true, "{:?}", res.body);
+    for (cookie, token) in &doomed {
+        assert_eq!(node.whoami(cookie).await, None);
+        let left: Option<String> = conn.get(format!("{prefix}{token}")).await.unwrap();
+        assert_eq!(left, None, "the session key is gone");
+    }
+    let listed: Option<String> = conn.get(&list_key).await.unwrap();
+    assert_eq!(listed, None, "the list is gone");
+    let again = app
+        .post(
+            "/api/auth/sign-in/email",
+            None,
+            serde_json::json!({"email": "deleted@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(again.status, 401, "the user is gone: {:?}", again.body);
+    let ended = app
+        .keeper
+        .core()
+        .store()
+        .list_ended(&sessionkeeper::store::ended::EndedQuery {
+            limit: 100,
+            user_id: Some(user_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = ended.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["revoked", "revoked"], "{ended:?}");
+
     drop(server);
     drop(app);
     drop_prefix(&mut conn, &prefix).await;
