@@ -271,6 +271,29 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
         .set("REDIS_URL", REDIS_URL)
         .set("SECONDARY_STORAGE_PREFIX", &prefix)
         .set("ADMIN_API_TOKEN", SERVICE_TOKEN);
+    // The library's read-only validator on the same app reads its sessions from Redis too.
+    let validator = sessionkeeper::Validator::open(
+        test_config(&test_db.url, &settings),
+        sessionkeeper::ValidatorOptions::default(),
+    )
+    .await
+    .expect("the validator opens next to a Redis-only Node app");
+    let validate = |cookie: String| {
+        let validator = validator.clone();
+        async move {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("cookie", cookie.parse().unwrap());
+            validator
+                .validate(&headers)
+                .await
+                .unwrap()
+                .map(|d| d.user.email)
+        }
+    };
+    assert_eq!(
+        validate(cookies["revoked"].clone()).await.as_deref(),
+        Some("revoked@example.com")
+    );
     let app = spawn_on_clock(test_db, settings, true)
         .await
         .expect("sessionkeeper starts next to a Redis-only Node app");
@@ -486,7 +509,12 @@ async fn auth_and_admin_paths_reach_redis(db: Db) {
         assert_eq!(node.whoami(&cookies[who]).await, None, "{who}");
         let ours = app.get("/api/auth/get-session", Some(&cookies[who])).await;
         assert_eq!(ours.body, Value::Null, "{who}");
+        assert_eq!(validate(cookies[who].clone()).await, None, "{who}");
     }
+    assert_eq!(
+        validate(cookies["survivor"].clone()).await.as_deref(),
+        Some("survivor@example.com")
+    );
     assert!(node.whoami(&cookies["survivor"]).await.is_some());
     assert!(node.whoami(&ours).await.is_some());
 
