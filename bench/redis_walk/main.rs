@@ -193,7 +193,7 @@ async fn main() {
     let users = env_num("BENCH_USERS", 100_000);
     let per_user = env_num("BENCH_SESSIONS_PER_USER", 10);
     let slowlog_us = env_num("BENCH_SLOWLOG_US", 20);
-    let mut server = std::process::Command::new("redis-server")
+    let server = std::process::Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .args(["--slowlog-log-slower-than", "-1"])
@@ -201,11 +201,18 @@ async fn main() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("redis-server (apt-get install redis-server)");
+    // Stopped (and its keys gone) however this ends, a panic included.
+    let _server = Stopped(server);
     let url = format!("redis://127.0.0.1:{port}");
     let client = redis::Client::open(url.as_str()).expect("URL");
     let mut conn = None;
     for _ in 0..50 {
-        if let Ok(c) = client.get_multiplexed_async_connection().await {
+        // No response timeout: SLOWLOG GET after a cleanup returns a long log.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        if let Ok(c) = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
             conn = Some(c);
             break;
         }
@@ -252,6 +259,9 @@ async fn main() {
         ("ENABLE_SESSION_CLEANUP_LOGS", "false"),
         ("MAX_SESSIONS_PER_USER", "5"),
         ("ENFORCE_SESSION_LIMITS", "true"),
+        // The statistics are one request walking every list; at this size, on a debug build
+        // or a loaded machine, that outlasts the default 60 s request timeout.
+        ("REQUEST_TIMEOUT_SECONDS", "3600"),
         // 600,000 termination records would measure SQLite, not Redis.
         ("SESSION_HISTORY_RETENTION_DAYS", "0"),
     ] {
@@ -314,6 +324,13 @@ async fn main() {
     let left: i64 = cmd(&mut conn, &["DBSIZE"]).await;
     println!("\nkeys left: {left}");
     let () = cmd(&mut conn, &["FLUSHALL"]).await;
-    let _ = server.kill();
-    let _ = server.wait();
+}
+
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
