@@ -56,6 +56,9 @@ pub async fn open_secondary(
         return Ok(None);
     };
     match crate::secondary::SecondaryStorage::connect(url, &config.secondary.prefix).await {
+        Ok(s) if config.secondary.session_storage == crate::config::SessionStorage::Secondary => {
+            Ok(Some(Arc::new(s.holding_sessions_alone())))
+        }
         Ok(s) => Ok(Some(Arc::new(s))),
         Err(e) => Err(StartError::Secondary {
             url: crate::config::SETTINGS

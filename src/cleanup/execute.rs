@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+mod redis_layers;
 mod tenants;
 use tenants::TenantPass;
 
@@ -93,8 +94,7 @@ impl CleanupService {
         // A tenant's layers remove sessions the global status calls active.
         let derivable = derives_gauges(&policy) && tenants.is_empty();
         let gauges_before = if derivable && !matches!(lease, Some(Err(_))) {
-            self.store
-                .session_gauges_at(started_at, inactive_cutoff(&policy, started_at))
+            self.count_sessions(&policy, started_at)
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot count the sessions by status"))
                 .ok()
@@ -279,6 +279,27 @@ impl CleanupService {
         }
     }
 
+    /// The Better Auth app's Redis when it holds the sessions alone (`SESSION_STORAGE=secondary`).
+    fn redis_alone(&self) -> Option<std::sync::Arc<crate::secondary::SecondaryStorage>> {
+        self.secondary.clone().filter(|r| r.holds_sessions_alone())
+    }
+
+    /// The session gauges, from wherever the sessions are.
+    async fn count_sessions(
+        &self,
+        policy: &CleanupPolicy,
+        now: time::OffsetDateTime,
+    ) -> Result<SessionGauges, StoreError> {
+        match self.redis_alone() {
+            Some(redis) => redis_layers::redis_gauges(&redis, now, policy.inactivity_days).await,
+            None => {
+                self.store
+                    .session_gauges_at(now, inactive_cutoff(policy, now))
+                    .await
+            }
+        }
+    }
+
     /// Counts and a sample of what a real run would delete. A real run applies each tenant's
     /// policy to the tenant's sessions before the global layers (which then find none of
     /// them left to remove), so the tenant's share of the global counts is replaced by its
@@ -288,22 +309,31 @@ impl CleanupService {
         criteria: &Criteria<'_>,
         tenants: &[TenantPass],
     ) -> Result<(LayerCounts, Vec<crate::domain::run::SampleEntry>), StoreError> {
+        if let Some(redis) = self.redis_alone() {
+            let (mut counts, sample) = self.redis_preview(&redis, criteria).await?;
+            self.count_verifications(criteria, &mut counts).await;
+            return Ok((counts, sample));
+        }
         let mut counts = self.store.cleanup_counts(criteria).await?;
         for t in tenants {
             self.count_tenant(criteria, t, &mut counts).await?;
         }
-        if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
-            match self.store.count_expired_verifications(criteria.now).await {
-                Ok(n) => counts.verifications = n,
-                Err(e) => tracing::warn!(error = %e, "cannot count expired verification rows"),
-            }
-        }
+        self.count_verifications(criteria, &mut counts).await;
         let limit = self.config.sample_size;
         let mut sample = self.store.cleanup_sample(criteria, limit).await?;
         for t in tenants {
             self.sample_tenant(criteria, t, &mut sample).await?;
         }
         Ok((counts, sample))
+    }
+
+    async fn count_verifications(&self, criteria: &Criteria<'_>, counts: &mut LayerCounts) {
+        if self.config.clean_expired_verifications && criteria.scope.tenant().is_none() {
+            match self.store.count_expired_verifications(criteria.now).await {
+                Ok(n) => counts.verifications = n,
+                Err(e) => tracing::warn!(error = %e, "cannot count expired verification rows"),
+            }
+        }
     }
 
     /// Refreshes the session gauges right after a run whose policy does not let them be
@@ -313,11 +343,17 @@ impl CleanupService {
     /// the caller's wait. The next run, and `stop`, wait for it.
     fn start_gauge_refresh(&self, policy: &CleanupPolicy) {
         let store = self.store.clone();
+        let redis = self.redis_alone();
         let now = self.clock.now();
         let cutoff = inactive_cutoff(policy, now);
+        let days = policy.inactivity_days;
         let gauges = self.gauges.clone();
         let task = tokio::spawn(async move {
-            match store.session_gauges_at(now, cutoff).await {
+            let counted = match redis {
+                Some(redis) => redis_layers::redis_gauges(&redis, now, days).await,
+                None => store.session_gauges_at(now, cutoff).await,
+            };
+            match counted {
                 Ok(g) => set_gauges(&gauges, g),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh the session gauges"),
             }
@@ -387,6 +423,13 @@ fn set_gauges(last: &Mutex<Option<SessionGauges>>, g: SessionGauges) {
 
 impl<'a> Batches<'a> {
     async fn delete_all(&mut self) -> Result<(), Halt> {
+        if let Some(redis) = self.service.redis_alone() {
+            self.delete_redis_layers(&redis).await?;
+            if self.sweeps_verifications() {
+                self.delete_verifications().await?;
+            }
+            return Ok(());
+        }
         let policy = *self.criteria.policy;
         if policy.clean_expired_tokens {
             self.delete_per_row(RowLayer::Expired).await?;

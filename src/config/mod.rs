@@ -223,10 +223,7 @@ impl Config {
                     "SESSION_STORAGE is secondary but SESSIONKEEPER_MODE is owned: owned mode keeps every session in its database and uses Redis as a cache in front of it; use SESSION_STORAGE=both".into(),
                 ))
             }
-            (SessionStorage::Secondary, Some(_)) => Err(ConfigError::Conflict(
-                "SESSION_STORAGE is secondary, but this build manages Redis sessions only next to the session table: use both (Better Auth's storeSessionInDatabase: true); Redis-only apps are not supported yet".into(),
-            )),
-            (SessionStorage::Both, Some(_)) => Ok(()),
+            (SessionStorage::Secondary | SessionStorage::Both, Some(_)) => Ok(()),
         }
     }
 }

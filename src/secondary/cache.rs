@@ -135,7 +135,14 @@ impl From<Cached> for SessionWithUser {
     }
 }
 
-fn epoch_ms(t: OffsetDateTime) -> i64 {
+/// A stored `{session, user}` value, `None` when it is not one Better Auth wrote.
+pub(super) fn parse_value(raw: &str) -> Option<SessionWithUser> {
+    serde_json::from_str::<Cached>(raw)
+        .ok()
+        .map(SessionWithUser::from)
+}
+
+pub(super) fn epoch_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 

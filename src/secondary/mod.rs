@@ -13,7 +13,9 @@
 //! request or a cleanup run quickly instead of hanging it.
 
 pub mod cache;
+pub mod layers;
 pub mod reconcile;
+pub mod sessions;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -130,6 +132,8 @@ pub fn wall_ms() -> i64 {
 pub struct SecondaryStorage {
     conn: ConnectionManager,
     prefix: String,
+    /// The app keeps its sessions here only (`SESSION_STORAGE=secondary`, no session table).
+    alone: bool,
 }
 
 impl std::fmt::Debug for SecondaryStorage {
@@ -153,9 +157,21 @@ impl SecondaryStorage {
         let this = Self {
             conn,
             prefix: prefix.to_owned(),
+            alone: false,
         };
         this.ping().await?;
         Ok(this)
+    }
+
+    /// Marks this Redis as the only place the app keeps its sessions (`SESSION_STORAGE=secondary`).
+    pub fn holding_sessions_alone(mut self) -> Self {
+        self.alone = true;
+        self
+    }
+
+    /// Whether the sessions live here only: the cleanup's layers and gauges then read Redis.
+    pub fn holds_sessions_alone(&self) -> bool {
+        self.alone
     }
 
     pub fn prefix(&self) -> &str {
@@ -184,6 +200,13 @@ impl SecondaryStorage {
     pub async fn active_refs(&self, user_id: &str) -> Result<Vec<ActiveRef>> {
         let raw: Option<String> = self.conn().get(self.list_key(user_id)).await?;
         Ok(raw.and_then(|r| parse_list(&r)).unwrap_or_default())
+    }
+
+    /// Deletes a user's `active-sessions` list, as Better Auth's `deleteSessions` does once
+    /// it has removed the sessions the list names (a deleted user has none left to list).
+    pub async fn drop_list(&self, user_id: &str) -> Result<()> {
+        let _: i64 = self.conn().del(self.list_key(user_id)).await?;
+        Ok(())
     }
 
     /// The stored values of `tokens`, in order (`None` when absent).

@@ -77,17 +77,27 @@ impl AuthService {
             .core
             .hashing(move || password::hash(&new_password, algorithm))
             .await?;
-        let end = if change.revoke_other_sessions {
-            let by = Actor::User(user_id.clone());
-            EndSessions::All(self.core.ending(EndReason::PasswordChanged, &by))
+        let by = Actor::User(user_id.clone());
+        let ending = self.core.ending(EndReason::PasswordChanged, &by);
+        let redis = self.core.redis_alone();
+        let end = if change.revoke_other_sessions && redis.is_none() {
+            EndSessions::All(ending.clone())
         } else {
             EndSessions::None
         };
-        let (_, ended) = self
+        let (_, mut ended) = self
             .core
             .store()
             .set_password(&user_id, &hash, self.core.now(), false, end)
             .await?;
+        if let Some(redis) = redis
+            && change.revoke_other_sessions
+        {
+            ended = self
+                .core
+                .end_user_in_redis(redis, &user_id, None, None, ending.as_ref())
+                .await?;
+        }
         tracing::info!(user_id = %user_id, sessions_ended = ended, "password changed");
         if ended > 0
             && let Err(e) = self.core.secondary_reconcile_user(&user_id).await
@@ -140,10 +150,22 @@ impl AuthService {
         // The user ended their own sessions by deleting the account: recorded as revoked.
         let by = Actor::User(current.user.id.clone());
         let record = self.core.ending(EndReason::Revoked, &by);
-        self.core
-            .store()
-            .delete_user(&current.user.id, record.as_ref())
-            .await?;
+        // As Better Auth's deleteUser with secondary storage: the Redis sessions go first (the
+        // user's list and every key it names), so a Redis fault leaves the account in place.
+        let end = match self.core.redis_alone() {
+            Some(redis) => {
+                self.core
+                    .end_user_in_redis(redis, &current.user.id, None, None, record.as_ref())
+                    .await?;
+                redis
+                    .drop_list(&current.user.id)
+                    .await
+                    .map_err(|e| Error::Secondary(e.to_string()))?;
+                EndSessions::None
+            }
+            None => EndSessions::All(record),
+        };
+        self.core.store().delete_user(&current.user.id, end).await?;
         self.core.secondary_reconcile_user(&current.user.id).await?;
         tracing::info!(user_id = %current.user.id, "user deleted their account");
         Ok(())

@@ -280,6 +280,26 @@ impl AuthService {
         let events = self.session_events(&user, &session);
         let store = self.core.store();
         let strategy = self.core.config().session.limit_strategy;
+        if let Some(redis) = self.core.redis_alone() {
+            let data = SessionWithUser { session, user };
+            let deny = strategy == LimitStrategy::Deny;
+            let evicted = self
+                .core
+                .issue_in_redis(redis, &data, limit, deny, record.as_ref())
+                .await?;
+            metrics::counter!(m::SESSIONS_CREATED).increment(1);
+            if evicted > 0 {
+                metrics::counter!(m::EVICTED_AT_SIGN_IN).increment(evicted);
+                m::sessions_ended(EndReason::Evicted, evicted);
+            }
+            let SessionWithUser { session, user } = data;
+            return Ok(Issued {
+                user,
+                session,
+                token,
+                remember_me,
+            });
+        }
         let tenant_cap = tenant
             .as_deref()
             .zip(tenant_policy.and_then(|p| p.max_sessions_per_tenant));
@@ -394,6 +414,14 @@ impl AuthService {
         let now = self.core.now();
         if data.session.is_expired(now) {
             let record = self.core.ending(Why::Expired, &Actor::Service);
+            if let Some(redis) = self.core.redis_alone() {
+                if delete_expired {
+                    let s = std::slice::from_ref(&data.session);
+                    let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+                    m::sessions_ended(EndReason::Expired, n);
+                }
+                return Ok(SessionCheck::Expired);
+            }
             if delete_expired
                 && self
                     .core
@@ -434,7 +462,16 @@ impl AuthService {
                 refreshed: false,
             });
         }
-        if !self
+        if let Some(redis) = self.core.redis_alone() {
+            let s = &data.session;
+            let slid = redis
+                .slide_session(&s.token, &s.user_id, expires_at, now)
+                .await
+                .map_err(|e| Error::Secondary(e.to_string()))?;
+            if !slid {
+                return Err(Error::FailedToGetSession);
+            }
+        } else if !self
             .core
             .store()
             .touch_session(&data.session.id, expires_at, now)
@@ -508,6 +545,12 @@ impl AuthService {
             PolicyEnd::AbsoluteTimeout => (Why::AbsoluteTimeout, EndReason::AbsoluteTimeout),
         };
         let record = self.core.ending(why, &Actor::Service);
+        if let Some(redis) = self.core.redis_alone() {
+            let s = std::slice::from_ref(session);
+            let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+            m::sessions_ended(reason, n);
+            return Ok(());
+        }
         if self
             .core
             .store()
@@ -531,6 +574,14 @@ impl AuthService {
     /// own user, read by the same statement.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         let record = self.core.ending(Why::SignedOut, &Actor::Owner);
+        if let Some(redis) = self.core.redis_alone() {
+            if let Some(found) = self.core.find_session(token).await? {
+                let s = std::slice::from_ref(&found.session);
+                let n = self.core.end_in_redis(redis, s, record.as_ref()).await?;
+                m::sessions_ended(EndReason::SignOut, n);
+            }
+            return Ok(());
+        }
         let deleted = self
             .core
             .store()
@@ -569,11 +620,23 @@ impl AuthService {
         if fresh_age > 0 && now - current.session.created_at >= Duration::seconds(fresh_age) {
             return Err(Error::SessionNotFresh);
         }
-        let mut sessions = self
-            .core
-            .store()
-            .list_user_sessions(&current.user.id, Some(now), USER_SESSIONS_CAP)
-            .await?;
+        let mut sessions = match self.core.redis_alone() {
+            Some(redis) => {
+                let mut all = self
+                    .core
+                    .redis_user_sessions(redis, &current.user.id)
+                    .await?;
+                all.retain(|s| s.expires_at > now);
+                all.truncate(USER_SESSIONS_CAP as usize);
+                all
+            }
+            None => {
+                self.core
+                    .store()
+                    .list_user_sessions(&current.user.id, Some(now), USER_SESSIONS_CAP)
+                    .await?
+            }
+        };
         sessions.retain(|s| s.impersonated_by.is_none());
         Ok(sessions)
     }
@@ -583,12 +646,20 @@ impl AuthService {
     /// caller's current session.
     pub async fn revoke_session(&self, current: &SessionWithUser, token: &str) -> Result<bool> {
         let target = match parse_session_ref(token) {
+            // Shared mode lists raw tokens, never handles; Redis has no index by id.
+            Some(_) if self.core.redis_alone().is_some() => None,
             Some(id) => self.core.store().find_session_by_id(id).await?,
             None => self.core.find_session(token).await?.map(|f| f.session),
         };
         match target {
             Some(s) if s.user_id == current.user.id => {
                 let record = self.user_ending(current);
+                if let Some(redis) = self.core.redis_alone() {
+                    let gone = std::slice::from_ref(&s);
+                    let n = self.core.end_in_redis(redis, gone, record.as_ref()).await?;
+                    m::sessions_ended(EndReason::Revoked, n);
+                    return Ok(s.id == current.session.id);
+                }
                 let deleted = self
                     .core
                     .store()
@@ -609,6 +680,15 @@ impl AuthService {
     }
 
     pub async fn revoke_sessions(&self, current: &SessionWithUser) -> Result<u64> {
+        if let Some(redis) = self.core.redis_alone() {
+            let record = self.user_ending(current);
+            let n = self
+                .core
+                .end_user_in_redis(redis, &current.user.id, None, None, record.as_ref())
+                .await?;
+            m::sessions_ended(EndReason::Revoked, n);
+            return Ok(n);
+        }
         let n = self
             .core
             .store()
@@ -627,6 +707,16 @@ impl AuthService {
     /// Deletes the caller's other unexpired sessions; expired rows are left, as Better Auth does.
     pub async fn revoke_other_sessions(&self, current: &SessionWithUser) -> Result<u64> {
         let now = self.core.now();
+        if let Some(redis) = self.core.redis_alone() {
+            let record = self.user_ending(current);
+            let except = Some(current.session.id.as_str());
+            let n = self
+                .core
+                .end_user_in_redis(redis, &current.user.id, except, Some(now), record.as_ref())
+                .await?;
+            m::sessions_ended(EndReason::Revoked, n);
+            return Ok(n);
+        }
         let n = self
             .core
             .store()

@@ -19,6 +19,7 @@ pub mod events;
 mod hashing;
 pub mod presented;
 pub mod rate_limit;
+mod redis_sessions;
 mod shared;
 pub mod tenant_policies;
 mod validator;

@@ -122,6 +122,13 @@ impl Core {
         if crate::domain::input::has_forbidden(raw_token) {
             return Ok(None);
         }
+        if let Some(redis) = self.redis_alone() {
+            // Shared mode stores raw tokens: the key is the token, as the Node app writes it.
+            return redis
+                .cached_session(raw_token)
+                .await
+                .map_err(|e| super::Error::Secondary(e.to_string()));
+        }
         let key = self.token_key(raw_token);
         let Some(redis) = self.cache() else {
             return Ok(self.store.find_session(&key).await?);
@@ -222,7 +229,12 @@ impl Core {
     /// After a user-wide removal: the user's sessions in Redis that the database no longer
     /// has are removed. A no-op without Redis.
     pub(super) async fn secondary_reconcile_user(&self, user_id: &str) -> Result<()> {
-        let Some(redis) = &self.secondary else {
+        // Without a session table there is nothing to reconcile with: removals go to Redis.
+        let Some(redis) = self
+            .secondary
+            .as_ref()
+            .filter(|r| !r.holds_sessions_alone())
+        else {
             return Ok(());
         };
         reconcile::reconcile_user(redis, self.store.as_ref(), user_id)
@@ -233,7 +245,11 @@ impl Core {
 
     /// After a removal that may span users (bulk delete): a sweep of every listed session.
     pub(super) async fn secondary_sweep(&self) -> Result<()> {
-        let Some(redis) = &self.secondary else {
+        let Some(redis) = self
+            .secondary
+            .as_ref()
+            .filter(|r| !r.holds_sessions_alone())
+        else {
             return Ok(());
         };
         reconcile::sweep(redis, self.store.as_ref())

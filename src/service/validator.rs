@@ -4,9 +4,10 @@
 use super::auth::{AuthService, SessionCheck};
 use super::presented::{chunked_cookie, dont_remember, session_token};
 use super::{Core, Error, Result};
-use crate::config::{Config, ConfigError, Sources};
+use crate::config::{Config, ConfigError, Mode, SessionStorage, Sources};
 use crate::domain::cookie_cache::{self, CookieCacheKeys, CookieCacheStrategy};
 use crate::domain::{Clock, SessionWithUser, SystemClock};
+use crate::secondary::SecondaryStorage;
 use crate::store::Store;
 use crate::store::tables::startup::{self, OpenError};
 use http::HeaderMap;
@@ -35,6 +36,8 @@ pub enum ValidatorError {
     NoSecret,
     #[error("cannot open the database: {0}")]
     Open(#[from] OpenError),
+    #[error("cannot reach REDIS_URL (SESSION_STORAGE=secondary): {0}")]
+    Secondary(#[from] crate::secondary::SecondaryError),
 }
 
 /// A session that passed the check.
@@ -107,13 +110,38 @@ impl Validator {
             return Err(ValidatorError::NoSecret);
         }
         let store = startup::open_read_only(&config).await?;
-        Self::with_store(config, store, Arc::new(SystemClock), options)
+        // An app keeping its sessions in Redis only: the sessions are read there (and written
+        // there only with the options that write).
+        let secondary = match (
+            &config.secondary.redis_url,
+            config.secondary.session_storage,
+        ) {
+            (Some(url), SessionStorage::Secondary) if config.mode == Mode::Shared => {
+                Some(Arc::new(
+                    SecondaryStorage::connect(url, &config.secondary.prefix)
+                        .await?
+                        .holding_sessions_alone(),
+                ))
+            }
+            _ => None,
+        };
+        Self::build(config, store, secondary, Arc::new(SystemClock), options)
     }
 
     /// A validator on a store the application already opened (e.g. next to the server).
     pub fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        options: ValidatorOptions,
+    ) -> Result<Self, ValidatorError> {
+        Self::build(config, store, None, clock, options)
+    }
+
+    fn build(
         mut config: Config,
         store: Arc<dyn Store>,
+        secondary: Option<Arc<SecondaryStorage>>,
         clock: Arc<dyn Clock>,
         options: ValidatorOptions,
     ) -> Result<Self, ValidatorError> {
@@ -123,7 +151,7 @@ impl Validator {
         config.webhooks.urls.clear();
         let secret = config.secret.as_ref().ok_or(ValidatorError::NoSecret)?;
         let cache_keys = CookieCacheKeys::new(secret.expose());
-        let core = Arc::new(Core::new(config, store, clock, None));
+        let core = Arc::new(Core::new(config, store, clock, secondary));
         Ok(Self {
             inner: Arc::new(Inner {
                 auth: AuthService::new(core.clone()),

@@ -31,9 +31,10 @@ pub trait AccountStore: Send + Sync {
         create: bool,
         end: EndSessions,
     ) -> Result<(bool, u64)>;
-    /// Deletes the user with its accounts and sessions (recorded with `end` when given);
-    /// false when there was no such user.
-    async fn delete_user(&self, user_id: &str, end: Option<&Ending>) -> Result<bool>;
+    /// Deletes the user with its accounts and, with `EndSessions::All`, its sessions
+    /// (recorded with the ending when given); `EndSessions::None` when the sessions are not
+    /// in the database (`SESSION_STORAGE=secondary`). False when there was no such user.
+    async fn delete_user(&self, user_id: &str, end: EndSessions) -> Result<bool>;
 }
 
 #[async_trait]
@@ -77,12 +78,14 @@ impl<DB: Engine> AccountStore for SqlStore<DB> {
         Ok((found, ended))
     }
 
-    async fn delete_user(&self, user_id: &str, end: Option<&Ending>) -> Result<bool> {
+    async fn delete_user(&self, user_id: &str, end: EndSessions) -> Result<bool> {
         let q = &self.sql.account;
         let mut tx = self.begin_write().await?;
         let args = || Args::new().text(user_id);
-        self.delete_ending_in(&mut *tx, &q.delete_user_sessions, &args, end)
-            .await?;
+        if let EndSessions::All(record) = &end {
+            self.delete_ending_in(&mut *tx, &q.delete_user_sessions, &args, record.as_ref())
+                .await?;
+        }
         self.execute_in(&mut *tx, q.delete_user_accounts, args())
             .await?;
         let deleted = self

@@ -242,6 +242,14 @@ pub trait AdminStore: Send + Sync {
         now: OffsetDateTime,
         end: Option<&Ending>,
     ) -> Result<Option<(User, u64)>>;
+    /// Sets a ban and leaves the sessions alone (an app that keeps them in Redis only, where
+    /// the caller removes them).
+    async fn set_user_ban_only(
+        &self,
+        user_id: &str,
+        ban: &Ban,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>>;
 }
 
 /// Binds an assembled statement's arguments.
@@ -538,5 +546,28 @@ impl<DB: Engine> AdminStore for SqlStore<DB> {
         tx.commit().await?;
         let user = self.find_user(user_id).await?;
         Ok(user.map(|u| (u, deleted)))
+    }
+
+    async fn set_user_ban_only(
+        &self,
+        user_id: &str,
+        ban: &Ban,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>> {
+        let Some(sql) = self.sql.admin.set_ban else {
+            return Err(StoreError::Schema(
+                "the user table has no ban columns".into(),
+            ));
+        };
+        let args = Args::new()
+            .text(user_id)
+            .flag(true)
+            .opt_text(Some(ban.reason.as_str()))
+            .opt_time(ban.expires)
+            .time(now);
+        if self.execute(sql, args).await? == 0 {
+            return Ok(None);
+        }
+        self.find_user(user_id).await
     }
 }

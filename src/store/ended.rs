@@ -7,6 +7,7 @@ use super::ended_sql::Del;
 use super::engine::{Args, Engine, Read};
 use super::sql_store::SqlStore;
 use crate::domain::ending::{EndedSession, Ending};
+use crate::domain::model::Session;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -28,6 +29,11 @@ pub trait EndedStore: Send + Sync {
     async fn list_ended(&self, q: &EndedQuery) -> Result<Vec<EndedSession>>;
     /// Deletes the records that ended before `before`; how many went.
     async fn prune_ended(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Writes what `end` asks for (records, `session.ended` events) for sessions removed
+    /// outside the database (an app that keeps its sessions in Redis only), in one
+    /// transaction. `tenant` gives each session's tenant where the session carries it.
+    async fn record_ended(&self, sessions: &[(&Session, Option<&str>)], end: &Ending)
+    -> Result<()>;
 }
 
 #[async_trait]
@@ -63,6 +69,48 @@ impl<DB: Engine> EndedStore for SqlStore<DB> {
             });
         }
         Ok(out)
+    }
+
+    async fn record_ended(
+        &self,
+        sessions: &[(&Session, Option<&str>)],
+        end: &Ending,
+    ) -> Result<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for (s, tenant) in sessions {
+            if end.record {
+                let args = Args::new()
+                    .text(&s.id)
+                    .text(&s.user_id)
+                    .opt_text(*tenant)
+                    .time(s.created_at)
+                    .time(s.updated_at)
+                    .opt_text(s.ip_address.as_deref())
+                    .opt_text(s.user_agent.as_deref())
+                    .time(end.at)
+                    .text(end.reason.as_str())
+                    .opt_text(end.actor.as_deref());
+                self.execute_in(&mut *tx, self.sql.ended.record_one, args)
+                    .await?;
+            }
+            if end.endpoints > 0 {
+                let args = Args::new()
+                    .text(&s.id)
+                    .text(&s.user_id)
+                    .opt_text(*tenant)
+                    .text(end.reason.as_str())
+                    .opt_text(end.actor.as_deref())
+                    .time(end.at)
+                    .int(i64::from(end.endpoints));
+                self.execute_in(&mut *tx, self.sql.ended.enqueue_one, args)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn prune_ended(&self, before: OffsetDateTime) -> Result<u64> {

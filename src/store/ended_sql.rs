@@ -276,11 +276,36 @@ pub struct EndedSql {
     pub list: &'static str,
     /// Deletes records that ended before `$1`.
     pub prune: &'static str,
+    /// One record of a session that had no row (the app keeps it in Redis): `$1` id, `$2`
+    /// user, `$3` tenant (or NULL: the user's, where the tenant is a user column), `$4`
+    /// createdAt, `$5` lastActiveAt, `$6` ip, `$7` user agent, `$8` endedAt, `$9` reason, `$10`
+    /// actor (NULL: the user).
+    pub record_one: &'static str,
+    /// Its `session.ended` events: `$1` id, `$2` user, `$3` tenant (as above), `$4` reason,
+    /// `$5` actor, `$6` endedAt, `$7` the receiver count.
+    pub enqueue_one: &'static str,
 }
 
 impl EndedSql {
-    pub fn new() -> Self {
+    pub fn new(schema: &Schema) -> Self {
+        let tenant = match &schema.tenant {
+            TenantColumn::User(c) => format!(
+                "COALESCE($3, (SELECT u.{} FROM {} u WHERE u.{} = $2))",
+                q(c),
+                q(&schema.user.table),
+                q(&schema.user.id)
+            ),
+            _ => "$3".to_owned(),
+        };
         Self {
+            record_one: leak(format!(
+                "INSERT INTO {TABLE} ({COLUMNS}) SELECT $1, $2, {tenant}, $4, $5, $6, $7, $8, $9, COALESCE($10, $2)"
+            )),
+            enqueue_one: leak(format!(
+                "INSERT INTO {OUTBOX} ({OUTBOX_ENDED}) SELECT ep.n, 'session.ended', $1, $1, $2, {tenant}, $4, COALESCE($5, $2), $6, $6 \
+                 FROM ({}) ep WHERE ep.n < $7",
+                endpoints()
+            )),
             list: leak(format!(
                 "SELECT {COLUMNS} FROM {TABLE} \
                  WHERE ($1 IS NULL OR \"tenantId\" = $1) AND ($2 IS NULL OR \"userId\" = $2) \
@@ -291,11 +316,5 @@ impl EndedSql {
             )),
             prune: leak(format!("DELETE FROM {TABLE} WHERE \"endedAt\" < $1")),
         }
-    }
-}
-
-impl Default for EndedSql {
-    fn default() -> Self {
-        Self::new()
     }
 }

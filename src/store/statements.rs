@@ -43,7 +43,7 @@ pub fn for_schema(schema: &Schema, backend: Backend) -> &'static Statements {
         account: AccountSql::new(schema, dialect),
         admin: AdminSql::new(schema, dialect),
         cleanup: CleanupSql::new(schema, dialect),
-        ended: EndedSql::new(),
+        ended: EndedSql::new(schema),
         outbox: OutboxSql::new(dialect.claim_lock),
         tenant: TenantSql::new(schema, dialect),
         heap: dialect.heap_walk_sql.map(|build| build(schema)),

@@ -83,14 +83,6 @@ fn bad_values_exit_2_with_a_clear_message() {
             &["SESSION_STORAGE", "secondary", "owned"],
         ),
         (
-            &[
-                ("REDIS_URL", "redis://127.0.0.1:6379"),
-                ("SESSION_STORAGE", "secondary"),
-                ("SESSIONKEEPER_MODE", "shared"),
-            ],
-            &["SESSION_STORAGE", "secondary", "both"],
-        ),
-        (
             &[("RATE_LIMIT_RULES", "path=/sign-in/*;window=0;max=5")],
             &["RATE_LIMIT_RULES", "window"],
         ),

@@ -35,6 +35,7 @@ mod rate_limit;
 mod rate_limit_compat;
 mod rate_limit_memory;
 mod schema;
+mod secondary_alone;
 mod secondary_node;
 mod secondary_owned;
 mod session_history;

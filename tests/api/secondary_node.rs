@@ -291,7 +291,12 @@ impl Drop for OwnRedis {
 /// Redis stops mid-run: the server stays up, `/readyz` says so, the cleanup run is recorded
 /// as failed; once Redis is back the next run succeeds.
 async fn redis_fault_fails_the_run_only(db: Db) {
-    let port = 6391;
+    redis_fault_fails_the_run(db, "both", 6391).await
+}
+
+/// [`redis_fault_fails_the_run_only`] with the app's sessions in `storage` (`both`, or
+/// `secondary`: Redis only), on a throwaway Redis on `port`.
+pub(crate) async fn redis_fault_fails_the_run(db: Db, storage: &str, port: u16) {
     let Some(own) = OwnRedis::start(port) else {
         eprintln!("skipped: redis-server is not installed");
         return;
@@ -305,7 +310,7 @@ async fn redis_fault_fails_the_run_only(db: Db) {
     let url = format!("redis://127.0.0.1:{}", own.port);
     let settings = Settings::new()
         .set("SESSIONKEEPER_MODE", "shared")
-        .set("SESSION_STORAGE", "both")
+        .set("SESSION_STORAGE", storage)
         .set("REDIS_URL", &url);
     let app = spawn_on(test_db, settings)
         .await

@@ -28,6 +28,10 @@ impl CleanupService {
         global: &CleanupPolicy,
         scope: &Scope,
     ) -> Result<Vec<TenantPass>, StoreError> {
+        // Sessions kept in Redis alone carry no tenant the passes could select by.
+        if self.redis_alone().is_some() {
+            return Ok(Vec::new());
+        }
         let stored = self.store.list_tenant_policies().await?;
         Ok(stored
             .into_iter()

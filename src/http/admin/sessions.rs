@@ -27,7 +27,10 @@ pub async fn stats(
     Ok(Json(state.keeper.admin().session_stats(&actor, p).await?))
 }
 
-/// Sessions newest first (createdAt, then id), filtered, one keyset page at a time.
+/// Sessions newest first (createdAt, then id), filtered, one keyset page at a time. With
+/// `SESSION_STORAGE=secondary` (sessions in Redis only) the order is the `SCAN` walk's, each
+/// user's sessions newest first, and a page may be short before the end: follow `nextCursor`
+/// until it is null.
 #[utoipa::path(
     get, path = "/api/admin/sessions", tag = "sessions",
     params(ListParams),

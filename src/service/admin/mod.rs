@@ -9,6 +9,8 @@ mod cleanup;
 mod history;
 mod locks;
 mod recount_gate;
+mod redis_admin;
+mod redis_list;
 mod sessions;
 mod stats_snapshot;
 mod tenant_policy;

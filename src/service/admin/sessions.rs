@@ -125,7 +125,10 @@ impl AdminService {
                 .map(|i| first_day + Duration::days(i))
                 .collect(),
         };
-        let raw = self.core.store().session_stats(&q).await?;
+        let raw = match self.core.redis_alone() {
+            Some(redis) => self.stats_in_redis(redis, &q).await?,
+            None => self.core.store().session_stats(&q).await?,
+        };
 
         let (mut browsers, mut systems, mut kinds) =
             (HashMap::new(), HashMap::new(), HashMap::new());
@@ -194,10 +197,6 @@ impl AdminService {
     pub async fn list_sessions(&self, actor: &Actor, p: ListParams) -> Result<SessionList> {
         let scope = actor.narrow(p.tenant_id.as_deref())?;
         let limit = page_limit(p.limit, limits::PAGE)?;
-        let after = match p.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
-        };
         let filter = SessionFilter {
             tenant: scope.tenant().map(str::to_owned),
             user_id: text("userId", p.user_id, ID_LEN)?,
@@ -210,6 +209,15 @@ impl AdminService {
             last_used_to: parse_time("lastUsedTo", p.last_used_to)?,
         };
         let cutoffs = self.status_cutoffs();
+        if let Some(redis) = self.core.redis_alone() {
+            return self
+                .list_in_redis(redis, &filter, &cutoffs, limit, p.cursor.as_deref())
+                .await;
+        }
+        let after = match p.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(invalid_cursor)?),
+        };
         let page = SessionPage {
             filter,
             cutoffs,
@@ -269,6 +277,22 @@ impl AdminService {
             c.keep_id = actor.session_id.clone();
         }
         let dry_run = req.dry_run.unwrap_or(false);
+        if let Some(redis) = self.core.redis_alone() {
+            let end = actor.ending(&self.core, EndReason::RevokedByAdmin);
+            let result = self.bulk_in_redis(redis, &c, dry_run, end.as_ref()).await?;
+            if !dry_run {
+                let record = Record {
+                    action: "sessions.bulk_delete",
+                    target: Some("sessions".to_owned()),
+                    criteria: Some(criteria_json),
+                    count: result.count,
+                    tenant: None,
+                };
+                self.audit(actor, record).await;
+                self.stats_changed().await;
+            }
+            return Ok(result);
+        }
         if dry_run {
             let preview = self
                 .core
@@ -329,6 +353,11 @@ impl AdminService {
             code: "SESSION_NOT_FOUND",
             message: "Session not found".into(),
         };
+        if let Some(redis) = self.core.redis_alone() {
+            let revoked = self.revoke_session_in_redis(redis, actor, id).await?;
+            self.stats_changed().await;
+            return Ok(revoked);
+        }
         // Read first, so that the audit entry names the session's tenant for a global admin too.
         let found = self
             .core

@@ -307,11 +307,19 @@ impl AdminService {
         let user = self
             .target_user(actor, user_id, LIST_SESSIONS, false)
             .await?;
-        let mut sessions = self
-            .core
-            .store()
-            .list_user_sessions(&user.id, None, USER_SESSIONS_CAP)
-            .await?;
+        let mut sessions = match self.core.redis_alone() {
+            Some(redis) => {
+                let mut all = self.core.redis_user_sessions(redis, &user.id).await?;
+                all.truncate(USER_SESSIONS_CAP as usize);
+                all
+            }
+            None => {
+                self.core
+                    .store()
+                    .list_user_sessions(&user.id, None, USER_SESSIONS_CAP)
+                    .await?
+            }
+        };
         if let (Scope::Tenant(t), crate::config::TenantSource::ActiveOrganization) =
             (&actor.scope, self.core.config().admin.tenant_source)
         {
@@ -333,6 +341,13 @@ impl AdminService {
     /// Auth does; another tenant's session is refused.
     pub async fn revoke_user_session(&self, actor: &Actor, token: &str) -> Result<SuccessBody> {
         super::required("sessionToken", token, TOKEN_LEN)?;
+        if let Some(redis) = self.core.redis_alone() {
+            let revoked = self
+                .revoke_user_session_in_redis(redis, actor, token)
+                .await?;
+            self.stats_changed().await;
+            return Ok(revoked);
+        }
         let id = match parse_session_ref(token) {
             Some(id) => Some(id.to_owned()),
             None => self.core.find_session(token).await?.map(|f| f.session.id),
@@ -385,11 +400,20 @@ impl AdminService {
             ..Default::default()
         };
         let record = actor.ending(&self.core, EndReason::RevokedByAdmin);
-        let count = self
-            .core
-            .store()
-            .delete_matching(&c, DELETE_BATCH, record.as_ref())
-            .await?;
+        let count = match self.core.redis_alone() {
+            Some(redis) => {
+                super::redis_admin::refuse_tenant_scope(actor)?;
+                self.core
+                    .end_user_in_redis(redis, &user.id, None, None, record.as_ref())
+                    .await?
+            }
+            None => {
+                self.core
+                    .store()
+                    .delete_matching(&c, DELETE_BATCH, record.as_ref())
+                    .await?
+            }
+        };
         let record = Record {
             action: "user.revoke_sessions",
             target: Some(format!("user:{}", user.id)),
@@ -430,17 +454,29 @@ impl AdminService {
             reason: reason.clone(),
             expires,
         };
-        let (user, deleted) = self
-            .core
-            .store()
-            .set_user_ban(
-                &user.id,
-                Some(&ban),
-                self.core.now(),
-                actor.ending(&self.core, EndReason::Banned).as_ref(),
-            )
-            .await?
-            .ok_or_else(user_not_found)?;
+        let end = actor.ending(&self.core, EndReason::Banned);
+        let (user, deleted) = match self.core.redis_alone() {
+            Some(redis) => {
+                // The ban first, so the Node app refuses a new sign-in while the sessions go.
+                let user = self
+                    .core
+                    .store()
+                    .set_user_ban_only(&user.id, &ban, self.core.now())
+                    .await?
+                    .ok_or_else(user_not_found)?;
+                let n = self
+                    .core
+                    .end_user_in_redis(redis, &user.id, None, None, end.as_ref())
+                    .await?;
+                (user, n)
+            }
+            None => self
+                .core
+                .store()
+                .set_user_ban(&user.id, Some(&ban), self.core.now(), end.as_ref())
+                .await?
+                .ok_or_else(user_not_found)?,
+        };
         let record = Record {
             action: "user.ban",
             target: Some(format!("user:{}", user.id)),
@@ -533,19 +569,23 @@ impl AdminService {
             .core
             .hashing(move || crate::domain::password::hash(&password, algorithm))
             .await?;
-        let (_, ended) = self
+        let ending = actor.ending(&self.core, EndReason::PasswordChanged);
+        let redis = self.core.redis_alone();
+        let end = match redis {
+            Some(_) => crate::store::account::EndSessions::None,
+            None => crate::store::account::EndSessions::All(ending.clone()),
+        };
+        let (_, mut ended) = self
             .core
             .store()
-            .set_password(
-                &user.id,
-                &hash,
-                self.core.now(),
-                true,
-                crate::store::account::EndSessions::All(
-                    actor.ending(&self.core, EndReason::PasswordChanged),
-                ),
-            )
+            .set_password(&user.id, &hash, self.core.now(), true, end)
             .await?;
+        if let Some(redis) = redis {
+            ended = self
+                .core
+                .end_user_in_redis(redis, &user.id, None, None, ending.as_ref())
+                .await?;
+        }
         let record = Record {
             action: "user.set_password",
             target: Some(format!("user:{}", user.id)),

@@ -24,6 +24,9 @@ pub struct Expectations {
     pub explicit: BTreeSet<String>,
     /// Optional columns the configuration relies on (the tenant column of TENANT_SOURCE).
     pub required_optional: BTreeSet<&'static str>,
+    /// The app keeps its sessions in Redis only (`SESSION_STORAGE=secondary`): Better Auth
+    /// then creates no session table, and one that is absent is not an error.
+    pub sessions_in_redis: bool,
 }
 
 /// Reads the catalog of the three tables and checks it.
@@ -37,8 +40,40 @@ pub async fn verify(store: &dyn Store, expect: &Expectations) -> Result<Checked>
     ] {
         catalog.insert(table.clone(), store.table_columns(table).await?);
     }
+    if expect.sessions_in_redis && catalog.get(&schema.session.table) == Some(&None) {
+        catalog.insert(
+            schema.session.table.clone(),
+            Some(redis_session_columns(&schema)),
+        );
+    }
     let case_insensitive = store.backend().dialect().names_ignore_case;
     check(&schema, expect, &catalog, case_insensitive).map_err(StoreError::Schema)
+}
+
+/// The columns of the sessions Better Auth keeps in Redis (every field of its session model,
+/// under the configured names), standing in for the absent table.
+fn redis_session_columns(schema: &Schema) -> Vec<ColumnInfo> {
+    let c = &schema.session;
+    [
+        Some(&c.id),
+        Some(&c.token),
+        Some(&c.expires_at),
+        Some(&c.created_at),
+        Some(&c.updated_at),
+        Some(&c.ip_address),
+        Some(&c.user_agent),
+        Some(&c.user_id),
+        c.impersonated_by.as_ref(),
+        c.active_organization_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|name| ColumnInfo {
+        name: name.clone(),
+        not_null: false,
+        has_default: true,
+    })
+    .collect()
 }
 
 /// The pure check. `catalog` maps each table name to its columns (`None`: no such table).

@@ -40,6 +40,8 @@ fn expectations(config: &Config) -> Expectations {
     Expectations {
         explicit,
         required_optional,
+        sessions_in_redis: config.mode == Mode::Shared
+            && config.secondary.session_storage == crate::config::SessionStorage::Secondary,
     }
 }
 
