@@ -132,7 +132,8 @@ impl CleanupSql {
              WHERE {lease_table}.\"expiresAt\" < {now} OR {lease_table}.\"holder\" = excluded.\"holder\""
         );
 
-        let idle = last.before("s", "$2");
+        let idle = last.before_where("s", "$2");
+        let (gauge_join, gauge_idle) = (last.join("s"), last.before_joined("s", "$2"));
 
         let run_cols = RUN_COLUMNS.map(q).join(", ");
         // One placeholder per column, and one for the instance.
@@ -219,8 +220,8 @@ impl CleanupSql {
             gauges: leak(format!(
                 "SELECT COUNT(*) AS \"total\", \
                  CAST(COALESCE(SUM(CASE WHEN s.{exp} < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"expired\", \
-                 CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND {idle} THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
-                 FROM {st} s"
+                 CAST(COALESCE(SUM(CASE WHEN s.{exp} >= $1 AND {gauge_idle} THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"inactive\" \
+                 FROM {st} s{gauge_join}"
             )),
             delete_expired: del(
                 scoped(

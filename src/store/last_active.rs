@@ -19,6 +19,9 @@ const TABLE: &str = "\"sessionkeeper_activity\"";
 /// costs a probe.
 const ANY: &str = "EXISTS (SELECT 1 FROM \"sessionkeeper_activity\")";
 
+/// The alias of the activity table in [`LastActive::join`].
+const JOINED: &str = "sk_j";
+
 #[derive(Debug, Clone)]
 pub struct LastActive {
     id: String,
@@ -70,6 +73,48 @@ impl LastActive {
         format!(
             "({upd} AND (NOT {ANY} OR NOT {}))",
             self.stored_since(a, cut)
+        )
+    }
+
+    /// [`Self::before`] for a condition ANDed at the top of a `WHERE`. PostgreSQL plans a
+    /// top-level `NOT EXISTS` as an anti-join, costed as one pass over the activity table;
+    /// behind the `EXISTS` guard of [`Self::before`] it stays a subplan priced per session,
+    /// which made the planner turn on JIT compilation (hundreds of milliseconds) for the
+    /// cleanup's statements. SQLite has no anti-join: there the guard saves the probes.
+    pub fn before_where(&self, a: &str, cut: &str) -> String {
+        if !self.on || self.backend == Backend::Sqlite {
+            return self.before(a, cut);
+        }
+        format!(
+            "({a}.{} < {cut} AND NOT {})",
+            self.upd,
+            self.stored_since(a, cut)
+        )
+    }
+
+    /// A `LEFT JOIN` of the activity table to session alias `a`, for [`Self::before_joined`]:
+    /// on PostgreSQL a whole-table count then hashes the activity table once instead of
+    /// probing it per session (and stays parallel). Empty where it is not used.
+    pub fn join(&self, a: &str) -> String {
+        if !self.on || self.backend == Backend::Sqlite {
+            return String::new();
+        }
+        format!(
+            " LEFT JOIN {TABLE} {JOINED} ON {JOINED}.\"sessionId\" = {a}.{}",
+            self.id
+        )
+    }
+
+    /// [`Self::before`] in a statement that has [`Self::join`] in its `FROM`.
+    pub fn before_joined(&self, a: &str, cut: &str) -> String {
+        if !self.on || self.backend == Backend::Sqlite {
+            return self.before(a, cut);
+        }
+        format!(
+            "({a}.{upd} < {cut} AND ({JOINED}.\"lastActiveAt\" IS NULL \
+             OR {JOINED}.\"lastActiveAt\" < {ms}))",
+            upd = self.upd,
+            ms = self.millis(cut)
         )
     }
 
@@ -127,7 +172,31 @@ mod tests {
             assert_eq!(l.before("s", "$2"), "s.\"updatedAt\" < $2");
             assert_eq!(l.since("s", "$2"), "s.\"updatedAt\" >= $2");
             assert_eq!(l.value("s"), "s.\"updatedAt\"");
+            assert_eq!(l.before_where("s", "$2"), l.before("s", "$2"));
+            assert_eq!(l.before_joined("s", "$2"), l.before("s", "$2"));
+            assert_eq!(l.join("s"), "");
         }
+    }
+
+    #[test]
+    fn postgres_where_forms_let_the_planner_join() {
+        let l = LastActive::new(&Schema::default(), Backend::Postgres);
+        // No guard: a top-level NOT EXISTS becomes an anti-join.
+        let w = l.before_where("s", "$2");
+        assert!(w.starts_with("(s.\"updatedAt\" < $2 AND NOT EXISTS (SELECT 1"));
+        assert!(!w.contains(ANY));
+        assert!(
+            l.join("s")
+                .contains("LEFT JOIN \"sessionkeeper_activity\" sk_j")
+        );
+        assert!(
+            l.before_joined("s", "$2")
+                .contains("sk_j.\"lastActiveAt\" IS NULL")
+        );
+        // SQLite keeps the guarded form everywhere.
+        let lite = LastActive::new(&Schema::default(), Backend::Sqlite);
+        assert_eq!(lite.before_where("s", "$2"), lite.before("s", "$2"));
+        assert_eq!(lite.join("s"), "");
     }
 
     #[test]

@@ -174,6 +174,9 @@ both_stores!(
         assert_eq!(st["totalSessions"], 4, "{st}");
         assert_eq!(st["inactiveSessions"], 2, "{st}");
         assert_eq!(st["totalActiveSessions"], 2, "{st}");
+        // The cleanup's session gauges (one whole-table count, a join on PostgreSQL).
+        let g = app.store().session_gauges_at(t, t - d).await.unwrap();
+        assert_eq!((g.active, g.expired, g.inactive), (2, 0, 2), "{g:?}");
 
         // A dry run under the configured policy (the seconds override) counts and samples by
         // last activity; the real run removes the same.

@@ -81,7 +81,7 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     let expired = format!("s.{exp} < $1");
     let absolute = format!("s.{exp} >= $1 AND s.{created} < $2");
     let idle = crate::store::last_active::LastActive::new(schema, crate::store::Backend::Postgres)
-        .before("s", "$2");
+        .before_where("s", "$2");
     let inactive = format!("s.{exp} >= $1 AND {idle} AND s.{created} >= $3");
     HeapSql {
         session_table: leak(st.clone()),

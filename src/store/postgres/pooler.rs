@@ -27,9 +27,9 @@ use sqlx::postgres::{PgArguments, PgConnectOptions};
 use sqlx::{Arguments, PgPool};
 use std::collections::BTreeSet;
 
-/// Opens every transaction: one simple-protocol message, so the time zone costs no extra
-/// round trip.
-pub(super) const BEGIN: &str = "BEGIN; SET LOCAL TIME ZONE 'UTC'";
+/// Opens every transaction: one simple-protocol message, so the time zone and `jit` (see
+/// `mod.rs`) cost no extra round trip.
+pub(super) const BEGIN: &str = "BEGIN; SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off";
 
 /// The connection settings that survive a transaction-mode pooler. sqlx still sends
 /// `extra_float_digits` at start-up, which PgBouncer needs in `ignore_startup_parameters`.
