@@ -69,6 +69,10 @@ impl Schema {
         };
         match &self.tenant {
             // An anti-join through the user's key: no list of the tenants' user ids is built.
+            // Measured on PostgreSQL 15 (50,000 users in 20 tenants, 500,000 sessions, a heap
+            // walk range of 1,000 blocks matching 8,890 rows): 47-50 ms against 28-34 ms
+            // without it, a hash of the listed tenants' users per statement (user has no
+            // tenant index). Paid only while some tenant overrides the layer.
             TenantColumn::User(c) => format!(
                 "NOT EXISTS (SELECT 1 FROM {} tx WHERE tx.{} = {s}.{} AND tx.{} {listed})",
                 q(&self.user.table),
