@@ -753,6 +753,46 @@ mod tests {
     }
 
     #[test]
+    fn a_global_layer_reaches_around_the_tenants_that_set_its_value() {
+        let policy = CleanupPolicy::default();
+        let overrides = Overrides {
+            inactive: vec!["A".into()],
+            ..Overrides::default()
+        };
+        let (all, a, b) = (
+            Scope::All,
+            Scope::Tenant("A".into()),
+            Scope::Tenant("B".into()),
+        );
+        let c = |scope, overrides| Criteria {
+            policy: &policy,
+            now: OffsetDateTime::UNIX_EPOCH,
+            scope,
+            actor: None,
+            overrides,
+        };
+        let listed = ["A".to_owned()];
+        assert_eq!(
+            c(&all, Some(&overrides)).reach(Layer::Inactive),
+            Reach::Excluding(&listed)
+        );
+        assert_eq!(
+            c(&a, Some(&overrides)).reach(Layer::Inactive),
+            Reach::Nothing
+        );
+        assert_eq!(c(&b, Some(&overrides)).reach(Layer::Inactive), Reach::All);
+        for layer in [Layer::Expired, Layer::Absolute, Layer::Excess] {
+            assert_eq!(
+                c(&all, Some(&overrides)).reach(layer),
+                Reach::All,
+                "{layer:?}"
+            );
+        }
+        assert_eq!(c(&all, None).reach(Layer::Inactive), Reach::All);
+        assert!(Overrides::default().is_empty() && !overrides.is_empty());
+    }
+
+    #[test]
     fn gauges_after_a_run_lose_what_each_layer_deleted() {
         let before = SessionGauges {
             active: 100,
