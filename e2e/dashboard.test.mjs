@@ -417,11 +417,17 @@ try {
   const saved = await apiGet(policyPath);
   eq([saved.maxSessionsPerTenant, saved.inactivityTimeoutSeconds, saved.maxSessionsPerUser, saved.absoluteTimeoutSeconds], [50, 3600, null, null], 'the API holds what the form saved');
   eq((await cell('inactivityTimeoutSeconds', 'effective').innerText()).trim(), (3600).toLocaleString('en-US'), 'the tenant value is in force');
-  // A value the server refuses: its message and code are shown, nothing changes.
-  await page.getByLabel('Max sessions per user').fill(String(unset.effective.maxSessionsPerUser + 1));
+  // A value looser than the global one is the tenant's to have.
+  const looser = unset.effective.maxSessionsPerUser + 1;
+  await page.getByLabel('Max sessions per user').fill(String(looser));
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await cell('maxSessionsPerUser', 'own').filter({ hasText: looser.toLocaleString('en-US') }).waitFor();
+  eq((await apiGet(policyPath)).effective.maxSessionsPerUser, looser, 'a looser per-user limit is in force');
+  // A value the server refuses (out of bounds): its message and code are shown, nothing changes.
+  await page.getByLabel('Max sessions per user').fill('100001');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.locator('#tenant-policy .form-error').filter({ hasText: 'VALIDATION_ERROR' }).waitFor();
-  eq((await apiGet(policyPath)).maxSessionsPerUser, null, 'a refused save changes nothing');
+  eq((await apiGet(policyPath)).maxSessionsPerUser, looser, 'a refused save changes nothing');
   await assertNamedControls('tenant policy');
   await shot('tenant-policy-desktop');
   await phoneShot('tenant-policy');

@@ -10,7 +10,8 @@ use crate::domain::{CleanupPolicy, Scope};
 use crate::metrics as m;
 use crate::store::StoreError;
 use crate::store::cleanup::{
-    CappedBatch, Criteria, HeapPos, HeapWalk, LeaseOutcome, RowLayer, RunEndings, SessionGauges,
+    CappedBatch, Criteria, HeapPos, HeapWalk, LeaseOutcome, Reach, RowLayer, RunEndings,
+    SessionGauges,
 };
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -76,6 +77,12 @@ impl CleanupService {
         };
         let started_at = self.clock.now();
         let timer = Instant::now();
+        self.live().running_run_id = Some(run_id.clone());
+        let (tenants, tenants_failed) = match self.tenant_passes(&policy, &scope).await {
+            Ok(t) => (t, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let overrides = tenants::overrides(&tenants);
         let criteria = Criteria {
             policy: &policy,
             now: started_at,
@@ -85,11 +92,8 @@ impl CleanupService {
                 record: self.config.records(),
                 endpoints: self.events.session_endpoints,
             }),
-        };
-        self.live().running_run_id = Some(run_id.clone());
-        let (tenants, tenants_failed) = match self.tenant_passes(&policy, &scope).await {
-            Ok(t) => (t, None),
-            Err(e) => (Vec::new(), Some(e)),
+            // With no tenant overriding a layer, the statements of a run without tenants.
+            overrides: (!overrides.is_empty()).then_some(&overrides),
         };
         // A tenant's layers remove sessions the global status calls active.
         let derivable = derives_gauges(&policy) && tenants.is_empty();
@@ -438,13 +442,21 @@ impl<'a> Batches<'a> {
         for t in tenants {
             self.tenant_layers(t).await?;
         }
-        if self.criteria.absolute_on() {
+        // A tenant whose policy sets a layer's value was under that layer in its own pass,
+        // by its value alone: the global layer leaves its sessions (`Criteria::overrides`).
+        let reaches = |layer: Layer| self.criteria.reach(layer) != Reach::Nothing;
+        let (absolute, inactive, excess) = (
+            reaches(Layer::Absolute),
+            reaches(Layer::Inactive),
+            reaches(Layer::Excess),
+        );
+        if self.criteria.absolute_on() && absolute {
             self.delete_per_row(RowLayer::Absolute).await?;
         }
-        if policy.clean_inactive_sessions {
+        if policy.clean_inactive_sessions && inactive {
             self.delete_per_row(RowLayer::Inactive).await?;
         }
-        if policy.enforce_session_limits {
+        if policy.enforce_session_limits && excess {
             self.delete_excess().await?;
         }
         if self.sweeps_verifications() {

@@ -92,6 +92,7 @@ pub async fn run(config: Config, args: CleanupArgs) -> Result<(), CliError> {
             now: core.now(),
             scope: &Scope::All,
             actor: None,
+            overrides: None,
         };
         let planned = core.store().cleanup_counts(&criteria).await?;
         Some(progress_bar(planned.total()))

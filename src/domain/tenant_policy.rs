@@ -14,11 +14,14 @@ pub const TIMEOUT_SECONDS: Range = Range::new(1, limits::TIMEOUT_SECONDS_MAX);
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantPolicy {
-    /// Sessions per user of this tenant (bounds: as `MAX_SESSIONS_PER_USER`).
+    /// Sessions per user of this tenant, higher or lower than `MAX_SESSIONS_PER_USER` (bounds:
+    /// as that setting's).
     pub max_sessions_per_user: Option<u32>,
-    /// Idle seconds after which a session of this tenant ends.
+    /// Idle seconds after which a session of this tenant ends, longer or shorter than the
+    /// global inactivity timeout.
     pub inactivity_timeout_seconds: Option<u32>,
-    /// Seconds since sign-in after which a session of this tenant ends, whatever its activity.
+    /// Seconds since sign-in after which a session of this tenant ends, whatever its activity;
+    /// longer or shorter than the global absolute timeout.
     pub absolute_timeout_seconds: Option<u32>,
     /// Active sessions of the whole tenant; over it the least recently active one is evicted
     /// (or the sign-in refused under `SESSION_LIMIT_STRATEGY=deny`).

@@ -28,6 +28,46 @@ pub struct Criteria<'a> {
     /// whether to write termination records and how many receivers get a `session.ended`
     /// event. `None` writes neither (a dry run, or both off).
     pub actor: Option<RunEndings<'a>>,
+    /// The tenants whose own policy sets a layer's value: the global layers leave their
+    /// sessions to the tenants' own passes. `None` (a tenant's own pass, or no tenant policy
+    /// stored) reaches every session in scope.
+    pub overrides: Option<&'a Overrides>,
+}
+
+/// Per layer, the tenants whose policy sets that layer's value (`absoluteTimeoutSeconds`,
+/// `inactivityTimeoutSeconds`, `maxSessionsPerUser`), so that a looser value than the global
+/// one holds: the global layer must not remove what the tenant's policy keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub absolute: Vec<String>,
+    pub inactive: Vec<String>,
+    pub excess: Vec<String>,
+}
+
+impl Overrides {
+    fn of(&self, layer: Layer) -> &[String] {
+        match layer {
+            Layer::Absolute => &self.absolute,
+            Layer::Inactive => &self.inactive,
+            Layer::Excess => &self.excess,
+            Layer::Expired => &[],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.absolute.is_empty() && self.inactive.is_empty() && self.excess.is_empty()
+    }
+}
+
+/// Which sessions in scope a layer reaches under [`Criteria::overrides`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach<'a> {
+    /// All of them: the statements of today (unscoped or scoped).
+    All,
+    /// None: the run is confined to a tenant that overrides the layer.
+    Nothing,
+    /// All but those of the listed tenants (an unscoped run).
+    Excluding(&'a [String]),
 }
 
 /// See [`Criteria::actor`].
@@ -61,6 +101,19 @@ impl Criteria<'_> {
     /// Whether the `absolute` layer runs.
     pub fn absolute_on(&self) -> bool {
         self.policy.absolute_timeout_seconds.is_some()
+    }
+
+    /// Which sessions in scope `layer` reaches (see [`Overrides`]).
+    pub fn reach(&self, layer: Layer) -> Reach<'_> {
+        let listed = self.overrides.map_or(&[][..], |o| o.of(layer));
+        if listed.is_empty() {
+            return Reach::All;
+        }
+        match self.scope.tenant() {
+            Some(t) if listed.iter().any(|l| l == t) => Reach::Nothing,
+            Some(_) => Reach::All,
+            None => Reach::Excluding(listed),
+        }
     }
 }
 
@@ -290,6 +343,26 @@ fn pick_del<'d>(del: &'d [Del; 2], c: &Criteria<'_>) -> &'d Del {
     &del[usize::from(c.scope.tenant().is_some())]
 }
 
+/// The variant of a layer's `[unscoped, scoped, excluding]` statements for `c`.
+pub(crate) fn pick_reach<'s, T>(sql: &'s [T; 3], c: &Criteria<'_>, layer: Layer) -> &'s T {
+    match c.reach(layer) {
+        Reach::Excluding(_) => &sql[2],
+        _ => &sql[usize::from(c.scope.tenant().is_some())],
+    }
+}
+
+/// Binds the tenant's place of a layer statement: the scope's tenant (NULL unscoped, as
+/// today), or the excluded tenants as one list.
+pub(crate) fn tenant_slot<DB: Engine>(args: Args<DB>, c: &Criteria<'_>, layer: Layer) -> Args<DB> {
+    match c.reach(layer) {
+        Reach::Excluding(list) => {
+            let ids: Vec<&str> = list.iter().map(String::as_str).collect();
+            args.with(|a| DB::bind_tokens(a, &ids))
+        }
+        _ => args.opt_text(c.scope.tenant()),
+    }
+}
+
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -346,24 +419,25 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             let args = Args::new().time(c.now).opt_text(tenant);
             out.expired = self.count_rows(pick(&q.count_expired, c), args).await?;
         }
-        if c.absolute_on() {
-            let args = Args::new()
-                .time(c.now)
-                .time(c.absolute_cutoff())
-                .opt_text(tenant);
-            out.absolute = self.count_rows(pick(&q.count_absolute, c), args).await?;
+        let (absolute, inactive, excess) = (Layer::Absolute, Layer::Inactive, Layer::Excess);
+        if c.absolute_on() && c.reach(absolute) != Reach::Nothing {
+            let args = Args::new().time(c.now).time(c.absolute_cutoff());
+            let sql = pick_reach(&q.count_absolute, c, absolute);
+            out.absolute = self.count_rows(sql, tenant_slot(args, c, absolute)).await?;
         }
-        if c.policy.clean_inactive_sessions {
+        if c.policy.clean_inactive_sessions && c.reach(inactive) != Reach::Nothing {
             let args = Args::new()
                 .time(c.now)
                 .time(c.cutoff())
-                .time(c.absolute_cutoff())
-                .opt_text(tenant);
-            out.inactive = self.count_rows(pick(&q.count_inactive, c), args).await?;
+                .time(c.absolute_cutoff());
+            let sql = pick_reach(&q.count_inactive, c, inactive);
+            out.inactive = self.count_rows(sql, tenant_slot(args, c, inactive)).await?;
         }
-        if c.policy.enforce_session_limits {
-            let args = layer_args(c).opt_text(tenant);
-            out.excess = self.count_rows(pick(&q.count_excess, c), args).await?;
+        if c.policy.enforce_session_limits && c.reach(excess) != Reach::Nothing {
+            let sql = pick_reach(&q.count_excess, c, excess);
+            out.excess = self
+                .count_rows(sql, tenant_slot(layer_args(c), c, excess))
+                .await?;
         }
         Ok(out)
     }
@@ -379,31 +453,32 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
             self.sample_rows(sql, args, Layer::Expired, &mut out)
                 .await?;
         }
-        if c.absolute_on() && left(&out) > 0 {
+        let (absolute, inactive, excess) = (Layer::Absolute, Layer::Inactive, Layer::Excess);
+        if c.absolute_on() && c.reach(absolute) != Reach::Nothing && left(&out) > 0 {
             let args = Args::new()
                 .time(c.now)
                 .time(c.absolute_cutoff())
-                .int(left(&out))
-                .opt_text(tenant);
-            let sql = pick(&q.sample_absolute, c);
-            self.sample_rows(sql, args, Layer::Absolute, &mut out)
+                .int(left(&out));
+            let sql = pick_reach(&q.sample_absolute, c, absolute);
+            self.sample_rows(sql, tenant_slot(args, c, absolute), absolute, &mut out)
                 .await?;
         }
-        if c.policy.clean_inactive_sessions && left(&out) > 0 {
+        if c.policy.clean_inactive_sessions && c.reach(inactive) != Reach::Nothing && left(&out) > 0
+        {
             let args = Args::new()
                 .time(c.now)
                 .time(c.cutoff())
                 .time(c.absolute_cutoff())
-                .int(left(&out))
-                .opt_text(tenant);
-            let sql = pick(&q.sample_inactive, c);
-            self.sample_rows(sql, args, Layer::Inactive, &mut out)
+                .int(left(&out));
+            let sql = pick_reach(&q.sample_inactive, c, inactive);
+            self.sample_rows(sql, tenant_slot(args, c, inactive), inactive, &mut out)
                 .await?;
         }
-        if c.policy.enforce_session_limits && left(&out) > 0 {
-            let args = layer_args(c).int(left(&out)).opt_text(tenant);
-            let sql = pick(&q.sample_excess, c);
-            self.sample_rows(sql, args, Layer::Excess, &mut out).await?;
+        if c.policy.enforce_session_limits && c.reach(excess) != Reach::Nothing && left(&out) > 0 {
+            let args = layer_args(c).int(left(&out));
+            let sql = pick_reach(&q.sample_excess, c, excess);
+            self.sample_rows(sql, tenant_slot(args, c, excess), excess, &mut out)
+                .await?;
         }
         Ok(out)
     }
@@ -437,28 +512,34 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
     }
 
     async fn delete_absolute_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
+        if c.reach(Layer::Absolute) == Reach::Nothing {
+            return Ok(0);
+        }
         let args = || {
-            Args::new()
+            let args = Args::new()
                 .time(c.now)
                 .time(c.absolute_cutoff())
-                .int(i64::from(limit))
-                .opt_text(c.scope.tenant())
+                .int(i64::from(limit));
+            tenant_slot(args, c, Layer::Absolute)
         };
-        let del = pick_del(&self.sql.cleanup.delete_absolute, c);
+        let del = pick_reach(&self.sql.cleanup.delete_absolute, c, Layer::Absolute);
         let end = c.ending(Layer::Absolute);
         Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
 
     async fn delete_inactive_batch(&self, c: &Criteria<'_>, limit: u32) -> Result<u64> {
+        if c.reach(Layer::Inactive) == Reach::Nothing {
+            return Ok(0);
+        }
         let args = || {
-            Args::new()
+            let args = Args::new()
                 .time(c.now)
                 .time(c.cutoff())
                 .time(c.absolute_cutoff())
-                .int(i64::from(limit))
-                .opt_text(c.scope.tenant())
+                .int(i64::from(limit));
+            tenant_slot(args, c, Layer::Inactive)
         };
-        let del = pick_del(&self.sql.cleanup.delete_inactive, c);
+        let del = pick_reach(&self.sql.cleanup.delete_inactive, c, Layer::Inactive);
         let end = c.ending(Layer::Inactive);
         Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
@@ -474,9 +555,15 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         limit: u32,
     ) -> Result<Vec<(String, u64)>> {
         let args = layer_args(c).text(after).int(i64::from(limit));
-        let rows = self
-            .fetch_all(self.sql.cleanup.users_over_limit, args)
-            .await?;
+        let (sql, args) = match c.reach(Layer::Excess) {
+            Reach::Nothing => return Ok(Vec::new()),
+            Reach::All => (self.sql.cleanup.users_over_limit[0], args),
+            Reach::Excluding(_) => (
+                self.sql.cleanup.users_over_limit[1],
+                tenant_slot(args, c, Layer::Excess),
+            ),
+        };
+        let rows = self.fetch_all(sql, args).await?;
         rows.iter()
             .map(|r| Ok((r.text("userId")?, count(r.int("n")?))))
             .collect()
@@ -489,14 +576,14 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         upto: &str,
         limit: u32,
     ) -> Result<u64> {
+        if c.reach(Layer::Excess) == Reach::Nothing {
+            return Ok(0);
+        }
         let args = || {
-            layer_args(c)
-                .text(after)
-                .text(upto)
-                .int(i64::from(limit))
-                .opt_text(c.scope.tenant())
+            let args = layer_args(c).text(after).text(upto).int(i64::from(limit));
+            tenant_slot(args, c, Layer::Excess)
         };
-        let del = pick_del(&self.sql.cleanup.delete_excess, c);
+        let del = pick_reach(&self.sql.cleanup.delete_excess, c, Layer::Excess);
         let end = c.ending(Layer::Excess);
         Ok(self.delete_ending(del, args, end.as_ref()).await?)
     }
@@ -663,6 +750,46 @@ mod tests {
         for junk in ["", "(1,2", "1,2)", "(1;2)", "(a,2)", "(1,-2)", "(,)"] {
             assert_eq!(HeapPos::parse(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn a_global_layer_reaches_around_the_tenants_that_set_its_value() {
+        let policy = CleanupPolicy::default();
+        let overrides = Overrides {
+            inactive: vec!["A".into()],
+            ..Overrides::default()
+        };
+        let (all, a, b) = (
+            Scope::All,
+            Scope::Tenant("A".into()),
+            Scope::Tenant("B".into()),
+        );
+        let c = |scope, overrides| Criteria {
+            policy: &policy,
+            now: OffsetDateTime::UNIX_EPOCH,
+            scope,
+            actor: None,
+            overrides,
+        };
+        let listed = ["A".to_owned()];
+        assert_eq!(
+            c(&all, Some(&overrides)).reach(Layer::Inactive),
+            Reach::Excluding(&listed)
+        );
+        assert_eq!(
+            c(&a, Some(&overrides)).reach(Layer::Inactive),
+            Reach::Nothing
+        );
+        assert_eq!(c(&b, Some(&overrides)).reach(Layer::Inactive), Reach::All);
+        for layer in [Layer::Expired, Layer::Absolute, Layer::Excess] {
+            assert_eq!(
+                c(&all, Some(&overrides)).reach(layer),
+                Reach::All,
+                "{layer:?}"
+            );
+        }
+        assert_eq!(c(&all, None).reach(Layer::Inactive), Reach::All);
+        assert!(Overrides::default().is_empty() && !overrides.is_empty());
     }
 
     #[test]

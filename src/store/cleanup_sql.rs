@@ -7,6 +7,10 @@
 //! take the layer switches as parameters rather than assuming the earlier layers already ran:
 //! a dry run deletes nothing and must still count exactly what a real run would.
 //! Statements with a tenant scope come in pairs: `[unscoped, scoped]`, the tenant bound last.
+//! The absolute, inactive and excess layers' statements have a third variant, `excluding`:
+//! unscoped, but leaving the sessions of the tenants listed in the tenant's place (those whose
+//! own policy sets the layer's value, which their own passes apply alone). With no tenant
+//! policy stored a run never uses it, so the common case runs the unscoped statements as is.
 
 use super::ended_sql::Del;
 use super::engine::Dialect;
@@ -19,19 +23,20 @@ use super::tables::{Schema, q};
 pub struct CleanupSql {
     pub count_expired: [&'static str; 2],
     /// `$1` now, `$2` the absolute cutoff (then the sample's or batch's limit), the tenant.
-    pub count_absolute: [&'static str; 2],
-    pub sample_absolute: [&'static str; 2],
-    pub delete_absolute: [Del; 2],
-    pub count_inactive: [&'static str; 2],
-    pub count_excess: [&'static str; 2],
+    pub count_absolute: [&'static str; 3],
+    pub sample_absolute: [&'static str; 3],
+    pub delete_absolute: [Del; 3],
+    pub count_inactive: [&'static str; 3],
+    pub count_excess: [&'static str; 3],
     pub sample_expired: [&'static str; 2],
-    pub sample_inactive: [&'static str; 2],
-    pub sample_excess: [&'static str; 2],
+    pub sample_inactive: [&'static str; 3],
+    pub sample_excess: [&'static str; 3],
     pub gauges: &'static str,
     pub delete_expired: [Del; 2],
-    pub delete_inactive: [Del; 2],
-    pub users_over_limit: &'static str,
-    pub delete_excess: [Del; 2],
+    pub delete_inactive: [Del; 3],
+    /// `[unscoped, excluding]` (the excluded tenants bound as `$9`).
+    pub users_over_limit: [&'static str; 2],
+    pub delete_excess: [Del; 3],
     /// `$1` name, `$2` holder, `$3` run id, then the expiry (see `Dialect::lease_expiry`).
     pub acquire_lease: &'static str,
     pub lease_holder: &'static str,
@@ -92,10 +97,13 @@ impl CleanupSql {
                 survivor("s")
             )
         };
-        let over_limit_users = format!(
-            "SELECT s2.{uid} FROM {st} s2 WHERE {} GROUP BY s2.{uid} HAVING COUNT(*) > $3",
-            survivor("s2")
-        );
+        let over_limit = |extra: &str| {
+            format!(
+                "SELECT s2.{uid} FROM {st} s2 WHERE {}{extra} GROUP BY s2.{uid} HAVING COUNT(*) > $3",
+                survivor("s2")
+            )
+        };
+        let over_limit_users = over_limit("");
         let scoped = |base: &str, alias: &str, param: usize, tail: &str| -> [&'static str; 2] {
             [
                 leak(format!("{base} {tail}")),
@@ -105,11 +113,33 @@ impl CleanupSql {
                 )),
             ]
         };
+        let excluded =
+            |alias: &str, param: usize| schema.tenant_excluded(alias, param, dialect.backend);
+        // `scoped`, then the variant leaving the listed tenants (bound where the tenant is).
+        let layered = |base: &str, alias: &str, param: usize, tail: &str| -> [&'static str; 3] {
+            let [unscoped, scoped] = scoped(base, alias, param, tail);
+            let excluding = leak(format!("{base} AND {} {tail}", excluded(alias, param)));
+            [unscoped, scoped, excluding]
+        };
 
-        let count_excess_unscoped = format!(
-            "SELECT CAST(COALESCE(SUM(c), 0) AS BIGINT) AS \"n\" FROM \
-             (SELECT COUNT(*) - $3 AS c FROM {st} s WHERE {} GROUP BY s.{uid} HAVING COUNT(*) > $3) x",
-            survivor("s")
+        let count_excess_where = |extra: &str| {
+            format!(
+                "SELECT CAST(COALESCE(SUM(c), 0) AS BIGINT) AS \"n\" FROM \
+                 (SELECT COUNT(*) - $3 AS c FROM {st} s WHERE {}{extra} GROUP BY s.{uid} HAVING COUNT(*) > $3) x",
+                survivor("s")
+            )
+        };
+        let count_excess_unscoped = count_excess_where("");
+        // The excess layer's excluding variants leave the listed tenants' sessions out of the
+        // ranking itself: their users are ranked by their tenant's own pass only.
+        let count_excess_excluding = count_excess_where(&format!(" AND {}", excluded("s", 7)));
+        let sample_excess_excluding = format!(
+            "SELECT {sample_r} FROM ({}) r WHERE r.sk_rank > $3 ORDER BY r.{uid}, r.sk_rank LIMIT $7",
+            ranked(&format!(
+                "AND s.{uid} IN ({}) AND {}",
+                over_limit(&format!(" AND {}", excluded("s2", 8))),
+                excluded("s", 8)
+            ))
         );
         let count_excess_scoped = format!(
             "SELECT COUNT(*) AS \"n\" FROM ({}) r WHERE r.sk_rank > $3 AND {}",
@@ -121,6 +151,7 @@ impl CleanupSql {
         let (ids_open, del_close) = dialect.delete_ids;
         let del_open = format!("DELETE FROM {st} WHERE {id} {ids_open}");
         let del = |pair: [&str; 2], first: usize| Del::pair(schema, dialect, pair, first);
+        let del3 = |three: [&str; 3], first: usize| Del::pair(schema, dialect, three, first);
         let lease_table = q("sessionkeeper_lease");
         let vt = q(&schema.verification);
         let (expiry, now) = dialect.lease_expiry;
@@ -156,7 +187,7 @@ impl CleanupSql {
                 2,
                 "",
             ),
-            count_absolute: scoped(
+            count_absolute: layered(
                 &format!(
                     "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"
                 ),
@@ -164,14 +195,14 @@ impl CleanupSql {
                 3,
                 "",
             ),
-            sample_absolute: scoped(
+            sample_absolute: layered(
                 &format!("SELECT {sample_s} FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"),
                 "s",
                 4,
                 &format!("ORDER BY s.{created}, s.{id} LIMIT $3"),
             ),
-            delete_absolute: del(
-                scoped(
+            delete_absolute: del3(
+                layered(
                     &format!(
                         "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND s.{created} < $2"
                     ),
@@ -183,7 +214,7 @@ impl CleanupSql {
             ),
             // Inactive: `$3` the absolute cutoff, so a dry run does not count twice a session
             // that the absolute layer removes first.
-            count_inactive: scoped(
+            count_inactive: layered(
                 &format!(
                     "SELECT COUNT(*) AS \"n\" FROM {st} s WHERE s.{exp} >= $1 AND {idle} \
                      AND s.{created} >= $3"
@@ -192,14 +223,18 @@ impl CleanupSql {
                 4,
                 "",
             ),
-            count_excess: [leak(count_excess_unscoped), leak(count_excess_scoped)],
+            count_excess: [
+                leak(count_excess_unscoped),
+                leak(count_excess_scoped),
+                leak(count_excess_excluding),
+            ],
             sample_expired: scoped(
                 &format!("SELECT {sample_s} FROM {st} s WHERE s.{exp} < $1"),
                 "s",
                 3,
                 &format!("ORDER BY s.{exp}, s.{id} LIMIT $2"),
             ),
-            sample_inactive: scoped(
+            sample_inactive: layered(
                 &format!(
                     "SELECT {sample_s} FROM {st} s \
                      WHERE s.{exp} >= $1 AND {idle} AND s.{created} >= $3"
@@ -208,15 +243,18 @@ impl CleanupSql {
                 5,
                 &format!("ORDER BY s.{upd}, s.{id} LIMIT $4"),
             ),
-            sample_excess: scoped(
-                &format!(
-                    "SELECT {sample_r} FROM ({}) r WHERE r.sk_rank > $3",
-                    ranked(&format!("AND s.{uid} IN ({over_limit_users})"))
-                ),
-                "r",
-                8,
-                &format!("ORDER BY r.{uid}, r.sk_rank LIMIT $7"),
-            ),
+            sample_excess: {
+                let [unscoped, scoped] = scoped(
+                    &format!(
+                        "SELECT {sample_r} FROM ({}) r WHERE r.sk_rank > $3",
+                        ranked(&format!("AND s.{uid} IN ({over_limit_users})"))
+                    ),
+                    "r",
+                    8,
+                    &format!("ORDER BY r.{uid}, r.sk_rank LIMIT $7"),
+                );
+                [unscoped, scoped, leak(sample_excess_excluding)]
+            },
             gauges: leak(format!(
                 "SELECT COUNT(*) AS \"total\", \
                  CAST(COALESCE(SUM(CASE WHEN s.{exp} < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS \"expired\", \
@@ -232,8 +270,8 @@ impl CleanupSql {
                 ),
                 4,
             ),
-            delete_inactive: del(
-                scoped(
+            delete_inactive: del3(
+                layered(
                     &format!(
                         "{del_open}SELECT s.{id} FROM {st} s WHERE s.{exp} >= $1 AND {idle} \
                          AND s.{created} >= $3"
@@ -244,13 +282,15 @@ impl CleanupSql {
                 ),
                 6,
             ),
-            users_over_limit: leak(format!(
-                "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $7 AND {} \
-                 GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $8",
-                survivor("s")
-            )),
-            delete_excess: del(
-                scoped(
+            users_over_limit: ["", &format!(" AND {}", excluded("s", 9))].map(|extra| {
+                leak(format!(
+                    "SELECT s.{uid} AS \"userId\", COUNT(*) AS \"n\" FROM {st} s WHERE s.{uid} > $7 AND {}{extra} \
+                     GROUP BY s.{uid} HAVING COUNT(*) > $3 ORDER BY s.{uid} LIMIT $8",
+                    survivor("s")
+                ))
+            }),
+            delete_excess: {
+                let [unscoped, scoped] = scoped(
                     &format!(
                         "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3",
                         ranked(&format!("AND s.{uid} > $7 AND s.{uid} <= $8"))
@@ -258,9 +298,16 @@ impl CleanupSql {
                     "r",
                     10,
                     &format!("LIMIT $9{del_close}"),
-                ),
-                11,
-            ),
+                );
+                let excluding = format!(
+                    "{del_open}SELECT r.{id} FROM ({}) r WHERE r.sk_rank > $3 LIMIT $9{del_close}",
+                    ranked(&format!(
+                        "AND s.{uid} > $7 AND s.{uid} <= $8 AND {}",
+                        excluded("s", 10)
+                    ))
+                );
+                del3([unscoped, scoped, &excluding], 11)
+            },
             acquire_lease: leak(acquire_lease),
             lease_holder: leak(format!(
                 "SELECT \"holder\", \"runId\" FROM {lease_table} WHERE \"name\" = $1"

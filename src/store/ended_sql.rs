@@ -66,8 +66,14 @@ impl Del {
         }
     }
 
-    /// The pair of a tenant-scoped statement pair (see `cleanup_sql`).
-    pub fn pair(schema: &Schema, dialect: &Dialect, deletes: [&str; 2], first: usize) -> [Del; 2] {
+    /// The forms of each statement of a tenant-scoped pair (see `cleanup_sql`), or of a
+    /// layer's three variants (unscoped, scoped, excluding the overriding tenants).
+    pub fn pair<const N: usize>(
+        schema: &Schema,
+        dialect: &Dialect,
+        deletes: [&str; N],
+        first: usize,
+    ) -> [Del; N] {
         deletes.map(|d| Del::new(schema, dialect, d.to_owned(), first))
     }
 

@@ -350,6 +350,7 @@ async fn cleanup_of_a_better_auth_app(db: Db, snake: bool, with_indexes: bool) {
         now,
         scope: &tenant,
         actor: None,
+        overrides: None,
     };
     let c = store.cleanup_counts(&criteria).await.unwrap();
     assert_eq!(
@@ -411,6 +412,7 @@ async fn cleanup_of_a_better_auth_app(db: Db, snake: bool, with_indexes: bool) {
         now,
         scope: &Scope::All,
         actor: None,
+        overrides: None,
     };
     assert_eq!(
         serde_json::to_value(store.cleanup_counts(&all).await.unwrap()).unwrap(),

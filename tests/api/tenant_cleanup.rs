@@ -1,8 +1,10 @@
 //! The cleanup applies per-tenant policies (issue 13, part 5): a tenant's inactivity and
 //! absolute timeouts, its per-user limit and its tenant-wide cap, each counted in the run's
 //! counts (the cap in `excess`), a dry run counting exactly what the real run then deletes,
-//! tenant B untouched, unset fields falling back to the global policy. Both stores, the
-//! injected clock, batches of two.
+//! tenant B untouched, unset fields falling back to the global policy. A tenant value looser
+//! than the global one holds too: the global layer of a field the tenant sets leaves its
+//! sessions. Both stores (PostgreSQL's global layers through the heap walk, SQLite's through
+//! the indexes), the injected clock, batches of two.
 
 use crate::both_stores;
 use crate::cleanup_seed::*;
@@ -67,11 +69,16 @@ async fn active_at(app: &TestApp, id: &str, at: time::OffsetDateTime) {
 /// A dry run, then the real run in the same scope: both count the same, and the dry run's
 /// sample names exactly what the real run deleted (when it fits the sample).
 async fn dry_then_real(app: &TestApp, scope: Scope) -> CleanupRun {
-    let users = ["a1", "a2", "b1"];
+    dry_then_real_under(app, scope, global()).await
+}
+
+/// [`dry_then_real`] under the global `policy`.
+async fn dry_then_real_under(app: &TestApp, scope: Scope, policy: CleanupPolicy) -> CleanupRun {
+    let users = ["a1", "a2", "b1", "c1"];
     let before = remaining(app, &users).await;
     let dry = app
         .cleanup
-        .run_once(Trigger::Manual, global(), true, scope.clone())
+        .run_once(Trigger::Manual, policy, true, scope.clone())
         .await
         .unwrap();
     assert_eq!(dry.outcome, Outcome::Ok, "{:?}", dry.error);
@@ -82,7 +89,7 @@ async fn dry_then_real(app: &TestApp, scope: Scope) -> CleanupRun {
     );
     let real = app
         .cleanup
-        .run_once(Trigger::Manual, global(), false, scope)
+        .run_once(Trigger::Manual, policy, false, scope)
         .await
         .unwrap();
     assert_eq!(real.outcome, Outcome::Ok, "{:?}", real.error);
@@ -332,5 +339,238 @@ both_stores!(
         let run = dry_then_real(&app, Scope::Tenant("A".into())).await;
         assert_eq!((run.counts.inactive, run.total), (1, 1));
         assert_eq!(remaining(&app, &["a1", "b1"]).await, set(&["a-used"]));
+    }
+);
+
+/// The global policy of the looser-tenant tests: an hour idle, a day since sign-in, two per
+/// user.
+fn strict_global() -> CleanupPolicy {
+    CleanupPolicy {
+        inactivity_seconds: Some(3600),
+        absolute_timeout_seconds: Some(86_400),
+        max_sessions_per_user: 2,
+        ..CleanupPolicy::default()
+    }
+}
+
+both_stores!(
+    a_looser_inactivity_timeout_keeps_what_the_global_one_ends,
+    settings(),
+    |app| async move {
+        let t = app.clock_now();
+        let (s, h, d) = units();
+        setup(
+            &app,
+            &[
+                // Idle past the global hour, within A's four.
+                meta("a-2h", "a1", t + d, t - h * 5, t - 2 * h),
+                meta("a-edge", "a1", t + d, t - h * 5, t - 4 * h + s),
+                meta("a-over", "a2", t + d, t - h * 5, t - 4 * h - s),
+                // B has no policy: the global hour. Three idle ones, more than a batch: the
+                // heap walk's capped statement leaves A's too.
+                meta("b-2h", "b1", t + d, t - h * 5, t - 2 * h),
+                meta("b-3h", "b1", t + d, t - h * 5, t - 3 * h),
+                meta("b-4h", "b1", t + d, t - h * 5, t - 4 * h),
+                meta("b-edge", "b1", t + d, t - h * 5, t - h + s),
+            ],
+            TenantPolicy {
+                inactivity_timeout_seconds: Some(4 * 3600),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!((run.counts.inactive, run.total), (4, 4));
+        assert_eq!(
+            remaining(&app, &["a1", "a2", "b1"]).await,
+            set(&["a-2h", "a-edge", "b-edge"])
+        );
+        assert_eq!(
+            ended_in_a(&app, &run).await,
+            pairs(&[("a-over", "inactive")])
+        );
+        // Two seconds on, a-edge is a second past A's timeout and b-edge past the global.
+        app.clock.advance(2 * s);
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!((run.counts.inactive, run.total), (2, 2));
+        assert_eq!(remaining(&app, &["a1", "a2", "b1"]).await, set(&["a-2h"]));
+        // A run scoped to A leaves it to A's timeout too.
+        let run = dry_then_real_under(&app, Scope::Tenant("A".into()), strict_global()).await;
+        assert_eq!(run.total, 0);
+        assert_eq!(remaining(&app, &["a1"]).await, set(&["a-2h"]));
+    }
+);
+
+both_stores!(
+    a_looser_absolute_timeout_keeps_what_the_global_one_ends,
+    settings(),
+    |app| async move {
+        let t = app.clock_now();
+        let (s, h, d) = units();
+        setup(
+            &app,
+            &[
+                // Older than the global day, younger than A's three; used a minute ago.
+                meta("a-2d", "a1", t + d, t - 2 * d, t - s * 60),
+                meta("a-edge", "a1", t + d, t - 3 * d + s, t - s * 60),
+                meta("a-over", "a2", t + d, t - 3 * d - s, t - s * 60),
+                // A sets no inactivity: the global hour still ends this one (in A's own pass).
+                meta("a-idle", "a2", t + d, t - 2 * d, t - 2 * h),
+                meta("b-2d", "b1", t + d, t - 2 * d, t - s * 60),
+                meta("b-young", "b1", t + d, t - d + s, t - s * 60),
+            ],
+            TenantPolicy {
+                absolute_timeout_seconds: Some(3 * 86_400),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!(
+            (run.counts.absolute, run.counts.inactive, run.total),
+            (2, 1, 3)
+        );
+        assert_eq!(
+            remaining(&app, &["a1", "a2", "b1"]).await,
+            set(&["a-2d", "a-edge", "b-young"])
+        );
+        assert_eq!(
+            ended_in_a(&app, &run).await,
+            pairs(&[("a-over", "absolute-timeout"), ("a-idle", "inactive")])
+        );
+        app.clock.advance(2 * s);
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!((run.counts.absolute, run.total), (2, 2));
+        assert_eq!(remaining(&app, &["a1", "a2", "b1"]).await, set(&["a-2d"]));
+    }
+);
+
+both_stores!(
+    a_looser_per_user_limit_keeps_up_to_the_tenants_limit,
+    settings(),
+    |app| async move {
+        let t = app.clock_now();
+        let (s, _h, d) = units();
+        let mut sessions = Vec::new();
+        for i in 1..=6 {
+            sessions.push(meta(&format!("a{i}"), "a1", t + d, t - d / 2, t - i * s));
+            sessions.push(meta(&format!("b{i}"), "b1", t + d, t - d / 2, t - i * s));
+        }
+        // Three for a2: over the global two, within A's four.
+        for i in 1..=3 {
+            sessions.push(meta(&format!("c{i}"), "a2", t + d, t - d / 2, t - i * s));
+        }
+        setup(
+            &app,
+            &sessions,
+            TenantPolicy {
+                max_sessions_per_user: Some(4),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!((run.counts.excess, run.total), (2 + 4, 6));
+        assert_eq!(
+            remaining(&app, &["a1"]).await,
+            set(&["a1", "a2", "a3", "a4"])
+        );
+        assert_eq!(remaining(&app, &["a2"]).await, set(&["c1", "c2", "c3"]));
+        assert_eq!(remaining(&app, &["b1"]).await, set(&["b1", "b2"]));
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!(run.total, 0, "a second run finds nothing more");
+    }
+);
+
+both_stores!(
+    tenants_overriding_different_layers_in_one_run,
+    settings(),
+    |app| async move {
+        let t = app.clock_now();
+        let (s, h, d) = units();
+        add_user(&app, "c1", Some("C")).await;
+        setup(
+            &app,
+            &[
+                meta("a-idle", "a1", t + d, t - h * 5, t - 2 * h),
+                meta("a-old", "a2", t + d, t - 2 * d, t - s),
+                meta("c-idle", "c1", t + d, t - h * 5, t - 2 * h),
+                meta("c-old", "c1", t + d, t - 2 * d, t - s),
+                meta("b-idle", "b1", t + d, t - h * 5, t - 2 * h),
+            ],
+            TenantPolicy {
+                inactivity_timeout_seconds: Some(3 * 3600),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        put(
+            &app,
+            "C",
+            TenantPolicy {
+                absolute_timeout_seconds: Some(3 * 86_400),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        // A keeps its idle one, not its old one; C the reverse; B neither.
+        assert_eq!(
+            (run.counts.absolute, run.counts.inactive, run.total),
+            (1, 2, 3)
+        );
+        assert_eq!(
+            remaining(&app, &["a1", "a2", "b1", "c1"]).await,
+            set(&["a-idle", "c-old"])
+        );
+    }
+);
+
+both_stores!(
+    a_looser_timeout_by_the_sessions_organization,
+    settings().set("TENANT_SOURCE", "organization"),
+    |app| async move {
+        let t = app.clock_now();
+        let (s, h, d) = units();
+        for u in ["a1", "a2", "b1", "c1"] {
+            add_user(&app, u, None).await;
+        }
+        seed(
+            &app,
+            &[
+                meta("a-2h", "a1", t + d, t - h * 5, t - 2 * h),
+                meta("a-over", "a2", t + d, t - h * 5, t - 4 * h - s),
+                // Another organization, and none.
+                meta("b-2h", "b1", t + d, t - h * 5, t - 2 * h),
+                meta("n-2h", "c1", t + d, t - h * 5, t - 2 * h),
+                meta("n-fresh", "c1", t + d, t - h * 5, t - s),
+            ],
+        )
+        .await;
+        exec_sql(
+            &app,
+            "UPDATE \"session\" SET \"activeOrganizationId\" = 'A' WHERE \"id\" IN ('a-2h', 'a-over')",
+        )
+        .await;
+        exec_sql(
+            &app,
+            "UPDATE \"session\" SET \"activeOrganizationId\" = 'B' WHERE \"id\" = 'b-2h'",
+        )
+        .await;
+        put(
+            &app,
+            "A",
+            TenantPolicy {
+                inactivity_timeout_seconds: Some(4 * 3600),
+                ..TenantPolicy::default()
+            },
+        )
+        .await;
+        let run = dry_then_real_under(&app, Scope::All, strict_global()).await;
+        assert_eq!((run.counts.inactive, run.total), (3, 3));
+        assert_eq!(
+            remaining(&app, &["a1", "a2", "b1", "c1"]).await,
+            set(&["a-2h", "n-fresh"])
+        );
     }
 );

@@ -1,6 +1,7 @@
 //! Per-tenant session policies (issue 13, part 5): the admin routes (access, validation,
 //! audit) and enforcement at sign-in and at check time, on both stores with the injected
-//! clock. Tenant A's policy never touches tenant B's sessions; unset fields fall back.
+//! clock. Tenant A's policy never touches tenant B's sessions; unset fields fall back; a set
+//! value replaces the global one whether looser or stricter.
 
 use crate::admin::support::{Auth, S, SERVICE_TOKEN, call, call_raw, get, session, signed_in};
 use crate::both_stores;
@@ -164,13 +165,6 @@ both_stores!(
             (json!({"maxSessionsPerUser": "3"}), "maxSessionsPerUser"),
             (json!({"maxSessions": 3}), "maxSessions"),
             (json!({}), "at least one"),
-            // Looser than the global policy (10 per user, 30 days idle): refused while the
-            // global cleanup layers still run over every tenant after its own.
-            (json!({"maxSessionsPerUser": 11}), "MAX_SESSIONS_PER_USER"),
-            (
-                json!({"inactivityTimeoutSeconds": 30 * 86_400 + 1}),
-                "SESSION_INACTIVITY_TIMEOUT",
-            ),
         ] {
             let res = put_policy(&app, "A", body.clone()).await;
             assert_eq!(
@@ -639,5 +633,176 @@ both_stores!(
         let mut want = vec![old.id.clone(), new.id.clone(), fresh];
         want.sort();
         assert_eq!(a_all, want, "{} evicted", mid.id);
+    }
+);
+
+both_stores!(
+    looser_values_than_the_global_policy_are_accepted,
+    crate::admin::support::with_token(),
+    |app| async move {
+        // The global policy: 10 per user, 30 days idle, no absolute timeout.
+        let body = json!({
+            "maxSessionsPerUser": 11,
+            "inactivityTimeoutSeconds": 30 * 86_400 + 1,
+            "absoluteTimeoutSeconds": 90 * 86_400,
+        });
+        let res = put_policy(&app, "A", body).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        assert_eq!(res.body["effective"]["maxSessionsPerUser"], 11);
+        assert_eq!(
+            res.body["effective"]["inactivityTimeoutSeconds"],
+            30 * 86_400 + 1
+        );
+        assert_eq!(res.body["effective"]["absoluteTimeoutSeconds"], 90 * 86_400);
+        // The bounds still hold.
+        let res = put_policy(&app, "A", json!({"maxSessionsPerUser": 100_001})).await;
+        assert_eq!((res.status, res.code()), (400, "VALIDATION_ERROR"));
+    }
+);
+
+both_stores!(
+    a_looser_user_limit_keeps_more_sessions_than_the_global_one,
+    crate::admin::support::with_token().set("MAX_SESSIONS_PER_USER", "2"),
+    |app| async move {
+        let res = put_policy(&app, "A", json!({"maxSessionsPerUser": 4})).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let a = member(&app, "a@example.com", "A", true).await;
+        let b = member(&app, "b@example.com", "B", false).await;
+        let mut a_ids = Vec::new();
+        for _ in 0..4 {
+            a_ids.push(issue(&app, &a).await.unwrap());
+            app.clock.advance(secs(1));
+        }
+        assert_eq!(live_ids(&app, &a).await.len(), 4, "over the global 2");
+        // Over HTTP: the fifth evicts the least recently active, the tenant's 4 stay.
+        let res = app
+            .post(
+                "/api/auth/sign-in/email",
+                None,
+                json!({"email": "a@example.com", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let left = live_ids(&app, &a).await;
+        assert_eq!(left.len(), 4);
+        assert!(!left.contains(&a_ids[0]));
+        // B has no policy: the global 2.
+        for _ in 0..4 {
+            issue(&app, &b).await.unwrap();
+        }
+        assert_eq!(live_ids(&app, &b).await.len(), 2);
+    }
+);
+
+both_stores!(
+    a_looser_user_limit_under_deny_and_concurrent_sign_ins,
+    crate::admin::support::with_token()
+        .set("MAX_SESSIONS_PER_USER", "2")
+        .set("SESSION_LIMIT_STRATEGY", "deny")
+        .set("DATABASE_MAX_CONNECTIONS", "20"),
+    |app| async move {
+        let res = put_policy(&app, "A", json!({"maxSessionsPerUser": 5})).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let a = member(&app, "a@example.com", "A", false).await;
+        let b = member(&app, "b@example.com", "B", false).await;
+        let app = Arc::new(app);
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let app = app.clone();
+            let user = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move { issue(&app, &user).await }));
+        }
+        let (mut ok, mut denied) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) if e.contains("SESSION_LIMIT_REACHED") => denied += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!((ok, denied), (5 + 2, 200 - 7));
+        assert_eq!(live_ids(&app, &a).await.len(), 5);
+        assert_eq!(live_ids(&app, &b).await.len(), 2);
+    }
+);
+
+both_stores!(
+    looser_tenant_timeouts_keep_sessions_the_global_ones_end,
+    crate::admin::support::with_token()
+        .set("SESSION_INACTIVITY_TIMEOUT_SECONDS", "600")
+        .set("SESSION_ABSOLUTE_TIMEOUT_SECONDS", "3600"),
+    |app| async move {
+        let policy = json!({"inactivityTimeoutSeconds": 1800});
+        assert_eq!(put_policy(&app, "A", policy).await.status, 200);
+        let policy = json!({"absoluteTimeoutSeconds": 7200});
+        assert_eq!(put_policy(&app, "C", policy).await.status, 200);
+        let a = member(&app, "a@example.com", "A", false).await;
+        let b = member(&app, "b@example.com", "B", false).await;
+        let c = member(&app, "c@example.com", "C", false).await;
+
+        // A signed-in session's expiry is capped by its tenant's absolute timeout.
+        let t0 = app.clock_now();
+        for (user, cap) in [(&c, 7200), (&b, 3600)] {
+            let issued = issue(&app, user).await.unwrap();
+            let s = app
+                .store()
+                .find_session_by_id(&issued)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((s.expires_at - t0).whole_seconds(), cap, "{}", user.email);
+        }
+
+        let (a_s, a_cookie) = session(&app, &a, S::fresh(&app)).await;
+        let (b_s, b_cookie) = session(&app, &b, S::fresh(&app)).await;
+        app.clock.advance(secs(1799));
+        assert!(
+            alive(&app, &a_cookie).await,
+            "A idle 1799 s: past the global 600 s, within its own 1800 s"
+        );
+        assert!(
+            !alive(&app, &b_cookie).await,
+            "B idle 1799 s: the global 600 s"
+        );
+        assert!(
+            app.store()
+                .find_session_by_id(&b_s.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        app.clock.advance(secs(1801));
+        assert!(!alive(&app, &a_cookie).await, "A idle 1801 s");
+        assert!(
+            app.store()
+                .find_session_by_id(&a_s.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // C: its own absolute timeout, longer than the global 3600 s; its unset inactivity
+        // falls back to the global 600 s, so it is used every 599 s.
+        let (c_s, c_cookie) = session(&app, &c, S::fresh(&app)).await;
+        let (_, b_cookie) = session(&app, &b, S::fresh(&app)).await;
+        for i in 1..=12 {
+            app.clock.advance(secs(599));
+            assert!(alive(&app, &c_cookie).await, "C {} s old", 599 * i);
+            if i <= 7 {
+                // B, used as often, ends at the global 3600 s.
+                assert_eq!(alive(&app, &b_cookie).await, i <= 6, "B {} s old", 599 * i);
+            }
+        }
+        app.clock.advance(secs(11));
+        assert!(alive(&app, &c_cookie).await, "C 7199 s old");
+        app.clock.advance(secs(2));
+        assert!(!alive(&app, &c_cookie).await, "C 7201 s old");
+        assert!(
+            app.store()
+                .find_session_by_id(&c_s.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );

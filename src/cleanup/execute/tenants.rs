@@ -1,14 +1,18 @@
 //! A run's per-tenant passes: each tenant with a stored policy gets its own absolute, inactive
 //! and excess layers and its cap, over its sessions only, before the global layers; a dry run
-//! counts and samples what they would remove.
+//! counts and samples what they would remove. A layer whose value the tenant's policy sets
+//! (looser or stricter than the global one) is its pass's alone: the global layer leaves
+//! the tenant's sessions ([`overrides`]). For the layers it leaves unset, its pass runs the
+//! global value, so the global layer then finds none of its sessions to remove.
 
 use super::{Batches, Halt, batch_span};
 use crate::cleanup::CleanupService;
 use crate::domain::cleanup_plan::Layer;
 use crate::domain::run::{LayerCounts, SampleEntry};
+use crate::domain::tenant_policy::TenantPolicy;
 use crate::domain::{CleanupPolicy, Scope};
 use crate::store::StoreError;
-use crate::store::cleanup::{Criteria, RowLayer};
+use crate::store::cleanup::{Criteria, Overrides, RowLayer};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -18,6 +22,24 @@ pub(super) struct TenantPass {
     pub(super) policy: CleanupPolicy,
     /// `maxSessionsPerTenant`.
     pub(super) cap: Option<u32>,
+    /// The tenant's stored policy: which values it sets.
+    pub(super) own: TenantPolicy,
+}
+
+/// The tenants of `passes` whose policy sets each layer's value.
+pub(super) fn overrides(passes: &[TenantPass]) -> Overrides {
+    let listed = |sets: fn(&TenantPolicy) -> bool| -> Vec<String> {
+        passes
+            .iter()
+            .filter(|t| sets(&t.own))
+            .filter_map(|t| t.scope.tenant().map(str::to_owned))
+            .collect()
+    };
+    Overrides {
+        absolute: listed(|p| p.absolute_timeout_seconds.is_some()),
+        inactive: listed(|p| p.inactivity_timeout_seconds.is_some()),
+        excess: listed(|p| p.max_sessions_per_user.is_some()),
+    }
 }
 
 impl CleanupService {
@@ -40,13 +62,15 @@ impl CleanupService {
             .map(|t| TenantPass {
                 policy: t.policy.cleanup_policy(global),
                 cap: t.policy.max_sessions_per_tenant,
+                own: t.policy,
                 scope: Scope::Tenant(t.tenant_id),
             })
             .collect())
     }
 
     /// Replaces tenant `t`'s share of a dry run's global `counts` by what its own layers
-    /// would remove, and adds what its cap would take of what they leave.
+    /// would remove, and adds what its cap would take of what they leave. (The global
+    /// counts already leave out the layers it overrides: its share of those is nothing.)
     pub(super) async fn count_tenant(
         &self,
         criteria: &Criteria<'_>,
@@ -59,6 +83,7 @@ impl CleanupService {
         };
         let own = Criteria {
             policy: &t.policy,
+            overrides: None,
             ..global
         };
         let g = self.store.cleanup_counts(&global).await?;
@@ -86,6 +111,7 @@ impl CleanupService {
         let own = Criteria {
             policy: &t.policy,
             scope: &t.scope,
+            overrides: None,
             ..*criteria
         };
         let e = self.store.cleanup_counts(&own).await?;
@@ -132,13 +158,14 @@ impl CleanupService {
 
 impl<'a> Batches<'a> {
     /// A tenant's own layers over its sessions (absolute, inactive, excess by its policy,
-    /// then its cap), before the global ones: these then find none of its sessions to
-    /// remove, as its values are never looser than the global ones.
+    /// then its cap), before the global ones: these then leave its sessions alone where it
+    /// overrides the layer, and find none of them to remove where it does not.
     pub(super) async fn tenant_layers(&mut self, t: &'a TenantPass) -> Result<(), Halt> {
         let global = self.criteria;
         self.criteria = Criteria {
             policy: &t.policy,
             scope: &t.scope,
+            overrides: None,
             ..global
         };
         let done = self.tenant_layers_scoped(t.cap).await;

@@ -31,7 +31,9 @@ pub async fn get(
 }
 
 /// Sets a tenant's policy, replacing the one it had: an absent or `null` field falls back to
-/// the global setting (global admins; audited).
+/// the global setting; a set one replaces it for the tenant's sessions at sign-in, at every
+/// check and in the cleanup, whether looser or stricter (only its bounds are checked). Global
+/// admins; audited.
 #[utoipa::path(
     put, path = "/api/admin/tenants/{tenantId}/policy", tag = "tenants",
     params(("tenantId" = String, Path, description = "The tenant")),

@@ -32,7 +32,9 @@ impl AdminService {
         Ok(self.view(tenant, stored))
     }
 
-    /// Replaces the tenant's policy with `policy` (an absent field: unset).
+    /// Replaces the tenant's policy with `policy` (an absent field: unset). A value may be
+    /// looser or stricter than the global one: it replaces it for the tenant's sessions at
+    /// sign-in, at check time and in the cleanup.
     pub async fn put_tenant_policy(
         &self,
         actor: &Actor,
@@ -46,9 +48,6 @@ impl AdminService {
                 "{field} must be between {} and {}, got {n}",
                 range.min, range.max
             )));
-        }
-        if let Some(message) = self.looser_than_global(&policy) {
-            return Err(Error::Validation(message));
         }
         if policy.is_empty() {
             return Err(Error::Validation(
@@ -90,50 +89,6 @@ impl AdminService {
         };
         self.audit(actor, record).await;
         Ok(DeletedBody { deleted })
-    }
-
-    /// Why `p` allows what the global policy forbids, if it does. The cleanup runs the global
-    /// layers over every tenant after the tenant's own: a looser tenant value would let
-    /// sign-in and checks keep sessions that the next cleanup run removes. A stricter one is
-    /// safe: the tenant's own cleanup layers, sign-in and checks end what it ends.
-    fn looser_than_global(&self, p: &TenantPolicy) -> Option<String> {
-        let config = self.core.config();
-        let global = &config.cleanup.policy;
-        let check = config.check_policy();
-        let idle = [
-            check.inactivity_seconds,
-            global
-                .clean_inactive_sessions
-                .then(|| i64::from(global.inactivity_days) * 86_400),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let over = |v: Option<u32>, max: Option<i64>| matches!((v, max), (Some(v), Some(m)) if i64::from(v) > m);
-        let field = if over(
-            p.max_sessions_per_user,
-            global
-                .enforce_session_limits
-                .then_some(i64::from(global.max_sessions_per_user)),
-        ) {
-            ("maxSessionsPerUser", "MAX_SESSIONS_PER_USER")
-        } else if over(p.inactivity_timeout_seconds, idle) {
-            (
-                "inactivityTimeoutSeconds",
-                "SESSION_INACTIVITY_TIMEOUT_SECONDS/_DAYS",
-            )
-        } else if over(p.absolute_timeout_seconds, check.absolute_seconds) {
-            (
-                "absoluteTimeoutSeconds",
-                "SESSION_ABSOLUTE_TIMEOUT_SECONDS/_DAYS",
-            )
-        } else {
-            return None;
-        };
-        Some(format!(
-            "{} may not exceed the global {} (the cleanup's global layers run over every tenant too)",
-            field.0, field.1
-        ))
     }
 
     /// The change is stored: a failed re-read leaves it to the periodic refresh.

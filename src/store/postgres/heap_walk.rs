@@ -5,9 +5,12 @@
 
 use super::PgStore;
 use crate::domain::ending::Ending;
+use crate::store::Backend;
 use crate::store::Result;
 use crate::store::StoreError;
-use crate::store::cleanup::{CappedBatch, Criteria, HeapPos, HeapWalk, RowLayer};
+use crate::store::cleanup::{
+    CappedBatch, Criteria, HeapPos, HeapWalk, RowLayer, pick_reach, tenant_slot,
+};
 use crate::store::ended::with_ending;
 use crate::store::ended_sql::{Del, recorded_capped};
 use crate::store::engine::{Args, Read, Run};
@@ -16,7 +19,8 @@ use crate::store::tables::{Schema, q};
 use async_trait::async_trait;
 use sqlx::Postgres;
 
-/// The statements of the walk. Per-row statements come in pairs, `[unscoped, scoped]`, and
+/// The statements of the walk. Per-row statements come in pairs, `[unscoped, scoped]` (the
+/// absolute and inactive layers: threes, with `excluding`, see `cleanup_sql`), and
 /// take the layer's own parameters first (expired: `$1` now; absolute: `$1` now, `$2` the
 /// absolute cutoff; inactive: `$1` now, `$2` cutoff, `$3` the absolute cutoff), then `from`, `to` (tids as text), the cap where there is one, and the tenant.
 #[derive(Debug)]
@@ -26,14 +30,14 @@ pub struct HeapSql {
     /// The session table's length in heap blocks, NULL before version 14 (no TID Range Scan,
     /// so a block range would read the whole table).
     heap_blocks: &'static str,
-    expired_range: [Del; 2],
-    absolute_range: [Del; 2],
-    inactive_range: [Del; 2],
+    expired_range: [Del; 3],
+    absolute_range: [Del; 3],
+    inactive_range: [Del; 3],
     /// At most `limit` rows in physical order; returns the count and where the first row
     /// left over is (NULL when none).
-    expired_capped: [Del; 2],
-    absolute_capped: [Del; 2],
-    inactive_capped: [Del; 2],
+    expired_capped: [Del; 3],
+    absolute_capped: [Del; 3],
+    inactive_capped: [Del; 3],
 }
 
 /// SQL text builder for [`HeapSql`].
@@ -42,19 +46,21 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
     let st = q(&s.table);
     let (exp, created) = (q(&s.expires_at), q(&s.created_at));
     // The recorded forms take the ending's parameters after the tenant's.
-    let range_delete = |pred: &str, n: usize| -> [Del; 2] {
+    let excluded = |param: usize| schema.tenant_excluded("s", param, Backend::Postgres);
+    let range_delete = |pred: &str, n: usize| -> [Del; 3] {
         let (from, to) = (n + 1, n + 2);
         let base = format!(
             "DELETE FROM {st} s WHERE s.ctid >= CAST(${from} AS tid) \
              AND s.ctid < CAST(${to} AS tid) AND {pred}"
         );
         let scoped = format!("{base} AND {}", schema.tenant_filter("s", n + 3));
-        Del::pair(schema, &super::DIALECT, [&base, &scoped], n + 4)
+        let excluding = format!("{base} AND {}", excluded(n + 3));
+        Del::pair(schema, &super::DIALECT, [&base, &scoped, &excluding], n + 4)
     };
     // The capped form finds the first matching row past the cap, then deletes the matching
     // rows before it: cutting by position rather than re-fetching a list of row ids keeps the
     // scan sequential.
-    let capped_delete = |pred: &str, n: usize| -> [Del; 2] {
+    let capped_delete = |pred: &str, n: usize| -> [Del; 3] {
         let (from, to, limit) = (n + 1, n + 2, n + 3);
         let statement = |tenant: String| {
             let range = format!("s.ctid >= CAST(${from} AS tid) AND {pred}{tenant}");
@@ -76,6 +82,7 @@ pub fn heap_walk_sql(schema: &Schema) -> HeapSql {
         [
             statement(String::new()),
             statement(format!(" AND {}", schema.tenant_filter("s", n + 4))),
+            statement(format!(" AND {}", excluded(n + 4))),
         ]
     };
     let expired = format!("s.{exp} < $1");
@@ -115,9 +122,10 @@ fn layer_args(c: &Criteria<'_>, layer: RowLayer) -> Args<Postgres> {
     }
 }
 
-/// The statement for the run's scope, and the ending to record with it (`None`: records off).
-fn pick(pair: &[Del; 2], c: &Criteria<'_>, layer: RowLayer) -> (&'static str, Option<Ending>) {
-    let del = pair[usize::from(c.scope.tenant().is_some())];
+/// The statement for the run's scope and overrides, and the ending to record with it
+/// (`None`: records off).
+fn pick(three: &[Del; 3], c: &Criteria<'_>, layer: RowLayer) -> (&'static str, Option<Ending>) {
+    let del = *pick_reach(three, c, layer.into());
     match c.ending(layer.into()) {
         Some(end) => (del.form(&end), Some(end)),
         None => (del.plain, None),
@@ -150,10 +158,10 @@ impl HeapWalk for PgStore {
             RowLayer::Absolute => pick(&q.absolute_range, c, layer),
             RowLayer::Inactive => pick(&q.inactive_range, c, layer),
         };
-        let mut args = layer_args(c, layer)
+        let args = layer_args(c, layer)
             .text(&from.tid())
-            .text(&HeapPos::block_start(to).tid())
-            .opt_text(c.scope.tenant());
+            .text(&HeapPos::block_start(to).tid());
+        let mut args = tenant_slot(args, c, layer.into());
         if let Some(end) = &end {
             args = with_ending(args, end, end.endpoints > 0);
         }
@@ -192,11 +200,11 @@ impl HeapWalk for PgStore {
             RowLayer::Absolute => pick(&q.absolute_capped, c, layer),
             RowLayer::Inactive => pick(&q.inactive_capped, c, layer),
         };
-        let mut args = layer_args(c, layer)
+        let args = layer_args(c, layer)
             .text(&from.tid())
             .text(&HeapPos::block_start(to).tid())
-            .int(i64::from(limit))
-            .opt_text(c.scope.tenant());
+            .int(i64::from(limit));
+        let mut args = tenant_slot(args, c, layer.into());
         if let Some(end) = &end {
             args = with_ending(args, end, end.endpoints > 0);
         }

