@@ -66,6 +66,13 @@ async fn sigterm_during_load_drains_in_flight_requests_and_stops_the_cleanup() {
         .map(|i| tokio::spawn(load(url.clone(), i, stop_at.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
+    // Signal while the server is inside a sign-in (a password hash: tens of milliseconds at
+    // least), so that a request it accepted is in flight whatever the machine's load: waiting a
+    // fixed time alone sometimes signalled between requests the server had started.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !inside_a_sign_in(&server.log_lines()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let signalled = Instant::now();
     server.terminate();
     let _ = stop_at.set(signalled + Duration::from_millis(1500));
@@ -128,6 +135,16 @@ async fn sigterm_during_load_drains_in_flight_requests_and_stops_the_cleanup() {
         "stopped part-way: {deleted}"
     );
     assert_eq!(deleted % 10, 0, "stopped between batches: {deleted}");
+}
+
+/// Whether the server has started more sign-ins than it has answered.
+fn inside_a_sign_in(log: &[String]) -> bool {
+    let count = |what: &str| {
+        log.iter()
+            .filter(|l| l.contains(what) && l.contains("/api/auth/sign-in/email"))
+            .count()
+    };
+    count("started processing request") > count("finished processing request")
 }
 
 /// Requests until `stop_at` is set and passed, each on a new connection: sign-ins (slow, a
