@@ -4,20 +4,27 @@
 //!
 //! Seeds a million sessions (60% expired, 15% inactive, 25% active with many users over the
 //! limit), then measures, each on freshly seeded identical data and under the same loopback
-//! get-session load: a plain `DELETE ... WHERE "expiresAt" < now()`, our cleanup limited to the
-//! expired layer (the same rows), and our full cleanup. Latencies are compared with the same
-//! load on an idle database. Settings via environment: BENCH_DATABASE_URL (admin URL, default
+//! get-session load: a plain `DELETE ... WHERE "expiresAt" < now()` (and the same writing
+//! termination records), our cleanup limited to the expired layer (the same rows), our full
+//! cleanup, the excess layer alone, and full runs under `SESSION_CLEANUP_MAX_ROWS_PER_SECOND`
+//! caps; then judges issue 18's targets. Latencies are compared with the same load on an idle
+//! database. Settings via environment: BENCH_DATABASE_URL (admin URL, default
 //! postgres://postgres@127.0.0.1:5432/postgres), BENCH_SESSIONS (1000000), BENCH_WORKERS (4),
-//! BENCH_IDLE_SECONDS (10), and the server's SESSION_CLEANUP_BATCH_* settings.
+//! BENCH_IDLE_SECONDS (10), BENCH_GENTLE_CAPS (10000,2000), and the server's
+//! SESSION_CLEANUP_BATCH_* settings.
 
 use sessionkeeper::app::Application;
+use sessionkeeper::cleanup::CleanupService;
 use sessionkeeper::config::{Config, Sources};
+use sessionkeeper::domain::run::Outcome;
 use sessionkeeper::domain::run::Trigger;
 use sessionkeeper::domain::{CleanupPolicy, Scope};
 use sqlx::{Connection, PgConnection};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod load;
+mod targets;
 use load::{Load, Mode};
 
 const PASSWORD: &str = "bench-password-123";
@@ -116,17 +123,108 @@ async fn sign_in_cookies(base: &str, workers: usize) -> Vec<String> {
     out
 }
 
-struct Row {
-    name: &'static str,
-    rows: u64,
+pub struct Row {
+    pub name: String,
+    pub rows: u64,
     /// Wall time of the statement, or of `run_once` and the gauge refresh it may leave
     /// running (the load keeps going until both are done).
-    secs: f64,
-    load: Load,
+    pub secs: f64,
+    pub load: Load,
 }
 
-/// One bench round under one kind of load: idle, plain DELETE, our expired layer, our full
-/// run, each (but the idle one) on freshly seeded identical data.
+impl Row {
+    pub fn rate(&self) -> f64 {
+        self.rows as f64 / self.secs
+    }
+}
+
+/// Phase names the target table looks up.
+pub const IDLE: &str = "idle (no cleanup)";
+pub const PLAIN: &str = "plain DELETE (expired)";
+pub const PLAIN_RECORDS: &str = "plain DELETE (expired) writing the same records";
+pub const EXPIRED_DEFAULTS: &str = "sessionkeeper, expired layer, records only";
+pub const EXPIRED_OFF: &str = "sessionkeeper, expired layer, records+events off";
+pub const EXCESS_DEFAULTS: &str = "sessionkeeper, excess layer alone, records only";
+pub const EXCESS_OFF: &str = "sessionkeeper, excess layer alone, records+events off";
+
+pub const GENTLE: &str = "sessionkeeper, gentle";
+
+pub fn gentle_name(cap: u32) -> String {
+    format!("{GENTLE}: a full run at the defaults, at most {cap} rows/s (first {GENTLE_WINDOW} s)")
+}
+
+/// Up to how long a capped run is measured before it is stopped: long enough for a few
+/// thousand requests' p99, short enough to keep a round within minutes at low caps.
+const GENTLE_WINDOW: u64 = 20;
+
+/// A statement under the load, on its own connection.
+async fn timed_statement(db_url: &str, app: &Bench, mode: Mode, name: &str, sql: &str) -> Row {
+    let mut conn = PgConnection::connect(db_url).await.expect("connect");
+    let running = load::start(mode, &app.base, &app.cookies);
+    let t = Instant::now();
+    let rows = exec(&mut conn, sql).await;
+    let secs = t.elapsed().as_secs_f64();
+    Row {
+        name: name.into(),
+        rows,
+        secs,
+        load: running.finish(),
+    }
+}
+
+/// One cleanup run under the load, stopped after `window` if it is still running then.
+async fn timed_run(
+    app: &Bench,
+    mode: Mode,
+    name: String,
+    cleanup: &Arc<CleanupService>,
+    policy: CleanupPolicy,
+    window: Option<Duration>,
+) -> Row {
+    let running = load::start(mode, &app.base, &app.cookies);
+    let t = Instant::now();
+    let service = cleanup.clone();
+    let mut task = tokio::spawn(async move {
+        service
+            .run_once(Trigger::Manual, policy, false, Scope::All)
+            .await
+    });
+    let done = match window {
+        Some(window) => tokio::time::timeout(window, &mut task).await.ok(),
+        None => None,
+    };
+    let done = match done {
+        Some(done) => done,
+        None => {
+            if window.is_some() {
+                cleanup.stop().await;
+            }
+            task.await
+        }
+    };
+    let run = done.expect("run task").expect("cleanup runs");
+    cleanup.gauges_refreshed().await;
+    let secs = t.elapsed().as_secs_f64();
+    let load = running.finish();
+    assert!(
+        matches!(run.outcome, Outcome::Ok | Outcome::Stopped),
+        "{name}: {:?} {:?}",
+        run.outcome,
+        run.error
+    );
+    println!("{name}: {:?}", run.counts);
+    Row {
+        name,
+        rows: run.total,
+        secs,
+        load,
+    }
+}
+
+/// One bench round under one kind of load, each phase (but the first three) on freshly
+/// seeded identical data: idle, the plain DELETE, the control, the plain DELETE writing
+/// records, our expired layer and our full run (records+events on, records only, off), the
+/// excess layer alone (after the other layers, untimed), and the gentle runs.
 async fn round(
     c: &mut PgConnection,
     db_url: &str,
@@ -140,112 +238,88 @@ async fn round(
     let running = load::start(mode, &app.base, &app.cookies);
     tokio::time::sleep(idle).await;
     results.push(Row {
-        name: "idle (no cleanup)",
+        name: IDLE.into(),
         rows: 0,
         secs: 0.0,
         load: running.finish(),
     });
-
-    let mut del = PgConnection::connect(db_url).await.expect("connect");
-    let running = load::start(mode, &app.base, &app.cookies);
-    let t = Instant::now();
-    let rows = exec(
-        &mut del,
-        "DELETE FROM \"session\" WHERE \"expiresAt\" < now()",
-    )
-    .await;
-    let secs = t.elapsed().as_secs_f64();
-    results.push(Row {
-        name: "plain DELETE (expired)",
-        rows,
-        secs,
-        load: running.finish(),
-    });
-
+    let plain = "DELETE FROM \"session\" WHERE \"expiresAt\" < now()";
+    results.push(timed_statement(db_url, app, mode, PLAIN, plain).await);
     // The control: one PostgreSQL backend keeping a core busy with no I/O and no locks, for
     // about as long as the deletes take, to show what CPU contention alone does to the tail.
-    let running = load::start(mode, &app.base, &app.cookies);
-    let t = Instant::now();
-    exec(&mut del, "SELECT count(*) FROM generate_series(1, 8000000)").await;
-    let secs = t.elapsed().as_secs_f64();
-    results.push(Row {
-        name: "control: one core busy in PostgreSQL, no deletes",
-        rows: 0,
-        secs,
-        load: running.finish(),
-    });
+    let control = "SELECT count(*) FROM generate_series(1, 8000000)";
+    let name = "control: one core busy in PostgreSQL, no deletes";
+    let mut row = timed_statement(db_url, app, mode, name, control).await;
+    row.rows = 0;
+    results.push(row);
+    // The least a cleanup that keeps termination records must do: the plain DELETE with
+    // each removed session's record inserted in the same statement (no tenant here).
+    seed(c, n).await;
+    let with_records = "WITH d AS (DELETE FROM \"session\" WHERE \"expiresAt\" < now() \
+         RETURNING \"id\", \"userId\", \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\") \
+         INSERT INTO \"sessionkeeper_session_ended\" (\"sessionId\", \"userId\", \"tenantId\", \
+         \"createdAt\", \"lastActiveAt\", \"ipAddress\", \"userAgent\", \"endedAt\", \"reason\", \"actor\") \
+         SELECT \"id\", \"userId\", NULL, \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\", \
+         now(), 'expired', 'cleanup' FROM d";
+    results.push(timed_statement(db_url, app, mode, PLAIN_RECORDS, with_records).await);
 
     let expired_only = CleanupPolicy {
         clean_inactive_sessions: false,
         enforce_session_limits: false,
         ..app.policy
     };
-    // Each layer set three times: termination records and events on, records only, both off
-    // (three cleanup services on the same database, differing only in
+    // Each layer set three times: termination records and events on, records only (the
+    // defaults), both off (three cleanup services on the same database, differing only in
     // SESSION_HISTORY_RETENTION_DAYS and WEBHOOK_URLS), interleaved so that a loaded machine
     // weighs on all alike.
-    for (name, policy, cleanup) in [
-        (
-            "sessionkeeper, expired layer, records+events on",
-            expired_only,
-            &app.cleanup_records,
-        ),
-        (
-            "sessionkeeper, expired layer, records only",
-            expired_only,
-            &app.cleanup_records_only,
-        ),
-        (
-            "sessionkeeper, expired layer, records+events off",
-            expired_only,
-            &app.cleanup_no_records,
-        ),
-        (
-            "sessionkeeper, all layers, records+events on",
-            app.policy,
-            &app.cleanup_records,
-        ),
-        (
-            "sessionkeeper, all layers, records only",
-            app.policy,
-            &app.cleanup_records_only,
-        ),
-        (
-            "sessionkeeper, all layers, records+events off",
-            app.policy,
-            &app.cleanup_no_records,
-        ),
+    let sets = [
+        ("records+events on", &app.cleanup_records),
+        ("records only", &app.cleanup_records_only),
+        ("records+events off", &app.cleanup_no_records),
+    ];
+    for (layers, policy) in [("expired layer", expired_only), ("all layers", app.policy)] {
+        for (records, cleanup) in sets {
+            seed(c, n).await;
+            let name = format!("sessionkeeper, {layers}, {records}");
+            results.push(timed_run(app, mode, name, cleanup, policy, None).await);
+        }
+    }
+    // The excess layer timed alone, after the expired and inactive layers as in a full run.
+    let before_excess = CleanupPolicy {
+        enforce_session_limits: false,
+        ..app.policy
+    };
+    let excess_only = CleanupPolicy {
+        clean_expired_tokens: false,
+        clean_inactive_sessions: false,
+        ..app.policy
+    };
+    for (name, cleanup) in [
+        (EXCESS_DEFAULTS, &app.cleanup_records_only),
+        (EXCESS_OFF, &app.cleanup_no_records),
     ] {
         seed(c, n).await;
-        let running = load::start(mode, &app.base, &app.cookies);
-        let t = Instant::now();
-        let run = cleanup
-            .run_once(Trigger::Manual, policy, false, Scope::All)
+        cleanup
+            .run_once(Trigger::Manual, before_excess, false, Scope::All)
             .await
-            .expect("cleanup runs");
+            .expect("the layers before the excess layer");
         cleanup.gauges_refreshed().await;
-        let secs = t.elapsed().as_secs_f64();
-        let load = running.finish();
-        assert_eq!(
-            run.outcome,
-            sessionkeeper::domain::run::Outcome::Ok,
-            "{:?}",
-            run.error
-        );
-        println!("{name}: {:?}", run.counts);
-        results.push(Row {
-            name,
-            rows: run.total,
-            secs,
-            load,
-        });
+        exec(c, "CHECKPOINT").await;
+        results.push(timed_run(app, mode, name.into(), cleanup, excess_only, None).await);
+    }
+    // The gentle setting: a full run at the defaults under each cap, for at most the window.
+    for (cap, cleanup) in &app.gentle {
+        seed(c, n).await;
+        let window = Some(Duration::from_secs(GENTLE_WINDOW));
+        let name = gentle_name(*cap);
+        results.push(timed_run(app, mode, name, cleanup, app.policy, window).await);
     }
     results
 }
 
 fn print_table(mode: Mode, clients: usize, repeat: u32, results: &[Row]) {
     let idle_p99 = results[0].load.pct(0.99);
-    let plain_rate = results[1].rows as f64 / results[1].secs;
+    let plain_rate = results[1].rate();
     println!();
     println!(
         "Load: {}; each phase pooled over {repeat} rounds",
@@ -288,12 +362,29 @@ struct Bench {
     cookies: Vec<String>,
     /// The cleanup with termination records and a `session.ended` event per session (one
     /// receiver).
-    cleanup_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    cleanup_records: Arc<CleanupService>,
     /// Termination records and no receiver: no outbox rows.
-    cleanup_records_only: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    cleanup_records_only: Arc<CleanupService>,
     /// The same cleanup with `SESSION_HISTORY_RETENTION_DAYS=0` and no receiver: neither.
-    cleanup_no_records: std::sync::Arc<sessionkeeper::cleanup::CleanupService>,
+    cleanup_no_records: Arc<CleanupService>,
+    /// Records only (the defaults) under each `SESSION_CLEANUP_MAX_ROWS_PER_SECOND` cap.
+    gentle: Vec<(u32, Arc<CleanupService>)>,
     policy: CleanupPolicy,
+}
+
+fn load_config(env: std::collections::HashMap<String, String>) -> Config {
+    Config::load(&Sources {
+        env,
+        ..Default::default()
+    })
+    .expect("config")
+}
+
+/// A cleanup service on the bench database with these settings; it serves nothing and
+/// delivers nothing.
+async fn cleanup_only(env: std::collections::HashMap<String, String>) -> Arc<CleanupService> {
+    let app = Application::build(load_config(env)).await.expect("app");
+    app.cleanup().clone()
 }
 
 #[tokio::main]
@@ -361,37 +452,35 @@ async fn main() {
     let mut no_records_env = env.clone();
     no_records_env.insert("SESSION_HISTORY_RETENTION_DAYS".into(), "0".into());
     no_records_env.remove("WEBHOOK_URLS");
-    let config = Config::load(&Sources {
-        env,
-        ..Default::default()
-    })
-    .expect("config");
-    let no_records = Config::load(&Sources {
-        env: no_records_env,
-        ..Default::default()
-    })
-    .expect("config");
-    let records_only = Config::load(&Sources {
-        env: records_only_env,
-        ..Default::default()
-    })
-    .expect("config");
-    let records_on = Config::load(&Sources {
-        env: on_env,
-        ..Default::default()
-    })
-    .expect("config");
+    let gentle_env = |cap: u32| {
+        let mut env = records_only_env.clone();
+        env.insert(
+            "SESSION_CLEANUP_MAX_ROWS_PER_SECOND".into(),
+            cap.to_string(),
+        );
+        env
+    };
+    let caps: Vec<u32> = env_or("BENCH_GENTLE_CAPS", "10000,2000")
+        .split(',')
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            c.trim()
+                .parse()
+                .expect("BENCH_GENTLE_CAPS: rows/s, comma-separated")
+        })
+        .collect();
+    let config = load_config(env);
     let cfg = config.cleanup.clone();
     let app = Application::build(config).await.expect("app");
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    // Only their cleanup services are used; they serve nothing and deliver nothing.
-    let app_no_records = Application::build(no_records).await.expect("app");
-    let cleanup_no_records = app_no_records.cleanup().clone();
-    let app_records_only = Application::build(records_only).await.expect("app");
-    let cleanup_records_only = app_records_only.cleanup().clone();
-    let app_records = Application::build(records_on).await.expect("app");
-    let cleanup_records = app_records.cleanup().clone();
+    let mut gentle = Vec::new();
+    for cap in caps {
+        gentle.push((cap, cleanup_only(gentle_env(cap)).await));
+    }
+    let cleanup_no_records = cleanup_only(no_records_env).await;
+    let cleanup_records_only = cleanup_only(records_only_env).await;
+    let cleanup_records = cleanup_only(on_env).await;
 
     let mut c = PgConnection::connect(&db_url).await.unwrap();
     exec(
@@ -417,6 +506,7 @@ async fn main() {
         cleanup_records,
         cleanup_records_only,
         cleanup_no_records,
+        gentle,
         policy: cfg.policy,
     };
     let mut tables = Vec::new();
@@ -438,5 +528,6 @@ async fn main() {
     }
     for (mode, results) in &tables {
         print_table(*mode, workers, repeat, results);
+        targets::print(results);
     }
 }

@@ -45,6 +45,8 @@ struct Batches<'a> {
     criteria: Criteria<'a>,
     counts: LayerCounts,
     last_renewal: Instant,
+    /// When the run began deleting: `SESSION_CLEANUP_MAX_ROWS_PER_SECOND` averages over it.
+    began: Instant,
     /// Block ranges for the physical-order walks, learnt across the run's layers.
     sizer: RangeSizer,
     /// The tenants with a policy that this run applies.
@@ -254,6 +256,7 @@ impl CleanupService {
             criteria,
             counts: LayerCounts::default(),
             last_renewal: Instant::now(),
+            began: Instant::now(),
             sizer: RangeSizer::new(Duration::from_millis(self.config.batch_target_ms)),
             tenants,
         };
@@ -503,7 +506,7 @@ impl<'a> Batches<'a> {
     /// (signed out, revoked, swept). Not counted: they are not sessions. A failure is logged
     /// and ends this step only.
     async fn delete_orphan_activity(&mut self) -> Result<(), Halt> {
-        let batch = self.service.config.batch_size;
+        let batch = self.batch();
         loop {
             self.check_stop()?;
             let started = Instant::now();
@@ -525,7 +528,7 @@ impl<'a> Batches<'a> {
 
     /// The last layer: expired rows of Better Auth's `verification` table, in batches.
     async fn delete_verifications(&mut self) -> Result<(), Halt> {
-        let batch = self.service.config.batch_size;
+        let batch = self.batch();
         loop {
             self.check_stop()?;
             let started = Instant::now();
@@ -569,7 +572,7 @@ impl<'a> Batches<'a> {
 
     /// A per-row layer in batches through the layer's index.
     async fn delete_indexed(&mut self, layer: RowLayer) -> Result<(), Halt> {
-        let batch = self.service.config.batch_size;
+        let batch = self.batch();
         loop {
             self.check_stop()?;
             let store = &self.service.store;
@@ -604,7 +607,7 @@ impl<'a> Batches<'a> {
         layer: RowLayer,
         mut end: u64,
     ) -> Result<(), Halt> {
-        let limit = self.service.config.batch_size;
+        let limit = self.batch();
         let mut from = HeapPos::block_start(0);
         let mut capped = false;
         self.sizer.next_layer();
@@ -656,7 +659,7 @@ impl<'a> Batches<'a> {
     /// Walks the users over the limit in id order, deleting for a group of users whose excess
     /// adds up to about one batch at a time (one huge user takes several batches).
     async fn delete_excess(&mut self) -> Result<(), Halt> {
-        let batch = self.service.config.batch_size;
+        let batch = self.batch();
         let limit = u64::from(self.criteria.policy.max_sessions_per_user);
         let mut after = String::new();
         loop {
@@ -719,6 +722,13 @@ impl<'a> Batches<'a> {
         }
     }
 
+    /// The most rows one statement removes: `SESSION_CLEANUP_BATCH_SIZE`, smaller under a
+    /// rows-per-second cap.
+    fn batch(&self) -> u32 {
+        let config = &self.service.config;
+        pacing::capped_batch(config.batch_size, config.max_rows_per_second)
+    }
+
     fn check_stop(&self) -> Result<(), Halt> {
         if self.token.is_cancelled() {
             return Err(Halt::Stopped);
@@ -728,7 +738,8 @@ impl<'a> Batches<'a> {
 
     /// Records the counts so far (one row by key), renews the lease once a third of it has
     /// passed, then pauses so other queries get the database (for a share of the batch's
-    /// duration `took`, plus any fixed pause); a stop request cuts the pause short.
+    /// duration `took`, plus any fixed pause, or until the rows so far are due under the
+    /// rows-per-second cap, whichever is longer); a stop request cuts the pause short.
     async fn between_batches(&mut self, took: Duration) -> Result<(), Halt> {
         let service = self.service;
         if self.record.counts != self.counts {
@@ -762,7 +773,11 @@ impl<'a> Batches<'a> {
             self.last_renewal = Instant::now();
         }
         let config = &service.config;
-        let pause = pacing::pause_after(took, config.batch_pause_ms, config.batch_pause_percent);
+        let removed = self.counts.total() + self.counts.verifications;
+        let pause =
+            pacing::pause_after(took, config.batch_pause_ms, config.batch_pause_percent).max(
+                pacing::wait_for_cap(removed, self.began.elapsed(), config.max_rows_per_second),
+            );
         if !pause.is_zero() {
             tokio::select! {
                 biased;

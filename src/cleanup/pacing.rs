@@ -76,6 +76,27 @@ pub fn pause_after(took: Duration, fixed_ms: u64, percent: u32) -> Duration {
     Duration::from_millis(fixed_ms).saturating_add(proportional)
 }
 
+/// Under a rows-per-second cap (`per_second` > 0), a batch holds at most a tenth of a
+/// second's rows, so that the cap is met by many short statements rather than one long
+/// statement and a long pause: a long statement is what slows the queries beside it.
+pub fn capped_batch(batch: u32, per_second: u32) -> u32 {
+    if per_second == 0 {
+        return batch;
+    }
+    batch.min((per_second / 10).max(1))
+}
+
+/// The wait before the next batch so that the `rows` removed `elapsed` after the run began
+/// stay within `per_second` on average (none without a cap). The run as a whole therefore
+/// removes at most `per_second` rows a second plus one batch.
+pub fn wait_for_cap(rows: u64, elapsed: Duration, per_second: u32) -> Duration {
+    if per_second == 0 {
+        return Duration::ZERO;
+    }
+    let due = Duration::from_secs_f64(rows as f64 / f64::from(per_second));
+    due.saturating_sub(elapsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +175,30 @@ mod tests {
         assert_eq!(pause_after(40 * MS, 20, 0), 20 * MS);
         assert_eq!(pause_after(40 * MS, 5, 100), 45 * MS);
         assert_eq!(pause_after(Duration::ZERO, 0, 25), Duration::ZERO);
+    }
+
+    #[test]
+    fn without_a_cap_batches_and_waits_are_unchanged() {
+        assert_eq!(capped_batch(50_000, 0), 50_000);
+        assert_eq!(wait_for_cap(1_000_000, Duration::ZERO, 0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_cap_makes_batches_a_tenth_of_a_second_of_rows() {
+        assert_eq!(capped_batch(50_000, 10_000), 1_000);
+        assert_eq!(capped_batch(500, 10_000), 500);
+        // Never an empty batch, however low the cap.
+        assert_eq!(capped_batch(50_000, 5), 1);
+    }
+
+    #[test]
+    fn a_cap_waits_until_the_rows_so_far_are_due() {
+        // 1,000 rows at 10,000 a second are due after 100 ms.
+        assert_eq!(wait_for_cap(1_000, 30 * MS, 10_000), 70 * MS);
+        assert_eq!(wait_for_cap(1_000, 100 * MS, 10_000), Duration::ZERO);
+        // Behind the cap already (a slow batch): no wait, and no credit carried as a burst
+        // beyond what the average allows.
+        assert_eq!(wait_for_cap(1_000, 500 * MS, 10_000), Duration::ZERO);
+        assert_eq!(wait_for_cap(6_000, 500 * MS, 10_000), 100 * MS);
     }
 }

@@ -452,6 +452,12 @@ pub static ALL: &[Setting] = &[
         |c, v| { c.cleanup.batch_pause_percent = whole(v, 0u32, 1000, "percent")? }
     ),
     setting!(
+        "session_management.max_rows_per_second",
+        ["SESSION_CLEANUP_MAX_ROWS_PER_SECOND"],
+        false,
+        |c, v| { c.cleanup.max_rows_per_second = whole(v, 0u32, 10_000_000, "rows per second")? }
+    ),
+    setting!(
         "session_management.jitter_percent",
         ["SESSION_CLEANUP_JITTER_PERCENT"],
         false,

@@ -108,6 +108,7 @@ fn value(cfg: &Config, key: &str) -> Option<String> {
         "session_management.batch_target_ms" => c.batch_target_ms.to_string(),
         "session_management.batch_pause_ms" => c.batch_pause_ms.to_string(),
         "session_management.batch_pause_percent" => c.batch_pause_percent.to_string(),
+        "session_management.max_rows_per_second" => c.max_rows_per_second.to_string(),
         "session_management.jitter_percent" => c.jitter_percent.to_string(),
         "session_management.lease_seconds" => c.lease_seconds.to_string(),
         "session_management.sample_size" => c.sample_size.to_string(),

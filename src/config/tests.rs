@@ -231,6 +231,7 @@ fn cleanup_numbers_are_checked_and_named() {
         ("SESSION_CLEANUP_BATCH_PAUSE_MS", "0"),
         ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "25"),
         ("SESSION_CLEANUP_BATCH_TARGET_MS", "80"),
+        ("SESSION_CLEANUP_MAX_ROWS_PER_SECOND", "2500"),
         ("SESSION_CLEANUP_JITTER_PERCENT", "0"),
         ("SESSION_CLEANUP_LEASE_SECONDS", "30"),
         ("SESSION_CLEANUP_SAMPLE_SIZE", "5"),
@@ -239,6 +240,12 @@ fn cleanup_numbers_are_checked_and_named() {
     assert_eq!(
         (c.cleanup.batch_pause_percent, c.cleanup.batch_target_ms),
         (25, 80)
+    );
+    assert_eq!(c.cleanup.max_rows_per_second, 2500);
+    assert_eq!(
+        load(&[]).unwrap().cleanup.max_rows_per_second,
+        0,
+        "no cap by default"
     );
     assert_eq!(c.cleanup.interval(), std::time::Duration::from_secs(900));
     assert_eq!(c.cleanup.policy.max_sessions_per_user, 3);
@@ -273,6 +280,9 @@ fn cleanup_numbers_are_checked_and_named() {
         ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "-5"),
         ("SESSION_CLEANUP_BATCH_PAUSE_PERCENT", "1001"),
         ("SESSION_CLEANUP_BATCH_TARGET_MS", "0"),
+        ("SESSION_CLEANUP_MAX_ROWS_PER_SECOND", "-1"),
+        ("SESSION_CLEANUP_MAX_ROWS_PER_SECOND", "10000001"),
+        ("SESSION_CLEANUP_MAX_ROWS_PER_SECOND", "fast"),
         ("SESSION_CLEANUP_JITTER_PERCENT", "90"),
         ("SESSION_CLEANUP_LEASE_SECONDS", "1"),
         ("STATS_REFRESH_SECONDS", "0"),

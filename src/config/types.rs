@@ -271,6 +271,9 @@ pub struct CleanupConfig {
     pub batch_pause_ms: u64,
     /// Proportional part of the pause: this share (percent) of the batch's own duration.
     pub batch_pause_percent: u32,
+    /// Most rows a run removes per second on average (0: no cap); batches shrink to a tenth
+    /// of a second's rows under it.
+    pub max_rows_per_second: u32,
     pub jitter_percent: u32,
     pub lease_seconds: u64,
     pub sample_size: u32,
@@ -365,6 +368,7 @@ impl Default for Config {
                 batch_target_ms: 50,
                 batch_pause_ms: 0,
                 batch_pause_percent: 10,
+                max_rows_per_second: 0,
                 jitter_percent: 10,
                 lease_seconds: 60,
                 sample_size: 20,

@@ -14,6 +14,7 @@ mod cleanup_absolute;
 mod cleanup_cli;
 mod cleanup_crash;
 mod cleanup_fault;
+mod cleanup_gentle;
 mod cleanup_multi;
 mod cleanup_prop;
 mod cleanup_seed;

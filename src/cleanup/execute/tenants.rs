@@ -197,7 +197,7 @@ impl<'a> Batches<'a> {
         let Some(tenant) = self.criteria.scope.tenant() else {
             return Ok(());
         };
-        let batch = self.service.config.batch_size;
+        let batch = self.batch();
         loop {
             self.check_stop()?;
             let store = &self.service.store;
