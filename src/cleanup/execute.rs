@@ -685,13 +685,14 @@ impl<'a> Batches<'a> {
                     end += 1;
                 }
                 let upto = users[end - 1].0.clone();
+                let group: Vec<&str> = users[start..end].iter().map(|u| u.0.as_str()).collect();
                 loop {
                     self.check_stop()?;
                     let store = &self.service.store;
                     let started = Instant::now();
                     let span = batch_span(Layer::Excess);
                     let n = store
-                        .delete_excess_batch(&self.criteria, &after, &upto, batch)
+                        .delete_excess_batch(&self.criteria, &after, &upto, &group, batch)
                         .instrument(span.clone())
                         .await?;
                     span.record("deleted", n);

@@ -285,12 +285,16 @@ pub trait CleanupStore: Send + Sync {
         after: &str,
         limit: u32,
     ) -> Result<Vec<(String, u64)>>;
-    /// Deletes up to `limit` excess sessions of the users with ids in `(after, upto]`.
+    /// Deletes up to `limit` excess sessions of the users with ids in `(after, upto]`:
+    /// those of `users` (what [`Self::users_over_limit`] found there) on PostgreSQL, any
+    /// user of the range on SQLite. A user that goes over the limit during a run is left
+    /// to the next run on PostgreSQL, like one past the run's last page.
     async fn delete_excess_batch(
         &self,
         c: &Criteria<'_>,
         after: &str,
         upto: &str,
+        users: &[&str],
         limit: u32,
     ) -> Result<u64>;
     /// Takes or renews the named lease for `ttl_seconds`. Needs no session state (no advisory
@@ -574,6 +578,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         c: &Criteria<'_>,
         after: &str,
         upto: &str,
+        users: &[&str],
         limit: u32,
     ) -> Result<u64> {
         if c.reach(Layer::Excess) == Reach::Nothing {
@@ -581,7 +586,7 @@ impl<DB: Engine> CleanupStore for SqlStore<DB> {
         }
         let args = || {
             let args = layer_args(c).text(after).text(upto).int(i64::from(limit));
-            tenant_slot(args, c, Layer::Excess)
+            tenant_slot(args, c, Layer::Excess).with(|a| DB::bind_tokens(a, users))
         };
         let del = pick_reach(&self.sql.cleanup.delete_excess, c, Layer::Excess);
         let end = c.ending(Layer::Excess);

@@ -574,3 +574,45 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    a_scoped_run_ranks_all_of_a_users_sessions_and_deletes_its_tenants,
+    settings().set("TENANT_SOURCE", "organization"),
+    |app| async move {
+        let t = app.clock_now();
+        let (_s, h, d) = units();
+        add_user(&app, "a1", None).await;
+        // Most recently active first: b-1, a-2, a-3, b-4, a-5, a-6. With a limit of 2 the
+        // ranks over all of them make a-3, b-4, a-5 and a-6 excess; a run confined to A
+        // deletes A's excess only, three of them: more than a batch of two.
+        let spec = [
+            ("b-1", 1, "B"),
+            ("a-2", 2, "A"),
+            ("a-3", 3, "A"),
+            ("b-4", 4, "B"),
+            ("a-5", 5, "A"),
+            ("a-6", 6, "A"),
+        ];
+        let sessions: Vec<_> = spec
+            .iter()
+            .map(|(id, hours, _)| meta(id, "a1", t + d, t - d, t - *hours * h))
+            .collect();
+        seed(&app, &sessions).await;
+        for (id, _, org) in spec {
+            exec_sql(
+                &app,
+                &format!(
+                    "UPDATE \"session\" SET \"activeOrganizationId\" = '{org}' WHERE \"id\" = '{id}'"
+                ),
+            )
+            .await;
+        }
+        let policy = CleanupPolicy {
+            max_sessions_per_user: 2,
+            ..global()
+        };
+        let run = dry_then_real_under(&app, Scope::Tenant("A".into()), policy).await;
+        assert_eq!((run.counts.excess, run.total), (3, 3));
+        assert_eq!(remaining(&app, &["a1"]).await, set(&["b-1", "a-2", "b-4"]));
+    }
+);
